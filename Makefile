@@ -1,0 +1,52 @@
+# The course's one entry point. `make help` lists the targets.
+#
+#   make grade LAB=1                  grade your lab 1 (labs/01-*)
+#   make grade LAB=1 IMPL=solutions   grade the reference solution
+#   make grade LAB=2 REF=1            lab 2 on top of the reference lab 1
+#   make build LAB=1                  just build (server and tests in build/)
+#   make test                         the course tests itself (CI runs this)
+
+LAB  ?= 1
+IMPL ?= labs
+REF  ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help deps build grade test slides clean format grader
+
+help:
+	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
+	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
+	@echo "make test                                         self-test: references, starters, mutants, grader"
+	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
+	@echo "make deps                                         install the Debian packages the course needs"
+	@echo "make clean                                        remove build/ and rendered slides"
+	@echo "autograder/grade --help                           every grader option (JSON output, submissions, ...)"
+
+# Installs missing Debian packages (as root, via sudo, or prints the command).
+deps:
+	@docker/install-deps.sh --check 2>/dev/null || docker/install-deps.sh
+
+build: deps
+	@$(MAKE) --no-print-directory -f mk/build.mk LAB=$(LAB) IMPL=$(IMPL) REF=$(REF) \
+		SRC_ROOT=. OUT=build/$(IMPL) lab
+	@echo "built: build/$(IMPL)/lab$(LAB)/server and its tests"
+
+grader: deps
+	@$(MAKE) --no-print-directory -C autograder
+
+grade: grader
+	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF))
+
+test: grader
+	@autograder/selftest
+
+slides:
+	@$(MAKE) --no-print-directory -C slides
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+	@$(MAKE) --no-print-directory -C autograder clean
+	@$(MAKE) --no-print-directory -C slides clean 2>/dev/null || true

@@ -1,0 +1,52 @@
+#!/bin/sh
+# The one place that installs what the course needs. The Dockerfile, the
+# devcontainer, CI (.ci/run) and `make grade`/`make test` on a fresh machine all
+# call this script, so they can never drift apart.
+#
+#   docker/install-deps.sh           install what is missing (as root, or via sudo)
+#   docker/install-deps.sh --check   exit 0 if everything is present, 1 otherwise
+set -eu
+
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ "${1:-}" = "--check" ]; then
+	[ -z "$missing" ] && exit 0
+	echo "missing Debian packages:$missing" >&2
+	exit 1
+fi
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps: this machine has no apt-get; install these packages by hand:$missing" >&2
+	exit 1
+fi
+
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	SUDO="sudo"
+elif command -v sudo >/dev/null 2>&1 && [ -t 0 ]; then
+	echo "install-deps: sudo will ask for your password to install:$missing"
+	SUDO="sudo"
+else
+	echo "install-deps: please run, as root:" >&2
+	echo "  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,46 @@
+/* app.h - what the server says, separated from how it talks (given code).
+ *
+ * app_handle() turns one parsed request into one response in memory. It does
+ * no network I/O, so every server in the course (blocking, select, epoll, ...)
+ * shares it and only changes how the bytes travel.
+ */
+#ifndef APP_H
+#define APP_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+enum { APP_MAX_SLEEP_MS = 10000, APP_MAX_FILE = 256 << 20 };
+
+struct app_config {
+	const char *root; /* directory served under /files/, NULL: none */
+};
+
+struct app_response {
+	int status;
+	const char *content_type; /* static string or NULL */
+	char extra[128];          /* extra header lines, e.g. "Allow: GET, HEAD\r\n" */
+	char *body;               /* malloc'ed (free with app_response_free) */
+	size_t body_len;          /* Content-Length (also for HEAD) */
+	int send_body;            /* 0 for HEAD: the head promises body_len bytes,
+	                             none follow */
+	int sleep_ms;             /* > 0: wait this long before answering (/sleep) */
+};
+
+/* Routes:
+ *   GET|HEAD /              a short greeting
+ *   GET|HEAD /sleep?ms=N    the same after N ms (0..APP_MAX_SLEEP_MS); the
+ *                           app only asks for the delay: the server does it
+ *   GET|HEAD /files/NAME    the file root/NAME, read whole into memory
+ *   anything else           404; a method other than GET/HEAD: 405
+ * Returns 0, or -ENOMEM (res is then a 500 with no body). */
+int app_handle(const struct app_config *cfg, const struct http_request *req,
+               struct app_response *res);
+
+/* A response for a request that could not be parsed (status 400..505). */
+void app_error(int status, struct app_response *res);
+
+void app_response_free(struct app_response *res);
+
+#endif

@@ -1,0 +1,10 @@
+# Lab 1's build description, read by mk/build.mk. Every lab has one.
+LAB_1_DIR    := 01-blocking-server
+# The files a student edits; solutions/01-blocking-server holds exactly these.
+LAB_1_EDITED := http.c io.c server.c
+# Modules that later labs link too (edited or given).
+LAB_1_LIB    := http.c io.c app.c
+# This lab's own server program (server.c is replaced by later labs).
+LAB_1_PROG   := server.c main.c
+# Check test programs in tests/ (tests/NAME.c each).
+LAB_1_TESTS  := test_http test_io

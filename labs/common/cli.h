@@ -1,0 +1,24 @@
+/* cli.h - the command line every lab server shares (given code).
+ *
+ *   server [--port N] [--root DIR]
+ *
+ * --port 0 (the default) lets the kernel pick a free port; the server then
+ * prints "listening on http://127.0.0.1:PORT" as its first line, which is how
+ * the grader and your scripts learn the port without racing for one.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+struct cli_options {
+	int port;         /* 0..65535 */
+	const char *root; /* directory for /files/, NULL when not given */
+};
+
+/* Parses argv. Returns 0, 1 after printing --help, or -1 after printing an
+ * error to stderr. */
+int cli_parse(int argc, char **argv, struct cli_options *opt);
+
+/* Prints the "listening on" line and flushes it (stdout may be a pipe). */
+void cli_announce(int port);
+
+#endif

@@ -1,0 +1,83 @@
+# mk/build.mk - builds one lab: its server and its test programs.
+#
+# Inputs (all have defaults, see the top Makefile):
+#   LAB       the lab number N
+#   IMPL      labs | solutions: where the student-edited files come from
+#   REF       comma-separated earlier labs taken from solutions/ (REF=1,2)
+#   SRC_ROOT  the tree holding labs/ and solutions/ (the grader points it at
+#             a scratch copy of a submission)
+#   HIDDEN    a folder with hidden tests (autograder/hidden), or empty
+#   OUT       where objects and programs go
+#
+# Lab N links labs/common, the LIB modules of labs 1..N-1, and lab N's LIB and
+# PROG files. Student-edited files come from IMPL (or solutions/ for labs in
+# REF); given files always come from labs/.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP
+LDLIBS  += -pthread
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+include $(wildcard $(SRC_ROOT)/labs/[0-9][0-9]-*/lab.mk)
+
+comma := ,
+LABS_BEFORE := $(filter-out $(LAB),$(shell seq 1 $(LAB)))
+REF_LIST    := $(subst $(comma), ,$(REF))
+ifeq ($(LAB_$(LAB)_DIR),)
+$(error LAB=$(LAB): no labs/NN-*/lab.mk defines LAB_$(LAB)_DIR)
+endif
+
+# $(call src_of,K,FILE): the path of FILE of lab K.
+impl_of = $(if $(filter $(1),$(REF_LIST)),solutions,$(IMPL))
+src_of  = $(SRC_ROOT)/$(if $(filter $(2),$(LAB_$(1)_EDITED)),$(call impl_of,$(1)),labs)/$(LAB_$(1)_DIR)/$(2)
+
+LABDIR  := $(OUT)/lab$(LAB)
+INCS    := -I$(SRC_ROOT)/labs/common $(foreach k,$(LABS_BEFORE) $(LAB),-I$(SRC_ROOT)/labs/$(LAB_$(k)_DIR)/include)
+
+COMMON_SRCS := $(wildcard $(SRC_ROOT)/labs/common/*.c)
+COMMON_OBJS := $(patsubst $(SRC_ROOT)/labs/common/%.c,$(LABDIR)/obj/common/%.o,$(COMMON_SRCS))
+
+# One compile rule per (lab, file): files of different labs may share names.
+define compile_rule
+$(LABDIR)/obj/$(1)/$(basename $(2)).o: $(call src_of,$(1),$(2)) | $(LABDIR)/obj/$(1)/
+	$$(CC) $$(CFLAGS) $$(INCS) -c $$< -o $$@
+endef
+$(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(eval $(call compile_rule,$(k),$(f)))))
+$(foreach f,$(sort $(LAB_$(LAB)_LIB) $(LAB_$(LAB)_PROG)),$(eval $(call compile_rule,$(LAB),$(f))))
+
+LIB_OBJS  := $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(LABDIR)/obj/$(k)/$(basename $(f)).o)) \
+             $(foreach f,$(LAB_$(LAB)_LIB),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
+PROG_OBJS := $(foreach f,$(filter-out $(LAB_$(LAB)_LIB),$(LAB_$(LAB)_PROG)),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
+MAIN_OBJ  := $(LABDIR)/obj/$(LAB)/main.o
+# Tests link everything but main(): the server's functions are testable too.
+TEST_LINK := $(COMMON_OBJS) $(LIB_OBJS) $(filter-out $(MAIN_OBJ),$(PROG_OBJS))
+
+TEST_DIR    := $(SRC_ROOT)/labs/$(LAB_$(LAB)_DIR)/tests
+HIDDEN_DIR  := $(if $(HIDDEN),$(HIDDEN)/$(LAB_$(LAB)_DIR))
+HIDDEN_SRCS := $(if $(HIDDEN_DIR),$(wildcard $(HIDDEN_DIR)/*.c))
+TESTS       := $(foreach t,$(LAB_$(LAB)_TESTS),$(LABDIR)/$(t)) \
+               $(patsubst $(HIDDEN_DIR)/%.c,$(LABDIR)/hidden_%,$(HIDDEN_SRCS))
+
+.PHONY: lab lab-server lab-tests
+lab: lab-server lab-tests
+lab-server: $(LABDIR)/server
+lab-tests: $(TESTS)
+
+$(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c | $(LABDIR)/obj/common/
+	$(CC) $(CFLAGS) $(INCS) -c $< -o $@
+
+$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) | $(LABDIR)/
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK) | $(LABDIR)/
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+%/:
+	@mkdir -p $@
+
+-include $(shell find $(LABDIR) -name '*.d' 2>/dev/null)
