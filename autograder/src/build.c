@@ -1,0 +1,296 @@
+/* build.c - the scratch copy, the build stage and the unit stage.
+ *
+ * The submission is never built in place: the course's labs/ tree is copied
+ * into a private scratch folder, the student's edited files are laid over it,
+ * and everything is compiled and run there, as the sandbox uid.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "grader.h"
+#include "util.h"
+
+const struct sbx_limits LIMITS_TEST = { .cpu_s = 120, .mem_mb = 2048,
+	                                .nproc = 64, .fsize_mb = 256,
+	                                .nofile = 256 };
+static const struct sbx_limits LIMITS_BUILD = { .cpu_s = 300, .mem_mb = 4096,
+	                                        .nproc = 64, .fsize_mb = 512,
+	                                        .nofile = 256 };
+
+/* labs/NN-* for lab k, or NULL. */
+static int lab_dir(const char *root, int k, char *buf, size_t cap)
+{
+	char pat[PATH_MAX];
+	glob_t gl;
+	int rc = -ENOENT;
+
+	snprintf(pat, sizeof(pat), "%s/labs/%02d-*/lab.mk", root, k);
+	if (glob(pat, 0, NULL, &gl) == 0 && gl.gl_pathc == 1) {
+		snprintf(buf, cap, "%s", gl.gl_pathv[0]);
+		*strrchr(buf, '/') = '\0';
+		rc = 0;
+	}
+	globfree(&gl);
+	return rc;
+}
+
+/* The file list after "LAB_k_EDITED :=" in lab.mk (space-separated). */
+static int edited_files(const char *dir, int k, char *buf, size_t cap)
+{
+	char path[PATH_MAX], key[32], *text, *p;
+
+	snprintf(key, sizeof(key), "LAB_%d_EDITED", k);
+	if (!(text = read_file(path_join(path, dir, "lab.mk"), NULL)))
+		return -ENOENT;
+	p = strstr(text, key);
+	if (!p || !(p = strstr(p, ":="))) {
+		free(text);
+		return -EINVAL;
+	}
+	p += 2;
+	size_t n = strcspn(p, "\n#");
+	snprintf(buf, cap, "%.*s", (int)n, p);
+	free(text);
+	return 0;
+}
+
+/* Where the student's copy of FILE of lab DIR is in a submission folder:
+ * sub/DIR/FILE (the labs/ layout) or sub/FILE (a flat upload). */
+static const char *find_submitted(const char *sub, const char *dir,
+                                  const char *file, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s/%s/%s", sub, dir, file);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	snprintf(buf, cap, "%s/%s", sub, file);
+	return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+static bool in_list(const char *list, int k)
+{
+	char num[8];
+
+	snprintf(num, sizeof(num), "%d", k);
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == strlen(num) && strncmp(p, num, n) == 0)
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+/* Lays the edited files of labs 1..N over scratch/labs. */
+static int overlay(struct grader *g, FILE *log)
+{
+	for (int k = 1; k <= g->lab->number; k++) {
+		char dir[PATH_MAX], files[512], src[PATH_MAX], dst[PATH_MAX];
+
+		if (lab_dir(g->repo, k, dir, sizeof(dir)) < 0 ||
+		    edited_files(dir, k, files, sizeof(files)) < 0)
+			return -ENOENT;
+		const char *name = strrchr(dir, '/') + 1;
+		bool from_ref = !strcmp(g->impl, "solutions") || in_list(g->ref, k);
+		for (char *f = strtok(files, " \t"); f; f = strtok(NULL, " \t")) {
+			const char *from = NULL;
+			if (from_ref) {
+				snprintf(src, sizeof(src), "%s/solutions/%s/%s", g->repo, name, f);
+				from = src;
+			} else if (g->submission) {
+				from = find_submitted(g->submission, name, f, src, sizeof(src));
+			} else {
+				snprintf(src, sizeof(src), "%s/labs/%s/%s", g->repo, name, f);
+				from = src;
+			}
+			snprintf(dst, sizeof(dst), "%s/labs/%s/%s", g->scratch, name, f);
+			if (!from) {
+				fprintf(log, "note: the submission has no %s/%s; using the starter's\n", name, f);
+				continue;
+			}
+			if (copy_file(from, dst) < 0) {
+				fprintf(log, "error: cannot copy %s\n", from);
+				return -EIO;
+			}
+		}
+	}
+	return 0;
+}
+
+int grader_prepare(struct grader *g)
+{
+	char path[PATH_MAX];
+	FILE *log;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/labs", g->repo);
+	if ((rc = copy_tree(path, g->scratch)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/mk", g->repo);
+	if ((rc = copy_tree(path, g->scratch)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/autograder/hidden", g->repo);
+	if (g->hidden && (rc = copy_tree(path, g->scratch)) < 0)
+		return rc;
+	if (!(log = fopen(path_join(path, g->scratch, "overlay.log"), "w")))
+		return -errno;
+	rc = overlay(g, log);
+	fclose(log);
+	return rc;
+}
+
+static void show_warnings(const char *log, struct result *r)
+{
+	int shown = 0, total = 0;
+
+	for (const char *p = log; p && *p;) {
+		size_t n = strcspn(p, "\n");
+		if (memmem(p, n, "warning:", 8)) {
+			if (shown++ < 15)
+				result_printf(r, "  %.*s\n", (int)n, p);
+			total++;
+		}
+		p += n + (p[n] == '\n');
+	}
+	if (total)
+		result_printf(r, "%d compiler warning(s)%s: warnings are often bugs; fix them.\n",
+		              total, total > shown ? " (first 15 shown)" : "");
+}
+
+static void show_errors(const char *log, struct result *r)
+{
+	int shown = 0;
+
+	for (const char *p = log; p && *p && shown < 25;) {
+		size_t n = strcspn(p, "\n");
+		if (memmem(p, n, "error", 5) || memmem(p, n, "undefined reference", 19)) {
+			result_printf(r, "  %.*s\n", (int)n, p);
+			shown++;
+		}
+		p += n + (p[n] == '\n');
+	}
+}
+
+static enum verdict run_build(struct grader *g, struct result *r)
+{
+	char mk[PATH_MAX], log[PATH_MAX], root[PATH_MAX + 16], out[PATH_MAX + 16],
+		hidden[PATH_MAX + 16], lab[16], build[PATH_MAX];
+	struct sbx_proc p;
+
+	path_join(build, g->scratch, "build");
+	mkdir(build, 0755);
+	sbx_give(build);
+	snprintf(root, sizeof(root), "SRC_ROOT=%s", g->scratch);
+	snprintf(out, sizeof(out), "OUT=%s", build);
+	snprintf(hidden, sizeof(hidden), "HIDDEN=%s", g->hidden ? path_join(mk, g->scratch, "hidden") : "");
+	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
+	path_join(mk, g->scratch, "mk/build.mk");
+	char *argv[] = { "/usr/bin/make", "-k", "-j2", "--no-print-directory", "-f", mk,
+		         lab, "IMPL=labs", root, out, hidden, "lab", NULL };
+	path_join(log, g->scratch, "build.log");
+	int rc = sbx_run(&p, argv, NULL, g->scratch, log, &LIMITS_BUILD, 300000);
+
+	g->build_log = read_file(log, NULL);
+	show_warnings(g->build_log, r);
+	if (rc == -ETIMEDOUT) {
+		result_printf(r, "the build did not finish within 300 s\n");
+		return FAIL;
+	}
+	if (rc < 0 || !WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0) {
+		result_printf(r, "the build failed. First errors:\n");
+		show_errors(g->build_log, r);
+		/* What did build (say the server) can still be graded. */
+		return FAIL;
+	}
+	result_printf(r, "built the server and the test programs of lab %d\n", g->lab->number);
+	return PASS;
+}
+
+enum verdict check_build(struct grader *g, const struct check *c, struct result *r)
+{
+	(void)c;
+	return run_build(g, r);
+}
+
+/* Pulls <test result="...">...<id>NAME</id>...<message>M</message> out of
+ * Check's XML log. Good enough for the fixed format Check writes. */
+static void parse_xml(struct grader *g, const char *xml)
+{
+	const char *p = xml;
+
+	while ((p = strstr(p, "<test result=\"")) != NULL) {
+		const char *end = strstr(p, "</test>");
+		if (!end)
+			break;
+		struct unit_case *u = realloc(g->units, (g->nunits + 1) * sizeof(*u));
+		if (!u)
+			break;
+		g->units = u;
+		u = &g->units[g->nunits++];
+		memset(u, 0, sizeof(*u));
+		u->passed = strncmp(p + 14, "success\"", 8) == 0;
+		xml_field(p, end, "id", u->name, sizeof(u->name));
+		xml_field(p, end, "message", u->message, sizeof(u->message));
+		p = end;
+	}
+}
+
+static void run_units(struct grader *g)
+{
+	char pat[PATH_MAX], xml[PATH_MAX], env0[PATH_MAX + 32], log[PATH_MAX];
+	glob_t gl;
+
+	g->units_ran = true;
+	snprintf(pat, sizeof(pat), "%s/%s", g->bin, "*test_*");
+	if (glob(pat, 0, NULL, &gl) != 0)
+		return;
+	for (size_t i = 0; i < gl.gl_pathc; i++) {
+		const char *bin = gl.gl_pathv[i], *name = strrchr(bin, '/') + 1;
+		struct sbx_proc p;
+		char how[96];
+
+		if (strchr(name, '.') || (!g->hidden && !strncmp(name, "hidden_", 7)))
+			continue;
+		snprintf(xml, sizeof(xml), "%s/%s.xml", g->run, name);
+		snprintf(log, sizeof(log), "%s/%s.log", g->run, name);
+		unlink(xml);
+		snprintf(env0, sizeof(env0), "CK_XML_LOG_FILE_NAME=%s", xml);
+		char *env[] = { env0, "CK_DEFAULT_TIMEOUT=10", NULL };
+		char *argv[] = { (char *)bin, NULL };
+		int rc = sbx_run(&p, argv, env, g->run, log, &LIMITS_TEST, 180000);
+		char *text = read_file(xml, NULL);
+		if (text)
+			parse_xml(g, text);
+		free(text);
+		size_t used = strlen(g->units_note);
+		snprintf(g->units_note + used, sizeof(g->units_note) - used, "%s %s; ", name,
+		         rc == -ETIMEDOUT ? "timed out after 180 s" : sbx_describe(p.status, how, sizeof(how)));
+	}
+	globfree(&gl);
+}
+
+enum verdict check_unit(struct grader *g, const struct check *c, struct result *r)
+{
+	if (!g->units_ran)
+		run_units(g);
+	for (size_t i = 0; i < g->nunits; i++) {
+		struct unit_case *u = &g->units[i];
+		if (strcmp(u->name, c->arg) != 0)
+			continue;
+		if (u->passed) {
+			result_printf(r, "%s passed\n", c->arg);
+			return PASS;
+		}
+		result_printf(r, "%s failed: %s\n", c->arg, u->message);
+		return FAIL;
+	}
+	result_printf(r, "%s did not report a result: the test program crashed, hung or did not build (%s)\n",
+	              c->arg, g->units_note[0] ? g->units_note : "no test program ran");
+	return FAIL;
+}

@@ -1,0 +1,132 @@
+/* grader.h - what a lab's table of checks is made of (grader core).
+ *
+ * A lab is data: a list of checks, each with a name a student can search
+ * for, a stage, points, the function that runs it and a hint shown when it
+ * fails. grade.c runs any lab's table; adding a lab means adding a table
+ * (labN.c), tests and mutants, not touching the driver.
+ */
+#ifndef GRADER_H
+#define GRADER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sandbox.h"
+
+enum stage {
+	STAGE_BUILD,
+	STAGE_UNIT,
+	STAGE_INTEGRATION,
+	STAGE_LEAKS,
+	STAGE_RACES,
+	STAGE_LATENCY,
+	STAGE_MEMORY,
+	STAGE_EXPERIMENT, /* unscored: numbers to look at */
+	STAGE_COUNT
+};
+
+enum verdict { PASS, FAIL, SKIP };
+
+struct result {
+	enum verdict verdict;
+	char *out; /* what was measured, what was expected (grows) */
+	size_t len, cap;
+	double seconds;
+};
+
+struct grader;
+struct check;
+struct target;
+struct vg_run;
+
+typedef enum verdict (*check_fn)(struct grader *g, const struct check *c,
+                                 struct result *r);
+
+struct check {
+	const char *name; /* "integration.byte_at_a_time" */
+	enum stage stage;
+	int points;
+	check_fn run;
+	const char *hint; /* the likely cause, shown on failure */
+	const char *arg;  /* free for the check (e.g. a unit test's name) */
+	bool hidden;      /* needs autograder/hidden; its tests are not public */
+};
+
+struct lab {
+	int number;
+	const char *dir;   /* "01-blocking-server" */
+	const char *title; /* "the blocking server" */
+	const struct check *checks;
+	size_t nchecks;
+	/* Once before the checks: the files its servers serve. 0 or -errno. */
+	int (*setup)(struct grader *g);
+	/* Requests a server runs through under valgrind before SIGTERM. */
+	void (*leak_scenario)(struct grader *g, int port);
+};
+
+struct unit_case {
+	char name[128];
+	bool passed;
+	char message[512];
+};
+
+struct grader {
+	const char *repo;       /* the course checkout */
+	const struct lab *lab;
+	const char *impl;       /* labs | solutions */
+	const char *submission; /* a folder with the student's files, or NULL */
+	const char *ref;        /* "1,2": earlier labs from solutions/ */
+	bool hidden;
+	bool verbose;
+
+	char scratch[PATH_MAX]; /* private copy: build, run, files */
+	char bin[PATH_MAX];     /* scratch/build/labN */
+	char run[PATH_MAX];     /* writable by the sandbox uid */
+	char www[PATH_MAX];     /* the --root given to servers */
+
+	bool built;
+	char *build_log;
+
+	bool units_ran;
+	struct unit_case *units;
+	size_t nunits;
+	char units_note[512]; /* how the test programs ended */
+
+	struct vg_run *leaks; /* the leak stage's one valgrind run */
+};
+
+/* Appends to the check's output (printf-style). */
+void result_printf(struct result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "build", "unit", ... */
+const char *stage_name(enum stage s);
+
+/* Limits for student code (sandbox.h), tuned per use. */
+extern const struct sbx_limits LIMITS_TEST, LIMITS_SERVER, LIMITS_VALGRIND;
+
+/* Generic checks any lab can list. */
+enum verdict check_build(struct grader *g, const struct check *c,
+                         struct result *r);
+/* arg: the Check test function's name. */
+enum verdict check_unit(struct grader *g, const struct check *c,
+                        struct result *r);
+
+/* The leak stage (valgrind.c): one memcheck run of the lab's server through
+ * its leak_scenario and SIGTERM, shared by the three checks. */
+enum verdict check_leaks_memory(struct grader *g, const struct check *c,
+                                struct result *r);
+enum verdict check_leaks_invalid(struct grader *g, const struct check *c,
+                                 struct result *r);
+enum verdict check_leaks_fds(struct grader *g, const struct check *c,
+                             struct result *r);
+void leaks_free(struct grader *g);
+
+/* Paths: snprintf into buf, returning buf. */
+const char *path_join(char *buf, const char *a, const char *b);
+
+/* The labs the grader knows. */
+extern const struct lab lab1;
+
+#endif

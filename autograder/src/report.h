@@ -1,0 +1,29 @@
+/* report.h - the terminal report, Gradescope's results.json and a TSV line
+ * per check for scripts (grader core). */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stdio.h>
+
+#include "grader.h"
+
+struct report {
+	const struct lab *lab;
+	const struct check **checks; /* the checks that were run, in order */
+	struct result *results;
+	size_t n;
+	double seconds;
+	const char *preamble; /* shown first (e.g. what was graded) */
+};
+
+/* Points earned and available (skipped checks count as available). */
+void report_totals(const struct report *rp, double *score, double *max);
+
+void report_text(FILE *out, const struct report *rp, int colour);
+void report_json(FILE *out, const struct report *rp);
+void report_tsv(FILE *out, const struct report *rp);
+
+/* Writes s as a JSON string literal (quotes included). */
+void json_string(FILE *out, const char *s);
+
+#endif

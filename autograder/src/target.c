@@ -1,0 +1,157 @@
+#include "target.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "util.h"
+
+const struct sbx_limits LIMITS_SERVER = { .cpu_s = 60, .mem_mb = 1024, .nproc = 16,
+	                                  .fsize_mb = 16, .nofile = 64 };
+/* valgrind reserves far more address space than it uses: no RLIMIT_AS. */
+const struct sbx_limits LIMITS_VALGRIND = { .cpu_s = 300, .mem_mb = 0, .nproc = 16,
+	                                    .fsize_mb = 64, .nofile = 256 };
+
+static int find_port(const char *log)
+{
+	char *text = read_file(log, NULL);
+	const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
+	int port = -1;
+
+	if (p && strchr(p, '\n'))
+		port = atoi(p + strlen("listening on http://127.0.0.1:"));
+	free(text);
+	return port > 0 && port < 65536 ? port : -1;
+}
+
+int target_start(struct grader *g, struct target *t, const struct target_opts *o,
+                 struct result *r)
+{
+	char server[PATH_MAX], vg_arg[PATH_MAX + 16];
+	struct sbx_limits lim = o->valgrind ? LIMITS_VALGRIND : LIMITS_SERVER;
+	const char *tag = o->tag ? o->tag : "server";
+	int rc, wait_ms = o->valgrind ? 30000 : 5000;
+
+	memset(t, 0, sizeof(*t));
+	t->valgrind = o->valgrind;
+	if (o->nofile)
+		lim.nofile = o->nofile;
+	path_join(server, g->bin, "server");
+	snprintf(t->log, sizeof(t->log), "%s/%s.log", g->run, tag);
+	snprintf(t->vg_log, sizeof(t->vg_log), "%s/%s.valgrind", g->run, tag);
+	unlink(t->log);
+	unlink(t->vg_log);
+	if (access(server, X_OK) != 0) {
+		result_printf(r, "there is no server program (%s did not build)\n", "server");
+		return -1;
+	}
+	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", t->vg_log);
+	char *plain[] = { server, "--port", "0", "--root", g->www, NULL };
+	char *vg[] = { "/usr/bin/valgrind", "--leak-check=full",
+		       "--show-leak-kinds=definite,indirect",
+		       "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+		       "--track-fds=yes", "--child-silent-after-fork=yes", vg_arg,
+		       server, "--port", "0", "--root", g->www, NULL };
+	if ((rc = sbx_spawn(&t->proc, o->valgrind ? vg : plain, NULL, g->run, t->log, &lim)) < 0) {
+		result_printf(r, "grader: cannot start the server: %s\n", strerror(-rc));
+		return -1;
+	}
+	double deadline = probe_now_ms() + wait_ms;
+	while ((t->port = find_port(t->log)) < 0) {
+		if (!target_alive(t) || probe_now_ms() > deadline) {
+			if (!target_explain_death(t, r))
+				result_printf(r, "the server did not print \"listening on http://127.0.0.1:PORT\" "
+				                 "within %d s: it must print that line (and fflush stdout) once "
+				                 "it is ready to accept connections\n", wait_ms / 1000);
+			target_tail(t, r, 8);
+			target_kill(t);
+			return -1;
+		}
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+bool target_alive(struct target *t)
+{
+	if (t->proc.pid <= 0 || t->proc.exited)
+		return false;
+	return sbx_wait(&t->proc, 0) == -ETIMEDOUT;
+}
+
+static const char *death_hint(int status)
+{
+	if (!WIFSIGNALED(status))
+		return "a server must keep running until it gets SIGINT or SIGTERM";
+	switch (WTERMSIG(status)) {
+	case SIGPIPE:
+		return "writing to a client that had gone away raised SIGPIPE, whose default "
+		       "action kills the process: ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) and "
+		       "handle EPIPE from write()";
+	case SIGSEGV:
+		return "a segmentation fault: an invalid pointer, or a buffer overrun (run the "
+		       "server under valgrind or build with -fsanitize=address to find it)";
+	case SIGABRT:
+		return "abort(): often glibc detecting heap corruption (double free, overrun) or "
+		       "a failed assert";
+	case SIGXCPU:
+		return "it used more than its CPU time limit: a busy loop?";
+	case SIGXFSZ:
+		return "it wrote more output than allowed: printing on every request?";
+	case SIGKILL:
+		return "it was killed, usually for running out of time or memory";
+	default:
+		return "a signal you did not handle";
+	}
+}
+
+bool target_explain_death(struct target *t, struct result *r)
+{
+	char how[96];
+
+	if (target_alive(t))
+		return false;
+	result_printf(r, "your server %s: %s\n", sbx_describe(t->proc.status, how, sizeof(how)),
+	              death_hint(t->proc.status));
+	return true;
+}
+
+int target_stop(struct target *t, int timeout_ms)
+{
+	if (!target_alive(t))
+		return 0;
+	/* To the server alone, not the group: valgrind must see it exit. */
+	kill(t->proc.pid, SIGTERM);
+	int rc = sbx_wait(&t->proc, timeout_ms);
+	target_kill(t);
+	return rc;
+}
+
+void target_kill(struct target *t)
+{
+	sbx_kill(&t->proc);
+}
+
+void target_tail(struct target *t, struct result *r, int lines)
+{
+	char *text = read_file(t->log, NULL);
+
+	if (!text || !*text) {
+		free(text);
+		return;
+	}
+	const char *p = text + strlen(text);
+	while (p > text && lines >= 0)
+		if (*--p == '\n')
+			lines--;
+	result_printf(r, "last lines of the server's output:\n%.2000s%s", p + (*p == '\n'),
+	              text[strlen(text) - 1] == '\n' ? "" : "\n");
+	free(text);
+}

@@ -1,0 +1,146 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "grader.h"
+
+const char *path_join(char *buf, const char *a, const char *b)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", a, b);
+	return buf;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		return -errno;
+	size_t n = fwrite(data, 1, len, f);
+	if (fclose(f) != 0 || n != len)
+		return -EIO;
+	return 0;
+}
+
+int copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *data = read_file(from, &len);
+
+	if (!data)
+		return -errno;
+	int rc = write_file(to, data, len);
+	free(data);
+	return rc;
+}
+
+int run_trusted(char *const argv[], const char *log)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		close_range(3, ~0U, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int copy_tree(const char *from, const char *into)
+{
+	char *argv[] = { "cp", "-R", "--", (char *)from, (char *)into, NULL };
+
+	return run_trusted(argv, NULL) == 0 ? 0 : -EIO;
+}
+
+int remove_tree(const char *path)
+{
+	char *argv[] = { "rm", "-rf", "--", (char *)path, NULL };
+
+	return run_trusted(argv, NULL) == 0 ? 0 : -EIO;
+}
+
+static const struct {
+	const char *ent;
+	char c;
+} entities[] = { { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+	         { "&quot;", '"' }, { "&apos;", '\'' } };
+
+void xml_field(const char *p, const char *end, const char *tag, char *buf,
+               size_t cap)
+{
+	char open[32], close[32];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	const char *s = strstr(p, open), *e;
+	if (!s || s > end)
+		return;
+	s += strlen(open);
+	if (!(e = strstr(s, close)) || e > end)
+		return;
+	while (s < e && o + 1 < cap) {
+		size_t i, n = sizeof(entities) / sizeof(entities[0]);
+		for (i = 0; i < n; i++) {
+			size_t el = strlen(entities[i].ent);
+			if ((size_t)(e - s) >= el && !strncmp(s, entities[i].ent, el)) {
+				buf[o++] = entities[i].c;
+				s += el;
+				break;
+			}
+		}
+		if (i == n)
+			buf[o++] = *s++;
+	}
+	buf[o] = '\0';
+}

@@ -1,0 +1,28 @@
+/* util.h - small file and process helpers of the grader (trusted code only). */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+/* The whole file, NUL-terminated (malloc'ed), length in *len; NULL on error. */
+char *read_file(const char *path, size_t *len);
+
+int write_file(const char *path, const void *data, size_t len);
+int copy_file(const char *from, const char *to);
+
+/* cp -a FROM INTO/ (FROM's last component appears inside INTO). */
+int copy_tree(const char *from, const char *into);
+
+/* rm -rf PATH. */
+int remove_tree(const char *path);
+
+/* Runs argv (trusted programs only), waits; returns the exit status or a
+ * negative errno. Output goes to /dev/null unless log is given. */
+int run_trusted(char *const argv[], const char *log);
+
+/* Copies the text of <tag>...</tag> between p and end into buf, decoding
+ * the XML entities Check writes. */
+void xml_field(const char *p, const char *end, const char *tag, char *buf,
+               size_t cap);
+
+#endif
