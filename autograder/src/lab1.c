@@ -371,6 +371,12 @@ static enum verdict byte_at_a_time(struct grader *g, const struct check *c, stru
 	return lab1_done(&t, r, v);
 }
 
+static void pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
 /* A client asks for a big file, reads a little and resets the connection:
  * the server's next write() fails with EPIPE, or raises SIGPIPE. */
 int lab1_vanish(int port)
@@ -393,10 +399,19 @@ int lab1_vanish(int port)
 	return 0;
 }
 
-static void pause_ms(int ms)
+/* The customer who orders and walks out: the request, then close() at once.
+ * The server reads the request, its first write() draws a reset from the
+ * client's kernel, and the next write() fails with EPIPE -- or raises
+ * SIGPIPE, whose default action kills the process. */
+static void order_and_leave(int port)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	const char *req = REQ("GET /files/big.bin");
+	int fd = probe_connect(port, REPLY_MS);
+
+	if (fd >= 0) {
+		probe_send(fd, req, strlen(req), 0, 0);
+		close(fd);
+	}
 }
 
 static enum verdict client_vanishes(struct grader *g, const struct check *c, struct result *r)
@@ -406,18 +421,26 @@ static enum verdict client_vanishes(struct grader *g, const struct check *c, str
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	for (int i = 0; i < 3 && ok; i++) {
+	for (int i = 0; i < 2 && ok; i++) {
 		lab1_vanish(t.port);
-		pause_ms(200);
+		pause_ms(100);
 		if (!target_alive(&t)) {
 			result_printf(r, "a client asked for a 16 MiB file, read a little and reset the "
 			                 "connection.\n");
+			ok = false;
+			break;
+		}
+		order_and_leave(t.port);
+		pause_ms(100);
+		if (!target_alive(&t)) {
+			result_printf(r, "a client sent GET /files/big.bin and closed the connection at "
+			                 "once, without reading the answer.\n");
 			ok = false;
 		}
 	}
 	ok = ok && EXPECT(r, t.port, REQ("GET /"), 200);
 	if (ok)
-		result_printf(r, "3 clients vanished mid-response; the server kept serving\n");
+		result_printf(r, "4 clients vanished (2 mid-response, 2 right after asking); the server kept serving\n");
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 

@@ -84,7 +84,14 @@ static void child_setup(const char *cwd, int log_fd, const struct sbx_limits *li
                         int nproc_base)
 {
 	int null_fd = open("/dev/null", O_RDONLY);
+	sigset_t none;
 
+	/* Ignored signals stay ignored across exec: the grader ignores
+	 * SIGPIPE, the student's program must start with the defaults. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
 	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
 	    dup2(log_fd, 2) < 0)

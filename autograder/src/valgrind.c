@@ -30,13 +30,19 @@ static const char *const error_kinds[] = {
 	"Argument 'size' of function malloc has a fishy",
 };
 
+/* "definitely lost: 16,777,417 bytes in 11 blocks" -> 16777417. */
 static long lost(const char *log, const char *kind)
 {
-	const char *p = strstr(log, kind);
+	char key[64];
+	const char *p;
 	long n = 0;
 
-	if (p)
-		sscanf(p + strlen(kind), ": %ld", &n);
+	snprintf(key, sizeof(key), "%s: ", kind);
+	if (!(p = strstr(log, key)))
+		return 0;
+	for (p += strlen(key); (*p >= '0' && *p <= '9') || *p == ','; p++)
+		if (*p != ',')
+			n = n * 10 + (*p - '0');
 	return n;
 }
 

@@ -136,6 +136,19 @@ START_TEST(test_clean_environment)
 }
 END_TEST
 
+/* The grader ignores SIGPIPE; a student's server must not inherit that, or
+ * a server that forgot to ignore it would pass the SIGPIPE check. */
+START_TEST(test_signals_reset)
+{
+	struct sbx_proc p;
+
+	signal(SIGPIPE, SIG_IGN);
+	sh(&p, "kill -PIPE $$; exit 0", 3000);
+	ck_assert_msg(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGPIPE,
+	              "expected the child to die of SIGPIPE, wait status %#x", p.status);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("sandbox");
@@ -149,6 +162,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_memory_bomb_limited);
 	tcase_add_test(tc, test_output_flood_capped);
 	tcase_add_test(tc, test_clean_environment);
+	tcase_add_test(tc, test_signals_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
