@@ -215,6 +215,7 @@ int main(int argc, char **argv)
 		return 2;
 	/* A server that vanishes must not kill the grader that talks to it. */
 	signal(SIGPIPE, SIG_IGN);
+	sbx_init();
 	if (o.output && !(out = fopen(o.output, "w"))) {
 		fprintf(stderr, "grade: cannot write %s: %s\n", o.output, strerror(errno));
 		return 2;
@@ -231,6 +232,11 @@ int main(int argc, char **argv)
 		if (grade_lab(&o, all_labs[i], out, tsv, &all_passed) < 0)
 			return 2;
 		graded++;
+	}
+	if (sbx_leftovers() > 0) {
+		fprintf(stderr, "grade: %d sandboxed process(es) survived their check: the "
+		                "sandbox failed; results are not trustworthy\n", sbx_leftovers());
+		return 2;
 	}
 	if (!graded) {
 		fprintf(stderr, "grade: there is no lab %d (yet)\n", o.lab);

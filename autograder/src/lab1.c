@@ -20,7 +20,9 @@
 #include "target.h"
 #include "util.h"
 
-enum { BIG_FILE = 16 << 20, REPLY_MS = 5000 };
+/* REPLY_MS: the reference answers in well under 10 ms; 3 s is for noisy
+ * machines, and bounds what a hung server costs each check. */
+enum { BIG_FILE = 16 << 20, REPLY_MS = 3000 };
 
 static const char HELLO[] = "hello from the files folder\n";
 static const char SECRET[] = "the secret recipe: never leave the dining room\n";
@@ -177,7 +179,7 @@ static enum verdict large_file(struct grader *g, const struct check *c, struct r
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	char *want = read_file(path_join(path, g->www, "big.bin"), NULL);
-	if (curl_fetch(g, t.port, "/files/big.bin", NULL, 20, &cr) < 0 || cr.status != 200) {
+	if (curl_fetch(g, t.port, "/files/big.bin", NULL, 10, &cr) < 0 || cr.status != 200) {
 		result_printf(r, "%s\nexpected 200 and %d bytes; got status %d (%s)\n", cr.cmd, BIG_FILE,
 		              cr.status, cr.err);
 	} else if (cr.body_len != BIG_FILE || memcmp(cr.body, want, BIG_FILE) != 0) {
@@ -216,7 +218,7 @@ static enum verdict traversal(struct grader *g, const struct check *c, struct re
 	else if (rep.body_len != strlen(HELLO) || memcmp(rep.body, HELLO, rep.body_len))
 		result_printf(r, "/files/sub/inner.txt: wrong body\n"), v = FAIL;
 	probe_reply_free(&rep);
-	for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+	for (size_t i = 0; v == PASS && i < sizeof(evil) / sizeof(evil[0]); i++) {
 		probe_request(t.port, evil[i], strlen(evil[i]), &rep, REPLY_MS);
 		if (rep.raw && strstr(rep.raw, "secret recipe")) {
 			result_printf(r, "sent %s\nand got the file outside --root: path traversal\n",
@@ -238,9 +240,9 @@ static enum verdict not_found(struct grader *g, const struct check *c, struct re
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	bool ok = EXPECT(r, t.port, REQ("GET /no-such-page"), 404);
-	ok &= EXPECT(r, t.port, REQ("GET /files/missing.txt"), 404);
-	ok &= EXPECT(r, t.port, REQ("GET /files/sub"), 404);
+	bool ok = EXPECT(r, t.port, REQ("GET /no-such-page"), 404) &&
+	          EXPECT(r, t.port, REQ("GET /files/missing.txt"), 404) &&
+	          EXPECT(r, t.port, REQ("GET /files/sub"), 404);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
@@ -280,9 +282,10 @@ static enum verdict malformed_400(struct grader *g, const struct check *c, struc
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok &= EXPECT(r, t.port, bad[i], 400);
-	if (target_alive(&t) && !EXPECT(r, t.port, REQ("GET /"), 200)) {
+	/* Stop at the first wrong answer: a hung server costs one timeout. */
+	for (size_t i = 0; ok && i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok = EXPECT(r, t.port, bad[i], 400);
+	if (ok && !EXPECT(r, t.port, REQ("GET /"), 200)) {
 		result_printf(r, "after the malformed requests, GET / no longer works\n");
 		ok = false;
 	}
@@ -550,11 +553,14 @@ static enum verdict sequential(struct grader *g, const struct check *c, struct r
 		return FAIL;
 	for (int attempt = 1; attempt <= 2; attempt++) {
 		size_t n = 0;
-		for (int i = 0; i < N; i++) {
+		for (int i = 0; i < N && n == (size_t)i; i++) {
 			struct http_reply rep;
 			if (probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &rep, 3000) == 0 &&
 			    rep.status == 200)
 				ms[n++] = rep.ms;
+			else
+				result_printf(r, "request %d failed: %s\n", i + 1,
+				              rep.err[0] ? rep.err : "status not 200");
 			probe_reply_free(&rep);
 		}
 		stats_summarize(ms, n, &s);
@@ -562,6 +568,8 @@ static enum verdict sequential(struct grader *g, const struct check *c, struct r
 		              stats_format(&s, text, sizeof(text)));
 		if (n == N && s.p90 < limit)
 			return lab1_done(&t, r, PASS);
+		if (n < N)
+			break; /* a broken server, not a noisy machine: no retry */
 	}
 	result_printf(r, "expected all %d answered with p90 under %.0f ms (tried twice)\n", N, limit);
 	return lab1_done(&t, r, FAIL);
@@ -605,8 +613,11 @@ static void leak_scenario(struct grader *g, int port)
 
 	(void)g;
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		probe_request(port, reqs[i], strlen(reqs[i]), &rep, 20000);
+		int rc = probe_request(port, reqs[i], strlen(reqs[i]), &rep, 10000);
+		bool hung = rc < 0 && rep.raw_len == 0 && !rep.closed;
 		probe_reply_free(&rep);
+		if (hung)
+			return; /* a server that hangs would cost 20 s a request */
 	}
 	int fd = probe_connect(port, REPLY_MS); /* half a request, then gone */
 	if (fd >= 0) {
@@ -614,7 +625,7 @@ static void leak_scenario(struct grader *g, int port)
 		close(fd);
 	}
 	lab1_vanish(port);
-	probe_request(port, REQ("GET /"), strlen(REQ("GET /")), &rep, 20000);
+	probe_request(port, REQ("GET /"), strlen(REQ("GET /")), &rep, 10000);
 	probe_reply_free(&rep);
 }
 

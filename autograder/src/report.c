@@ -89,7 +89,12 @@ void report_text(FILE *out, const struct report *rp, int colour)
 		fprintf(out, "  %s[%s]%s %-40s %4.0f/%-3d %s(%.1f s)%s\n",
 		        r->verdict == PASS ? green : red, mark, off, c->name,
 		        earned(c, r), c->points, dim, r->seconds, off);
-		if (r->verdict != PASS) {
+		if (r->verdict == PASS && c->stage >= STAGE_LEAKS && r->out) {
+			/* Passing measurements are worth seeing too: the numbers. */
+			fputs(dim, out);
+			print_indented(out, r->out, "         ");
+			fputs(off, out);
+		} else if (r->verdict != PASS) {
 			print_indented(out, r->out, "         ");
 			if (c->hint && r->verdict == FAIL)
 				fprintf(out, "         %shint:%s %s\n", bold, off, c->hint);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,13 @@
 
 /* A uid no real account uses, different for each grader process, so that
  * graders running side by side (make test) never kill each other's code. */
+int sbx_init(void)
+{
+	/* Orphaned sandbox processes are re-parented to us, not to init,
+	 * so they can be reaped (and counted) here. */
+	return prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ? -errno : 0;
+}
+
 uid_t sbx_uid(void)
 {
 	static uid_t uid;
@@ -50,13 +58,13 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Processes already owned by uid: RLIMIT_NPROC counts them too. */
-static int count_procs(uid_t uid)
+/* Calls fn(pid) for every process of uid; returns how many matched. */
+static int for_each_proc(uid_t uid, bool live_only, void (*fn)(pid_t))
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	struct stat st;
-	char path[64];
+	char path[300], state[8];
 	int n = 0;
 
 	if (!d)
@@ -65,11 +73,35 @@ static int count_procs(uid_t uid)
 		if (e->d_name[0] < '0' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
-		if (stat(path, &st) == 0 && st.st_uid == uid)
-			n++;
+		if (stat(path, &st) != 0 || st.st_uid != uid)
+			continue;
+		if (live_only) {
+			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			FILE *f = fopen(path, "r");
+			bool zombie = f && fscanf(f, "%*d (%*[^)]) %7s", state) == 1 && state[0] == 'Z';
+			if (f)
+				fclose(f);
+			if (zombie)
+				continue;
+		}
+		n++;
+		if (fn)
+			fn((pid_t)atoi(e->d_name));
 	}
 	closedir(d);
 	return n;
+}
+
+static void reap(pid_t pid)
+{
+	waitpid(pid, NULL, WNOHANG);
+}
+
+int sbx_leftovers(void)
+{
+	if (geteuid() != 0)
+		return 0;
+	return for_each_proc(sbx_uid(), true, NULL);
 }
 
 static void set_limit(int res, rlim_t soft, rlim_t hard)
@@ -138,7 +170,7 @@ int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
 	for (size_t i = 0; env && env[i] && n < 31; i++)
 		envp[n++] = env[i];
 	envp[n] = NULL;
-	nproc_base = geteuid() == 0 ? 0 : count_procs(geteuid());
+	nproc_base = geteuid() == 0 ? 0 : for_each_proc(geteuid(), false, NULL);
 
 	p->exited = false;
 	p->status = 0;
@@ -204,6 +236,9 @@ static void sweep_uid(void)
 	if (pid > 0)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+	/* Orphans of the uid were handed to us (we are a subreaper): reap
+	 * them, or they stay zombies for as long as the grader runs. */
+	for_each_proc(sbx_uid(), false, reap);
 }
 
 void sbx_kill(struct sbx_proc *p)
@@ -211,14 +246,14 @@ void sbx_kill(struct sbx_proc *p)
 	if (p->pid <= 0)
 		return;
 	kill(-p->pid, SIGKILL);
-	if (!p->exited)
-		kill(p->pid, SIGKILL);
-	sweep_uid();
 	if (!p->exited) {
+		kill(p->pid, SIGKILL);
 		while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
 			;
 		p->exited = true;
 	}
+	/* After the main process is reaped, so its status is ours to keep. */
+	sweep_uid();
 }
 
 int sbx_run(struct sbx_proc *p, char *const argv[], char *const env[],

@@ -28,6 +28,13 @@ struct sbx_proc {
 	int status; /* wait status once exited */
 };
 
+/* Once, first: makes the grader the reaper of sandboxed orphans. */
+int sbx_init(void);
+
+/* Live processes the sandbox uid still runs (root only; 0 otherwise).
+ * After sbx_kill this must be 0: nothing outlives its check. */
+int sbx_leftovers(void);
+
 /* The uid the sandbox runs code as (root only; else our own uid). */
 uid_t sbx_uid(void);
 

@@ -12,7 +12,7 @@
 #include "probe.h"
 #include "util.h"
 
-const struct sbx_limits LIMITS_SERVER = { .cpu_s = 60, .mem_mb = 1024, .nproc = 16,
+const struct sbx_limits LIMITS_SERVER = { .cpu_s = 60, .mem_mb = 512, .nproc = 16,
 	                                  .fsize_mb = 16, .nofile = 64 };
 /* valgrind reserves far more address space than it uses: no RLIMIT_AS. */
 const struct sbx_limits LIMITS_VALGRIND = { .cpu_s = 300, .mem_mb = 0, .nproc = 16,

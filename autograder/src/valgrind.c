@@ -88,8 +88,8 @@ static struct vg_run *run_once(struct grader *g, const struct check *c, struct r
 	g->lab->leak_scenario(g, t.port);
 	if (target_explain_death(&t, r)) {
 		snprintf(v->why, sizeof(v->why), "the server died during the scenario (see above)");
-	} else if (target_stop(&t, 20000) < 0) {
-		snprintf(v->why, sizeof(v->why), "the server did not exit within 20 s of SIGTERM, so "
+	} else if (target_stop(&t, 10000) < 0) {
+		snprintf(v->why, sizeof(v->why), "the server did not exit within 10 s of SIGTERM, so "
 		                                  "valgrind could not check what it left behind");
 	} else if (!WIFEXITED(t.proc.status)) {
 		snprintf(v->why, sizeof(v->why), "after SIGTERM the server %s",

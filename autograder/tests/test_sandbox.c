@@ -21,6 +21,7 @@ static char log_path[256];
 
 static void setup(void)
 {
+	sbx_init();
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	chmod(dir, 0777);
 	snprintf(log_path, sizeof(log_path), "%s/log", dir);
@@ -40,23 +41,14 @@ static int sh(struct sbx_proc *p, const char *script, int timeout_ms)
 	return sbx_run(p, argv, NULL, dir, log_path, &lim, timeout_ms);
 }
 
-/* Live (non-zombie) processes of the sandbox uid, after giving SIGKILL a
- * moment to land. Only meaningful as root. */
+/* Live processes of the sandbox uid, after giving SIGKILL a moment to land. */
 static int leftovers(void)
 {
-	char cmd[128];
-	int n = -1;
+	int n = sbx_leftovers();
 
-	snprintf(cmd, sizeof(cmd), "ps -o stat= -u %u 2>/dev/null | grep -vc '^Z'",
-	         (unsigned)sbx_uid());
 	for (int tries = 0; tries < 50 && n != 0; tries++) {
-		FILE *f = popen(cmd, "r");
-		if (!f || fscanf(f, "%d", &n) != 1)
-			n = -1;
-		if (f)
-			pclose(f);
-		if (n != 0)
-			usleep(20000);
+		usleep(20000);
+		n = sbx_leftovers();
 	}
 	return n;
 }
