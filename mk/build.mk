@@ -15,7 +15,8 @@
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP
+# override: `make CFLAGS=-O0` must not drop the course's required flags.
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP
 LDLIBS  += -pthread
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
@@ -72,12 +73,14 @@ $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c | $(LABDIR)/obj/common/
 	$(CC) $(CFLAGS) $(INCS) -c $< -o $@
 
 $(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) | $(LABDIR)/
-	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
 $(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK) | $(LABDIR)/
-	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
 %/:
 	@mkdir -p $@
+# Folders are order-only prerequisites, never intermediate files to delete.
+.PRECIOUS: %/
 
 -include $(shell find $(LABDIR) -name '*.d' 2>/dev/null)

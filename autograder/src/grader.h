@@ -33,6 +33,7 @@ struct result {
 	char *out; /* what was measured, what was expected (grows) */
 	size_t len, cap;
 	double seconds;
+	bool no_hint; /* the hint would mislead (say, the server never started) */
 };
 
 struct grader;
@@ -94,6 +95,7 @@ struct grader {
 	char units_note[512]; /* how the test programs ended */
 
 	struct vg_run *leaks; /* the leak stage's one valgrind run */
+	char start_failed[64]; /* the first check whose server did not start */
 };
 
 /* Appends to the check's output (printf-style). */

@@ -96,7 +96,7 @@ void report_text(FILE *out, const struct report *rp, int colour)
 			fputs(off, out);
 		} else if (r->verdict != PASS) {
 			print_indented(out, r->out, "         ");
-			if (c->hint && r->verdict == FAIL)
+			if (c->hint && r->verdict == FAIL && !r->no_hint)
 				fprintf(out, "         %shint:%s %s\n", bold, off, c->hint);
 		}
 	}
@@ -156,8 +156,8 @@ void report_json(FILE *out, const struct report *rp)
 		if (c->stage == STAGE_EXPERIMENT)
 			continue;
 		snprintf(text, sizeof(text), "%s%s%s", r->out ? r->out : "",
-		         r->verdict == FAIL && c->hint ? "hint: " : "",
-		         r->verdict == FAIL && c->hint ? c->hint : "");
+		         r->verdict == FAIL && c->hint && !r->no_hint ? "hint: " : "",
+		         r->verdict == FAIL && c->hint && !r->no_hint ? c->hint : "");
 		fprintf(out, "%s\n    {\"number\": \"%zu\", \"name\": ", first ? "" : ",", i + 1);
 		json_string(out, c->name);
 		fprintf(out, ", \"score\": %.2f, \"max_score\": %d, \"status\": \"%s\", "

@@ -65,6 +65,15 @@ int target_start(struct grader *g, struct target *t, const struct target_opts *o
 	double deadline = probe_now_ms() + wait_ms;
 	while ((t->port = find_port(t->log)) < 0) {
 		if (!target_alive(t) || probe_now_ms() > deadline) {
+			r->no_hint = true;
+			if (g->start_failed[0] && !o->valgrind) {
+				/* Said once in full; the rest only point there. */
+				result_printf(r, "your server did not start (see %s above)\n",
+				              g->start_failed);
+				target_kill(t);
+				return -1;
+			}
+			snprintf(g->start_failed, sizeof(g->start_failed), "%s", tag);
 			if (!target_explain_death(t, r))
 				result_printf(r, "the server did not print \"listening on http://127.0.0.1:PORT\" "
 				                 "within %d s: it must print that line (and fflush stdout) once "

@@ -129,8 +129,19 @@ void xml_field(const char *p, const char *end, const char *tag, char *buf,
 	s += strlen(open);
 	if (!(e = strstr(s, close)) || e > end)
 		return;
-	while (s < e && o + 1 < cap) {
+	while (s < e && o + 4 < cap) {
 		size_t i, n = sizeof(entities) / sizeof(entities[0]);
+		if (s[0] == '&' && s[1] == '#') {
+			/* &#xD; or &#13;: shown escaped, as C would write it. */
+			char *semi;
+			long c = s[2] == 'x' ? strtol(s + 3, &semi, 16) : strtol(s + 2, &semi, 10);
+			if (*semi == ';') {
+				o += (size_t)snprintf(buf + o, cap - o, c == '\r' ? "\\r" : c == '\n' ? "\\n"
+				                      : c == '\t' ? "\\t" : (c < 32 || c > 126) ? "\\x%02x" : "%c", (int)c);
+				s = semi + 1;
+				continue;
+			}
+		}
 		for (i = 0; i < n; i++) {
 			size_t el = strlen(entities[i].ent);
 			if ((size_t)(e - s) >= el && !strncmp(s, entities[i].ent, el)) {

@@ -52,7 +52,8 @@ struct http_request {
  * complete and valid; 0 when the bytes so far are a valid beginning and more
  * are needed; or a negative HTTP status when they can never be valid:
  *   -400 malformed, -414 request line too long, -431 head too large or too
- *   many headers, -501 Transfer-Encoding (not supported), -505 version not 1.x.
+ *   many headers, -501 Transfer-Encoding (not supported), -505 a well-formed version
+ *   other than HTTP/1.0 and HTTP/1.1.
  * Limits are enforced while incomplete too, so a client cannot make the
  * server buffer without bound by never finishing its request. Lines end in
  * CRLF; a bare LF is accepted, as most servers do. */
