@@ -35,9 +35,12 @@ impl_of = $(if $(filter $(1),$(REF_LIST)),solutions,$(IMPL))
 src_of  = $(SRC_ROOT)/$(if $(filter $(2),$(LAB_$(1)_EDITED)),$(call impl_of,$(1)),labs)/$(LAB_$(1)_DIR)/$(2)
 
 LABDIR  := $(OUT)/lab$(LAB)
-INCS    := -I$(SRC_ROOT)/labs/common $(foreach k,$(LABS_BEFORE) $(LAB),-I$(SRC_ROOT)/labs/$(LAB_$(k)_DIR)/include)
+# Newest lab first: its server.h (say) hides an earlier lab's.
+INCS    := $(foreach k,$(shell seq $(LAB) -1 1),-I$(SRC_ROOT)/labs/$(LAB_$(k)_DIR)/include) \
+           -I$(SRC_ROOT)/labs/common
 
-COMMON_SRCS := $(wildcard $(SRC_ROOT)/labs/common/*.c)
+# common/main.c starts the server; the tests have their own main().
+COMMON_SRCS := $(filter-out %/main.c,$(wildcard $(SRC_ROOT)/labs/common/*.c))
 COMMON_OBJS := $(patsubst $(SRC_ROOT)/labs/common/%.c,$(LABDIR)/obj/common/%.o,$(COMMON_SRCS))
 
 # One compile rule per (lab, file): files of different labs may share names.
@@ -51,9 +54,9 @@ $(foreach f,$(sort $(LAB_$(LAB)_LIB) $(LAB_$(LAB)_PROG)),$(eval $(call compile_r
 LIB_OBJS  := $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(LABDIR)/obj/$(k)/$(basename $(f)).o)) \
              $(foreach f,$(LAB_$(LAB)_LIB),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
 PROG_OBJS := $(foreach f,$(filter-out $(LAB_$(LAB)_LIB),$(LAB_$(LAB)_PROG)),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
-MAIN_OBJ  := $(LABDIR)/obj/$(LAB)/main.o
+MAIN_OBJ  := $(LABDIR)/obj/common/main.o
 # Tests link everything but main(): the server's functions are testable too.
-TEST_LINK := $(COMMON_OBJS) $(LIB_OBJS) $(filter-out $(MAIN_OBJ),$(PROG_OBJS))
+TEST_LINK := $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)
 
 TEST_DIR    := $(SRC_ROOT)/labs/$(LAB_$(LAB)_DIR)/tests
 HIDDEN_DIR  := $(if $(HIDDEN),$(HIDDEN)/$(LAB_$(LAB)_DIR))
@@ -66,7 +69,7 @@ lab: lab-server lab-tests
 lab-server: $(LABDIR)/server
 lab-tests: $(TESTS)
 
-$(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)
+$(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c | $(LABDIR)/obj/common/

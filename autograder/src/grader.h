@@ -62,8 +62,11 @@ struct lab {
 	size_t nchecks;
 	/* Once before the checks: the files its servers serve. 0 or -errno. */
 	int (*setup)(struct grader *g);
-	/* Requests a server runs through under valgrind before SIGTERM. */
+	/* Requests a server runs through under valgrind before SIGTERM; it may
+	 * leave connections open (the server must free them when it stops),
+	 * which leak_cleanup, if set, closes after the server has exited. */
 	void (*leak_scenario)(struct grader *g, int port);
+	void (*leak_cleanup)(struct grader *g);
 };
 
 struct unit_case {
@@ -129,6 +132,6 @@ void leaks_free(struct grader *g);
 const char *path_join(char *buf, const char *a, const char *b);
 
 /* The labs the grader knows. */
-extern const struct lab lab1;
+extern const struct lab lab1, lab2;
 
 #endif

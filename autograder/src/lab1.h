@@ -9,6 +9,12 @@
 #include "probe.h"
 #include "target.h"
 
+/* Creates the --root folder every lab's server serves. */
+int lab1_setup(struct grader *g);
+
+/* The requests lab 1's server runs through under valgrind. */
+void lab1_leak_scenario(struct grader *g, int port);
+
 /* Starts a fresh server for check c. */
 bool lab1_serve(struct grader *g, const struct check *c, struct target *t,
                 struct result *r);
@@ -22,5 +28,39 @@ bool lab1_expect(struct result *r, int port, const char *req, size_t len,
 
 /* A client that asks for a big file and resets the connection mid-way. */
 int lab1_vanish(int port);
+
+/* Lab 1's checks, listed again (re-run) in the tables of later labs. */
+enum verdict lab1_get_root(struct grader *g, const struct check *c,
+                           struct result *r);
+enum verdict lab1_head_root(struct grader *g, const struct check *c,
+                            struct result *r);
+enum verdict lab1_large_file(struct grader *g, const struct check *c,
+                             struct result *r);
+enum verdict lab1_traversal(struct grader *g, const struct check *c,
+                            struct result *r);
+enum verdict lab1_not_found(struct grader *g, const struct check *c,
+                            struct result *r);
+enum verdict lab1_method_405(struct grader *g, const struct check *c,
+                             struct result *r);
+enum verdict lab1_malformed_400(struct grader *g, const struct check *c,
+                                struct result *r);
+enum verdict lab1_uri_414(struct grader *g, const struct check *c,
+                          struct result *r);
+enum verdict lab1_headers_431(struct grader *g, const struct check *c,
+                              struct result *r);
+enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
+                                 struct result *r);
+enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
+                                  struct result *r);
+enum verdict lab1_many_connections(struct grader *g, const struct check *c,
+                                   struct result *r);
+enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
+                              struct result *r);
+enum verdict lab1_clean_exit(struct grader *g, const struct check *c,
+                             struct result *r);
+enum verdict lab1_sequential(struct grader *g, const struct check *c,
+                             struct result *r);
+enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
+                             struct result *r);
 
 #endif

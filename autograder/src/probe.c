@@ -212,6 +212,71 @@ out:
 	return -1;
 }
 
+/* Splits one complete response off the front of buf[0..len) into r.
+ * Returns its length, or 0 when it is not all there yet. */
+static size_t take_reply(const char *buf, size_t len, struct http_reply *r)
+{
+	size_t head = find_head_end(buf, len), total;
+
+	if (!head)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	if (!(r->raw = malloc(head + 1)))
+		return 0;
+	memcpy(r->raw, buf, head);
+	r->raw[head] = '\0';
+	r->raw_len = r->head_len = head;
+	parse_head(r);
+	total = head + (r->content_length > 0 ? (size_t)r->content_length : 0);
+	if (total > len) {
+		probe_reply_free(r);
+		return 0;
+	}
+	char *all = realloc(r->raw, total + 1);
+	if (!all) {
+		probe_reply_free(r);
+		return 0;
+	}
+	memcpy(all, buf, total);
+	all[total] = '\0';
+	r->raw = all;
+	r->raw_len = total;
+	r->body = all + head;
+	r->body_len = total - head;
+	return total;
+}
+
+size_t probe_recv_many(int fd, struct http_reply *r, size_t n, int timeout_ms)
+{
+	double start = probe_now_ms(), deadline = start + timeout_ms;
+	struct http_reply acc = { 0 };
+	size_t cap = 0, done = 0, used = 0;
+
+	while (done < n) {
+		size_t got = acc.raw ? take_reply(acc.raw + used, acc.raw_len - used, &r[done]) : 0;
+		if (got) {
+			r[done].ms = probe_now_ms() - start;
+			used += got;
+			done++;
+			continue;
+		}
+		if (acc.closed || wait_fd(fd, POLLIN, deadline) < 0)
+			break;
+		if (grow(&acc, &cap, acc.raw_len + 65536) < 0)
+			break;
+		ssize_t k = recv(fd, acc.raw + acc.raw_len, 65536, 0);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (k <= 0) {
+			acc.closed = true;
+			continue;
+		}
+		acc.raw_len += (size_t)k;
+	}
+	free(acc.raw);
+	return done;
+}
+
 int probe_request(int port, const char *req, size_t len,
                   struct http_reply *r, int timeout_ms)
 {

@@ -37,6 +37,11 @@ int probe_send(int fd, const void *buf, size_t len, size_t chunk, int pause_ms);
  * r->err saying why; r holds what did arrive either way. */
 int probe_recv(int fd, struct http_reply *r, bool is_head, int timeout_ms);
 
+/* Receives n responses that arrive back to back on one connection (replies
+ * to pipelined requests, none of them HEAD). Returns how many arrived
+ * complete within timeout_ms; each r[i] owns its bytes. */
+size_t probe_recv_many(int fd, struct http_reply *r, size_t n, int timeout_ms);
+
 /* connect + send + recv + close. Returns 0 or -1 (r->err says why). */
 int probe_request(int port, const char *req, size_t len,
                   struct http_reply *r, int timeout_ms);

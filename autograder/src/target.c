@@ -148,6 +148,26 @@ void target_kill(struct target *t)
 	sbx_kill(&t->proc);
 }
 
+double target_cpu_ms(struct target *t)
+{
+	char path[64], buf[1024];
+	unsigned long utime, stime;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->proc.pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	const char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	                 &utime, &stime) != 2)
+		return -1;
+	return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
 void target_tail(struct target *t, struct result *r, int lines)
 {
 	char *text = read_file(t->log, NULL);

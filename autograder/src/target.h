@@ -41,6 +41,9 @@ int target_stop(struct target *t, int timeout_ms);
 /* Kills it (if still running) and everything it started. */
 void target_kill(struct target *t);
 
+/* CPU time (user + system) the server has used so far, in ms; -1 on error. */
+double target_cpu_ms(struct target *t);
+
 /* The last lines of the server's output, for a failure message. */
 void target_tail(struct target *t, struct result *r, int lines);
 

@@ -97,6 +97,8 @@ static struct vg_run *run_once(struct grader *g, const struct check *c, struct r
 	} else {
 		v->ok = true;
 	}
+	if (g->lab->leak_cleanup)
+		g->lab->leak_cleanup(g);
 	v->log = read_file(t.vg_log, NULL);
 	if (!v->log) {
 		v->ok = false;

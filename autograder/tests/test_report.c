@@ -19,7 +19,7 @@ static const struct check checks[] = {
 	{ "unit.hidden.b", STAGE_UNIT, 2, never, NULL, NULL, true },
 	{ "experiment.x", STAGE_EXPERIMENT, 0, never, NULL, NULL, false },
 };
-static const struct lab lab = { 9, "09-test", "a test lab", checks, 4, NULL, NULL };
+static const struct lab lab = { .number = 9, .dir = "09-test", .title = "a test lab", .checks = checks, .nchecks = 4 };
 
 static void report_plain(FILE *out, const struct report *rp)
 {

@@ -1,4 +1,6 @@
-/* main.c - starts the lab 1 server (given code; you edit server.c). */
+/* main.c - starts any lab's server (given code). Every lab's server.h
+ * declares the same five functions; the build puts the lab's own include/
+ * first on the search path, so "server.h" is always the current lab's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
