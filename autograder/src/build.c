@@ -17,12 +17,10 @@
 #include "grader.h"
 #include "util.h"
 
-const struct sbx_limits LIMITS_TEST = { .cpu_s = 120, .mem_mb = 2048,
-	                                .nproc = 64, .fsize_mb = 256,
-	                                .nofile = 256 };
-static const struct sbx_limits LIMITS_BUILD = { .cpu_s = 300, .mem_mb = 4096,
-	                                        .nproc = 64, .fsize_mb = 512,
-	                                        .nofile = 256 };
+const struct sbx_limits LIMITS_TEST = {
+    .cpu_s = 120, .mem_mb = 2048, .nproc = 64, .fsize_mb = 256, .nofile = 256};
+static const struct sbx_limits LIMITS_BUILD = {
+    .cpu_s = 300, .mem_mb = 4096, .nproc = 64, .fsize_mb = 512, .nofile = 256};
 
 /* labs/NN-* for lab k, or NULL. */
 static int lab_dir(const char *root, int k, char *buf, size_t cap)
@@ -97,21 +95,30 @@ static int overlay(struct grader *g, FILE *log)
 		    edited_files(dir, k, files, sizeof(files)) < 0)
 			return -ENOENT;
 		const char *name = strrchr(dir, '/') + 1;
-		bool from_ref = !strcmp(g->impl, "solutions") || in_list(g->ref, k);
-		for (char *f = strtok(files, " \t"); f; f = strtok(NULL, " \t")) {
+		bool from_ref =
+		    !strcmp(g->impl, "solutions") || in_list(g->ref, k);
+		for (char *f = strtok(files, " \t"); f;
+		     f = strtok(NULL, " \t")) {
 			const char *from = NULL;
 			if (from_ref) {
-				snprintf(src, sizeof(src), "%s/solutions/%s/%s", g->repo, name, f);
+				snprintf(src, sizeof(src), "%s/solutions/%s/%s",
+				         g->repo, name, f);
 				from = src;
 			} else if (g->submission) {
-				from = find_submitted(g->submission, name, f, src, sizeof(src));
+				from = find_submitted(g->submission, name, f,
+				                      src, sizeof(src));
 			} else {
-				snprintf(src, sizeof(src), "%s/labs/%s/%s", g->repo, name, f);
+				snprintf(src, sizeof(src), "%s/labs/%s/%s",
+				         g->repo, name, f);
 				from = src;
 			}
-			snprintf(dst, sizeof(dst), "%s/labs/%s/%s", g->scratch, name, f);
+			snprintf(dst, sizeof(dst), "%s/labs/%s/%s", g->scratch,
+			         name, f);
 			if (!from) {
-				fprintf(log, "note: the submission has no %s/%s; using the starter's\n", name, f);
+				fprintf(log,
+				        "note: the submission has no %s/%s; "
+				        "using the starter's\n",
+				        name, f);
 				continue;
 			}
 			if (copy_file(from, dst) < 0) {
@@ -159,7 +166,9 @@ static void show_warnings(const char *log, struct result *r)
 		p += n + (p[n] == '\n');
 	}
 	if (total)
-		result_printf(r, "%d compiler warning(s)%s: warnings are often bugs; fix them.\n",
+		result_printf(r,
+		              "%d compiler warning(s)%s: warnings are often "
+		              "bugs; fix them.\n",
 		              total, total > shown ? " (first 15 shown)" : "");
 }
 
@@ -169,7 +178,8 @@ static void show_errors(const char *log, struct result *r)
 
 	for (const char *p = log; p && *p && shown < 25;) {
 		size_t n = strcspn(p, "\n");
-		if (memmem(p, n, "error", 5) || memmem(p, n, "undefined reference", 19)) {
+		if (memmem(p, n, "error", 5) ||
+		    memmem(p, n, "undefined reference", 19)) {
 			result_printf(r, "  %.*s\n", (int)n, p);
 			shown++;
 		}
@@ -179,8 +189,8 @@ static void show_errors(const char *log, struct result *r)
 
 static enum verdict run_build(struct grader *g, struct result *r)
 {
-	char mk[PATH_MAX], log[PATH_MAX], root[PATH_MAX + 16], out[PATH_MAX + 16],
-		hidden[PATH_MAX + 16], lab[16], build[PATH_MAX];
+	char mk[PATH_MAX], log[PATH_MAX], root[PATH_MAX + 16],
+	    out[PATH_MAX + 16], hidden[PATH_MAX + 16], lab[16], build[PATH_MAX];
 	struct sbx_proc p;
 
 	path_join(build, g->scratch, "build");
@@ -188,13 +198,26 @@ static enum verdict run_build(struct grader *g, struct result *r)
 	sbx_give(build);
 	snprintf(root, sizeof(root), "SRC_ROOT=%s", g->scratch);
 	snprintf(out, sizeof(out), "OUT=%s", build);
-	snprintf(hidden, sizeof(hidden), "HIDDEN=%s", g->hidden ? path_join(mk, g->scratch, "hidden") : "");
+	snprintf(hidden, sizeof(hidden), "HIDDEN=%s",
+	         g->hidden ? path_join(mk, g->scratch, "hidden") : "");
 	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
 	path_join(mk, g->scratch, "mk/build.mk");
-	char *argv[] = { "/usr/bin/make", "-k", "-j2", "--no-print-directory", "-f", mk,
-		         lab, "IMPL=labs", root, out, hidden, "lab", NULL };
+	char *argv[] = {"/usr/bin/make",
+	                "-k",
+	                "-j2",
+	                "--no-print-directory",
+	                "-f",
+	                mk,
+	                lab,
+	                "IMPL=labs",
+	                root,
+	                out,
+	                hidden,
+	                "lab",
+	                NULL};
 	path_join(log, g->scratch, "build.log");
-	int rc = sbx_run(&p, argv, NULL, g->scratch, log, &LIMITS_BUILD, 300000);
+	int rc =
+	    sbx_run(&p, argv, NULL, g->scratch, log, &LIMITS_BUILD, 300000);
 
 	g->build_log = read_file(log, NULL);
 	show_warnings(g->build_log, r);
@@ -208,11 +231,13 @@ static enum verdict run_build(struct grader *g, struct result *r)
 		/* What did build (say the server) can still be graded. */
 		return FAIL;
 	}
-	result_printf(r, "built the server and the test programs of lab %d\n", g->lab->number);
+	result_printf(r, "built the server and the test programs of lab %d\n",
+	              g->lab->number);
 	return PASS;
 }
 
-enum verdict check_build(struct grader *g, const struct check *c, struct result *r)
+enum verdict check_build(struct grader *g, const struct check *c,
+                         struct result *r)
 {
 	(void)c;
 	return run_build(g, r);
@@ -228,7 +253,8 @@ static void parse_xml(struct grader *g, const char *xml)
 		const char *end = strstr(p, "</test>");
 		if (!end)
 			break;
-		struct unit_case *u = realloc(g->units, (g->nunits + 1) * sizeof(*u));
+		struct unit_case *u =
+		    realloc(g->units, (g->nunits + 1) * sizeof(*u));
 		if (!u)
 			break;
 		g->units = u;
@@ -255,27 +281,33 @@ static void run_units(struct grader *g)
 		struct sbx_proc p;
 		char how[96];
 
-		if (strchr(name, '.') || (!g->hidden && !strncmp(name, "hidden_", 7)))
+		if (strchr(name, '.') ||
+		    (!g->hidden && !strncmp(name, "hidden_", 7)))
 			continue;
 		snprintf(xml, sizeof(xml), "%s/%s.xml", g->run, name);
 		snprintf(log, sizeof(log), "%s/%s.log", g->run, name);
 		unlink(xml);
 		snprintf(env0, sizeof(env0), "CK_XML_LOG_FILE_NAME=%s", xml);
-		char *env[] = { env0, "CK_DEFAULT_TIMEOUT=10", NULL };
-		char *argv[] = { (char *)bin, NULL };
-		int rc = sbx_run(&p, argv, env, g->run, log, &LIMITS_TEST, 180000);
+		char *env[] = {env0, "CK_DEFAULT_TIMEOUT=10", NULL};
+		char *argv[] = {(char *)bin, NULL};
+		int rc =
+		    sbx_run(&p, argv, env, g->run, log, &LIMITS_TEST, 180000);
 		char *text = read_file(xml, NULL);
 		if (text)
 			parse_xml(g, text);
 		free(text);
 		size_t used = strlen(g->units_note);
-		snprintf(g->units_note + used, sizeof(g->units_note) - used, "%s %s; ", name,
-		         rc == -ETIMEDOUT ? "timed out after 180 s" : sbx_describe(p.status, how, sizeof(how)));
+		snprintf(g->units_note + used, sizeof(g->units_note) - used,
+		         "%s %s; ", name,
+		         rc == -ETIMEDOUT
+		             ? "timed out after 180 s"
+		             : sbx_describe(p.status, how, sizeof(how)));
 	}
 	globfree(&gl);
 }
 
-enum verdict check_unit(struct grader *g, const struct check *c, struct result *r)
+enum verdict check_unit(struct grader *g, const struct check *c,
+                        struct result *r)
 {
 	if (!g->units_ran)
 		run_units(g);
@@ -290,7 +322,10 @@ enum verdict check_unit(struct grader *g, const struct check *c, struct result *
 		result_printf(r, "%s failed: %s\n", c->arg, u->message);
 		return FAIL;
 	}
-	result_printf(r, "%s did not report a result: the test program crashed, hung or did not build (%s)\n",
-	              c->arg, g->units_note[0] ? g->units_note : "no test program ran");
+	result_printf(r,
+	              "%s did not report a result: the test program crashed, "
+	              "hung or did not build (%s)\n",
+	              c->arg,
+	              g->units_note[0] ? g->units_note : "no test program ran");
 	return FAIL;
 }

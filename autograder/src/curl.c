@@ -10,7 +10,8 @@
 int curl_fetch(struct grader *g, int port, const char *path,
                const char *const extra[], int timeout_s, struct curl_reply *c)
 {
-	char url[256], timeout[16], body[PATH_MAX], head[PATH_MAX], log[PATH_MAX];
+	char url[256], timeout[16], body[PATH_MAX], head[PATH_MAX],
+	    log[PATH_MAX];
 	char *argv[32];
 	size_t n = 0, o;
 
@@ -39,9 +40,11 @@ int curl_fetch(struct grader *g, int port, const char *path,
 
 	o = (size_t)snprintf(c->cmd, sizeof(c->cmd), "curl -i --path-as-is");
 	for (size_t i = 0; extra && extra[i] && o < sizeof(c->cmd); i++)
-		o += (size_t)snprintf(c->cmd + o, sizeof(c->cmd) - o, " %s", extra[i]);
+		o += (size_t)snprintf(c->cmd + o, sizeof(c->cmd) - o, " %s",
+		                      extra[i]);
 	if (o < sizeof(c->cmd))
-		snprintf(c->cmd + o, sizeof(c->cmd) - o, " 'http://127.0.0.1:PORT%s'", path);
+		snprintf(c->cmd + o, sizeof(c->cmd) - o,
+		         " 'http://127.0.0.1:PORT%s'", path);
 
 	int rc = run_trusted(argv, log);
 	char *err = read_file(log, NULL);

@@ -7,12 +7,12 @@
 #include "grader.h"
 
 struct curl_reply {
-	int status;      /* 0 when curl got no response */
-	char *head;      /* the response head as received */
+	int status; /* 0 when curl got no response */
+	char *head; /* the response head as received */
 	char *body;
 	size_t body_len;
-	char cmd[512];   /* the command line, for the student to re-run */
-	char err[256];   /* curl's own error message, if any */
+	char cmd[512]; /* the command line, for the student to re-run */
+	char err[256]; /* curl's own error message, if any */
 };
 
 /* Runs curl against http://127.0.0.1:port<path> with extra options (e.g.

@@ -21,7 +21,7 @@
 
 int grader_prepare(struct grader *g);
 
-static const struct lab *const all_labs[] = { &lab1, &lab2 };
+static const struct lab *const all_labs[] = {&lab1, &lab2};
 enum { NLABS = sizeof(all_labs) / sizeof(all_labs[0]), MAX_CHECKS = 128 };
 
 struct options {
@@ -35,59 +35,110 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: autograder/grade [options]\n"
-	        "  --lab N             the lab to grade (default 1)\n"
-	        "  --all               every lab, one after the other\n"
-	        "  --impl labs|solutions  whose code: the student's (default) or the reference\n"
-	        "  --submission DIR    grade the files in DIR instead of labs/ (either DIR/NN-name/FILE\n"
-	        "                      or DIR/FILE, e.g. Gradescope's /autograder/submission)\n"
-	        "  --ref 1,2           take these earlier labs from solutions/\n"
-	        "  --format text|json  report format (default text; json is Gradescope's results.json)\n"
-	        "  --output FILE       write the report to FILE instead of stdout\n"
-	        "  --gradescope        = --format json --output /autograder/results/results.json\n"
-	        "  --tsv FILE          also write 'name<TAB>status<TAB>score<TAB>max' lines to FILE\n"
-	        "  --hidden, --no-hidden  run the hidden tests or not (default: when autograder/hidden exists)\n"
-	        "  --only A,B          run only these checks (and the build)\n"
-	        "  --no-colour         plain text even on a terminal\n"
-	        "exit status: 0 every check passed, 1 some failed, 2 the grader failed\n");
+	fprintf(
+	    out,
+	    "usage: autograder/grade [options]\n"
+	    "  --lab N             the lab to grade (default 1)\n"
+	    "  --all               every lab, one after the other\n"
+	    "  --impl labs|solutions  whose code: the student's (default) or "
+	    "the reference\n"
+	    "  --submission DIR    grade the files in DIR instead of labs/ "
+	    "(either DIR/NN-name/FILE\n"
+	    "                      or DIR/FILE, e.g. Gradescope's "
+	    "/autograder/submission)\n"
+	    "  --ref 1,2           take these earlier labs from solutions/\n"
+	    "  --format text|json  report format (default text; json is "
+	    "Gradescope's results.json)\n"
+	    "  --output FILE       write the report to FILE instead of stdout\n"
+	    "  --gradescope        = --format json --output "
+	    "/autograder/results/results.json\n"
+	    "  --tsv FILE          also write "
+	    "'name<TAB>status<TAB>score<TAB>max' lines to FILE\n"
+	    "  --hidden, --no-hidden  run the hidden tests or not (default: "
+	    "when autograder/hidden exists)\n"
+	    "  --only A,B          run only these checks (and the build)\n"
+	    "  --no-colour         plain text even on a terminal\n"
+	    "exit status: 0 every check passed, 1 some failed, 2 the grader "
+	    "failed\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-		{ "lab", 1, 0, 'l' },        { "all", 0, 0, 'a' },        { "impl", 1, 0, 'i' },
-		{ "submission", 1, 0, 's' }, { "ref", 1, 0, 'r' },        { "format", 1, 0, 'f' },
-		{ "output", 1, 0, 'o' },     { "gradescope", 0, 0, 'g' }, { "tsv", 1, 0, 't' },
-		{ "hidden", 0, 0, 'H' },     { "no-hidden", 0, 0, 'N' },  { "only", 1, 0, 'O' },
-		{ "no-colour", 0, 0, 'C' },  { "no-color", 0, 0, 'C' },   { "repo", 1, 0, 'R' },
-		{ "help", 0, 0, 'h' },       { 0, 0, 0, 0 },
+	    {"lab", 1, 0, 'l'},
+	    {"all", 0, 0, 'a'},
+	    {"impl", 1, 0, 'i'},
+	    {"submission", 1, 0, 's'},
+	    {"ref", 1, 0, 'r'},
+	    {"format", 1, 0, 'f'},
+	    {"output", 1, 0, 'o'},
+	    {"gradescope", 0, 0, 'g'},
+	    {"tsv", 1, 0, 't'},
+	    {"hidden", 0, 0, 'H'},
+	    {"no-hidden", 0, 0, 'N'},
+	    {"only", 1, 0, 'O'},
+	    {"no-colour", 0, 0, 'C'},
+	    {"no-color", 0, 0, 'C'},
+	    {"repo", 1, 0, 'R'},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	char hidden_dir[PATH_MAX + 32];
 	int opt, hidden = -1;
 
-	*o = (struct options){ .lab = 1, .impl = "labs", .format = "text", .colour = -1 };
+	*o = (struct options){
+	    .lab = 1, .impl = "labs", .format = "text", .colour = -1};
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (opt) {
-		case 'l': o->lab = atoi(optarg); break;
-		case 'a': o->all = true; break;
-		case 'i': o->impl = optarg; break;
-		case 's': o->submission = optarg; break;
-		case 'r': o->ref = optarg; break;
-		case 'f': o->format = optarg; break;
-		case 'o': o->output = optarg; break;
+		case 'l':
+			o->lab = atoi(optarg);
+			break;
+		case 'a':
+			o->all = true;
+			break;
+		case 'i':
+			o->impl = optarg;
+			break;
+		case 's':
+			o->submission = optarg;
+			break;
+		case 'r':
+			o->ref = optarg;
+			break;
+		case 'f':
+			o->format = optarg;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
 		case 'g':
 			o->format = "json";
 			o->output = "/autograder/results/results.json";
 			break;
-		case 't': o->tsv = optarg; break;
-		case 'H': hidden = 1; break;
-		case 'N': hidden = 0; break;
-		case 'O': o->only = optarg; break;
-		case 'C': o->colour = 0; break;
-		case 'R': snprintf(o->repo, sizeof(o->repo), "%s", optarg); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 't':
+			o->tsv = optarg;
+			break;
+		case 'H':
+			hidden = 1;
+			break;
+		case 'N':
+			hidden = 0;
+			break;
+		case 'O':
+			o->only = optarg;
+			break;
+		case 'C':
+			o->colour = 0;
+			break;
+		case 'R':
+			snprintf(o->repo, sizeof(o->repo), "%s", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (strcmp(o->impl, "labs") && strcmp(o->impl, "solutions")) {
@@ -100,10 +151,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (!o->repo[0] && !realpath(".", o->repo))
 		return -1;
-	snprintf(hidden_dir, sizeof(hidden_dir), "%s/autograder/hidden", o->repo);
+	snprintf(hidden_dir, sizeof(hidden_dir), "%s/autograder/hidden",
+	         o->repo);
 	o->hidden = hidden >= 0 ? hidden : access(hidden_dir, R_OK) == 0;
 	if (o->hidden && access(hidden_dir, R_OK) != 0) {
-		fprintf(stderr, "grade: --hidden, but %s does not exist\n", hidden_dir);
+		fprintf(stderr, "grade: --hidden, but %s does not exist\n",
+		        hidden_dir);
 		return -1;
 	}
 	return 0;
@@ -129,12 +182,14 @@ static int make_scratch(struct grader *g)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	snprintf(g->scratch, sizeof(g->scratch), "%s/grade-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	snprintf(g->scratch, sizeof(g->scratch), "%s/grade-XXXXXX",
+	         tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(g->scratch))
 		return -errno;
 	/* The sandbox uid must reach the programs and files inside. */
 	chmod(g->scratch, 0755);
-	snprintf(g->bin, sizeof(g->bin), "%s/build/lab%d", g->scratch, g->lab->number);
+	snprintf(g->bin, sizeof(g->bin), "%s/build/lab%d", g->scratch,
+	         g->lab->number);
 	path_join(g->run, g->scratch, "run");
 	path_join(g->www, g->scratch, "www");
 	if (mkdir(g->run, 0755) < 0 || mkdir(g->www, 0755) < 0)
@@ -159,26 +214,34 @@ static void free_grader(struct grader *g)
 static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
                      FILE *tsv, bool *all_passed)
 {
-	struct grader g = { .repo = o->repo, .lab = lab, .impl = o->impl,
-		            .submission = o->submission, .ref = o->ref, .hidden = o->hidden };
+	struct grader g = {.repo = o->repo,
+	                   .lab = lab,
+	                   .impl = o->impl,
+	                   .submission = o->submission,
+	                   .ref = o->ref,
+	                   .hidden = o->hidden};
 	static const struct check *run[MAX_CHECKS];
 	static struct result results[MAX_CHECKS];
 	char preamble[PATH_MAX + 128];
-	struct report rp = { .lab = lab, .checks = run, .results = results,
-		             .preamble = preamble };
+	struct report rp = {.lab = lab,
+	                    .checks = run,
+	                    .results = results,
+	                    .preamble = preamble};
 	double start = probe_now_ms();
 	int rc;
 
 	memset(results, 0, sizeof(results));
 	if ((rc = make_scratch(&g)) < 0 || (rc = grader_prepare(&g)) < 0 ||
 	    (lab->setup && (rc = lab->setup(&g)) < 0)) {
-		fprintf(stderr, "grade: cannot prepare a scratch copy in %s: %s\n", g.scratch,
-		        strerror(-rc));
+		fprintf(stderr,
+		        "grade: cannot prepare a scratch copy in %s: %s\n",
+		        g.scratch, strerror(-rc));
 		return -1;
 	}
 	snprintf(preamble, sizeof(preamble), "graded: %s%s%s; hidden tests %s",
-	         o->submission ? o->submission : o->impl, o->ref ? ", reference labs " : "",
-	         o->ref ? o->ref : "", o->hidden ? "included" : "not included");
+	         o->submission ? o->submission : o->impl,
+	         o->ref ? ", reference labs " : "", o->ref ? o->ref : "",
+	         o->hidden ? "included" : "not included");
 	for (size_t i = 0; i < lab->nchecks && rp.n < MAX_CHECKS; i++) {
 		const struct check *c = &lab->checks[i];
 		struct result *r = &results[rp.n];
@@ -220,17 +283,20 @@ int main(int argc, char **argv)
 	/* Checks that hold a thousand connections need as many descriptors. */
 	struct rlimit nofile;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-		nofile.rlim_cur = nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
+		nofile.rlim_cur =
+		    nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	if (o.output && !(out = fopen(o.output, "w"))) {
-		fprintf(stderr, "grade: cannot write %s: %s\n", o.output, strerror(errno));
+		fprintf(stderr, "grade: cannot write %s: %s\n", o.output,
+		        strerror(errno));
 		return 2;
 	}
 	if (o.colour < 0)
 		o.colour = !o.output && isatty(1) && !getenv("NO_COLOR");
 	if (o.tsv && !(tsv = fopen(o.tsv, "w"))) {
-		fprintf(stderr, "grade: cannot write %s: %s\n", o.tsv, strerror(errno));
+		fprintf(stderr, "grade: cannot write %s: %s\n", o.tsv,
+		        strerror(errno));
 		return 2;
 	}
 	for (size_t i = 0; i < NLABS; i++) {
@@ -241,8 +307,11 @@ int main(int argc, char **argv)
 		graded++;
 	}
 	if (sbx_leftovers() > 0) {
-		fprintf(stderr, "grade: %d sandboxed process(es) survived their check: the "
-		                "sandbox failed; results are not trustworthy\n", sbx_leftovers());
+		fprintf(
+		    stderr,
+		    "grade: %d sandboxed process(es) survived their check: the "
+		    "sandbox failed; results are not trustworthy\n",
+		    sbx_leftovers());
 		return 2;
 	}
 	if (!graded) {

@@ -33,7 +33,8 @@ struct result {
 	char *out; /* what was measured, what was expected (grows) */
 	size_t len, cap;
 	double seconds;
-	bool no_hint; /* the hint would mislead (say, the server never started) */
+	bool no_hint; /* the hint would mislead (say, the server never started)
+	               */
 };
 
 struct grader;
@@ -51,7 +52,7 @@ struct check {
 	check_fn run;
 	const char *hint; /* the likely cause, shown on failure */
 	const char *arg;  /* free for the check (e.g. a unit test's name) */
-	bool hidden;      /* needs autograder/hidden; its tests are not public */
+	bool hidden; /* needs autograder/hidden; its tests are not public */
 };
 
 struct lab {
@@ -76,7 +77,7 @@ struct unit_case {
 };
 
 struct grader {
-	const char *repo;       /* the course checkout */
+	const char *repo; /* the course checkout */
 	const struct lab *lab;
 	const char *impl;       /* labs | solutions */
 	const char *submission; /* a folder with the student's files, or NULL */
@@ -97,13 +98,13 @@ struct grader {
 	size_t nunits;
 	char units_note[512]; /* how the test programs ended */
 
-	struct vg_run *leaks; /* the leak stage's one valgrind run */
+	struct vg_run *leaks;  /* the leak stage's one valgrind run */
 	char start_failed[64]; /* the first check whose server did not start */
 };
 
 /* Appends to the check's output (printf-style). */
 void result_printf(struct result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* "build", "unit", ... */
 const char *stage_name(enum stage s);

@@ -43,10 +43,13 @@ int lab1_setup(struct grader *g)
 	}
 	snprintf(path, sizeof(path), "%s/sub", g->www);
 	mkdir(path, 0755);
-	if (write_file(path_join(path, g->www, "hello.txt"), HELLO, strlen(HELLO)) < 0 ||
-	    write_file(path_join(path, g->www, "sub/inner.txt"), HELLO, strlen(HELLO)) < 0 ||
+	if (write_file(path_join(path, g->www, "hello.txt"), HELLO,
+	               strlen(HELLO)) < 0 ||
+	    write_file(path_join(path, g->www, "sub/inner.txt"), HELLO,
+	               strlen(HELLO)) < 0 ||
 	    write_file(path_join(path, g->www, "big.bin"), big, BIG_FILE) < 0 ||
-	    write_file(path_join(path, g->scratch, "secret.txt"), SECRET, strlen(SECRET)) < 0)
+	    write_file(path_join(path, g->scratch, "secret.txt"), SECRET,
+	               strlen(SECRET)) < 0)
 		rc = -EIO;
 	free(big);
 	return rc;
@@ -57,7 +60,7 @@ int lab1_setup(struct grader *g)
 bool lab1_serve(struct grader *g, const struct check *c, struct target *t,
                 struct result *r)
 {
-	struct target_opts o = { .tag = c->name };
+	struct target_opts o = {.tag = c->name};
 
 	return target_start(g, t, &o, r) == 0;
 }
@@ -81,15 +84,20 @@ bool lab1_expect(struct result *r, int port, const char *req, size_t len,
 	probe_request(port, req, len, &rep, REPLY_MS);
 	ok = rep.status == want;
 	if (!ok) {
-		result_printf(r, "sent     %s\n", probe_quote(req, len, 160, q, sizeof(q)));
+		result_printf(r, "sent     %s\n",
+		              probe_quote(req, len, 160, q, sizeof(q)));
 		result_printf(r, "expected status %d, ", want);
 		if (rep.status)
 			result_printf(r, "got %d: %s\n", rep.status,
-			              probe_quote(rep.raw, rep.raw_len, 200, a, sizeof(a)));
+			              probe_quote(rep.raw, rep.raw_len, 200, a,
+			                          sizeof(a)));
 		else
-			result_printf(r, "got no status line: %s%s%s\n", rep.err,
-			              rep.raw_len ? "; received " : "",
-			              rep.raw_len ? probe_quote(rep.raw, rep.raw_len, 200, a, sizeof(a)) : "");
+			result_printf(r, "got no status line: %s%s%s\n",
+			              rep.err, rep.raw_len ? "; received " : "",
+			              rep.raw_len
+			                  ? probe_quote(rep.raw, rep.raw_len,
+			                                200, a, sizeof(a))
+			                  : "");
 	}
 	if (out)
 		*out = rep;
@@ -99,11 +107,13 @@ bool lab1_expect(struct result *r, int port, const char *req, size_t len,
 }
 
 #define REQ(line) line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
-#define EXPECT(r, port, req, want) lab1_expect((r), (port), (req), strlen(req), (want), NULL)
+#define EXPECT(r, port, req, want)                                             \
+	lab1_expect((r), (port), (req), strlen(req), (want), NULL)
 
 /* ---- integration -------------------------------------------------------- */
 
-enum verdict lab1_get_root(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_get_root(struct grader *g, const struct check *c,
+                           struct result *r)
 {
 	struct target t;
 	struct curl_reply cr;
@@ -115,15 +125,23 @@ enum verdict lab1_get_root(struct grader *g, const struct check *c, struct resul
 	if (curl_fetch(g, t.port, "/", NULL, 5, &cr) < 0) {
 		result_printf(r, "%s\ncurl failed: %s\n", cr.cmd, cr.err);
 	} else if (cr.status != 200 || cr.body_len == 0) {
-		result_printf(r, "%s\nexpected status 200 with a body, got status %d and %zu body bytes\n",
+		result_printf(r,
+		              "%s\nexpected status 200 with a body, got status "
+		              "%d and %zu body bytes\n",
 		              cr.cmd, cr.status, cr.body_len);
-	} else if (!strstr(cr.head, "Content-Length:") && !strstr(cr.head, "content-length:")) {
-		result_printf(r, "%s\nthe response has no Content-Length header\n", cr.cmd);
+	} else if (!strstr(cr.head, "Content-Length:") &&
+	           !strstr(cr.head, "content-length:")) {
+		result_printf(r,
+		              "%s\nthe response has no Content-Length header\n",
+		              cr.cmd);
 	} else {
-		sscanf(strcasestr(cr.head, "content-length:") + 15, " %31s", clen);
+		sscanf(strcasestr(cr.head, "content-length:") + 15, " %31s",
+		       clen);
 		if ((size_t)atol(clen) != cr.body_len)
-			result_printf(r, "Content-Length says %s but %zu body bytes arrived\n", clen,
-			              cr.body_len);
+			result_printf(r,
+			              "Content-Length says %s but %zu body "
+			              "bytes arrived\n",
+			              clen, cr.body_len);
 		else
 			v = PASS;
 	}
@@ -133,7 +151,8 @@ enum verdict lab1_get_root(struct grader *g, const struct check *c, struct resul
 	return lab1_done(&t, r, v);
 }
 
-enum verdict lab1_head_root(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_head_root(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	struct target t;
 	struct http_reply get, head;
@@ -143,23 +162,34 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c, struct resu
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	bool ok = EXPECT(r, t.port, REQ("GET /"), 200);
-	ok = ok && lab1_expect(r, t.port, REQ("GET /"), strlen(REQ("GET /")), 200, &get);
-	if (ok && lab1_expect(r, t.port, REQ("HEAD /"), strlen(REQ("HEAD /")), 200, &head)) {
-		/* The reply to HEAD is read to EOF: any byte after the head is a body. */
+	ok = ok && lab1_expect(r, t.port, REQ("GET /"), strlen(REQ("GET /")),
+	                       200, &get);
+	if (ok && lab1_expect(r, t.port, REQ("HEAD /"), strlen(REQ("HEAD /")),
+	                      200, &head)) {
+		/* The reply to HEAD is read to EOF: any byte after the head is
+		 * a body. */
 		int fd = probe_connect(t.port, REPLY_MS);
 		probe_reply_free(&head);
 		probe_send(fd, REQ("HEAD /"), strlen(REQ("HEAD /")), 0, 0);
 		probe_recv(fd, &head, false, REPLY_MS);
 		close(fd);
 		probe_header(&get, "Content-Length", len_get, sizeof(len_get));
-		probe_header(&head, "Content-Length", len_head, sizeof(len_head));
+		probe_header(&head, "Content-Length", len_head,
+		             sizeof(len_head));
 		if (head.body_len > 0)
-			result_printf(r, "the reply to HEAD carried %zu body bytes (%s): HEAD gets the "
-			                 "head only\n", head.body_len,
-			              probe_quote(head.body, head.body_len, 60, a, sizeof(a)));
+			result_printf(r,
+			              "the reply to HEAD carried %zu body "
+			              "bytes (%s): HEAD gets the "
+			              "head only\n",
+			              head.body_len,
+			              probe_quote(head.body, head.body_len, 60,
+			                          a, sizeof(a)));
 		else if (strcmp(len_get, len_head) != 0)
-			result_printf(r, "HEAD says Content-Length: %s, GET says %s: they must agree\n",
-			              len_head[0] ? len_head : "(none)", len_get[0] ? len_get : "(none)");
+			result_printf(r,
+			              "HEAD says Content-Length: %s, GET says "
+			              "%s: they must agree\n",
+			              len_head[0] ? len_head : "(none)",
+			              len_get[0] ? len_get : "(none)");
 		else
 			v = PASS;
 		probe_reply_free(&head);
@@ -169,7 +199,8 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c, struct resu
 	return lab1_done(&t, r, v);
 }
 
-enum verdict lab1_large_file(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_large_file(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	struct target t;
 	struct curl_reply cr;
@@ -179,16 +210,24 @@ enum verdict lab1_large_file(struct grader *g, const struct check *c, struct res
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	char *want = read_file(path_join(path, g->www, "big.bin"), NULL);
-	if (curl_fetch(g, t.port, "/files/big.bin", NULL, 10, &cr) < 0 || cr.status != 200) {
-		result_printf(r, "%s\nexpected 200 and %d bytes; got status %d (%s)\n", cr.cmd, BIG_FILE,
-		              cr.status, cr.err);
-	} else if (cr.body_len != BIG_FILE || memcmp(cr.body, want, BIG_FILE) != 0) {
+	if (curl_fetch(g, t.port, "/files/big.bin", NULL, 10, &cr) < 0 ||
+	    cr.status != 200) {
+		result_printf(
+		    r, "%s\nexpected 200 and %d bytes; got status %d (%s)\n",
+		    cr.cmd, BIG_FILE, cr.status, cr.err);
+	} else if (cr.body_len != BIG_FILE ||
+	           memcmp(cr.body, want, BIG_FILE) != 0) {
 		size_t i = 0;
-		while (i < cr.body_len && i < (size_t)BIG_FILE && cr.body[i] == want[i])
+		while (i < cr.body_len && i < (size_t)BIG_FILE &&
+		       cr.body[i] == want[i])
 			i++;
-		result_printf(r, "%s\nthe %d-byte file arrived as %zu bytes, the first difference at "
-		                 "byte %zu: a write() that sent only part of the buffer, and the rest "
-		                 "was never sent?\n", cr.cmd, BIG_FILE, cr.body_len, i);
+		result_printf(r,
+		              "%s\nthe %d-byte file arrived as %zu bytes, the "
+		              "first difference at "
+		              "byte %zu: a write() that sent only part of the "
+		              "buffer, and the rest "
+		              "was never sent?\n",
+		              cr.cmd, BIG_FILE, cr.body_len, i);
 	} else {
 		result_printf(r, "%d bytes, byte for byte\n", BIG_FILE);
 		v = PASS;
@@ -198,12 +237,15 @@ enum verdict lab1_large_file(struct grader *g, const struct check *c, struct res
 	return lab1_done(&t, r, v);
 }
 
-enum verdict lab1_traversal(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_traversal(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	static const char *const evil[] = {
-		REQ("GET /files/../secret.txt"), REQ("GET /files/sub/../../secret.txt"),
-		REQ("GET /files/..%2fsecret.txt"), REQ("GET /files//etc/passwd"),
-		REQ("GET /files/./../secret.txt"),
+	    REQ("GET /files/../secret.txt"),
+	    REQ("GET /files/sub/../../secret.txt"),
+	    REQ("GET /files/..%2fsecret.txt"),
+	    REQ("GET /files//etc/passwd"),
+	    REQ("GET /files/./../secret.txt"),
 	};
 	struct target t;
 	struct http_reply rep;
@@ -215,18 +257,27 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c, struct resu
 	if (!lab1_expect(r, t.port, REQ("GET /files/sub/inner.txt"),
 	                 strlen(REQ("GET /files/sub/inner.txt")), 200, &rep))
 		v = FAIL;
-	else if (rep.body_len != strlen(HELLO) || memcmp(rep.body, HELLO, rep.body_len))
-		result_printf(r, "/files/sub/inner.txt: wrong body\n"), v = FAIL;
+	else if (rep.body_len != strlen(HELLO) ||
+	         memcmp(rep.body, HELLO, rep.body_len))
+		result_printf(r, "/files/sub/inner.txt: wrong body\n"),
+		    v = FAIL;
 	probe_reply_free(&rep);
-	for (size_t i = 0; v == PASS && i < sizeof(evil) / sizeof(evil[0]); i++) {
+	for (size_t i = 0; v == PASS && i < sizeof(evil) / sizeof(evil[0]);
+	     i++) {
 		probe_request(t.port, evil[i], strlen(evil[i]), &rep, REPLY_MS);
 		if (rep.raw && strstr(rep.raw, "secret recipe")) {
-			result_printf(r, "sent %s\nand got the file outside --root: path traversal\n",
-			              probe_quote(evil[i], strlen(evil[i]), 80, q, sizeof(q)));
+			result_printf(r,
+			              "sent %s\nand got the file outside "
+			              "--root: path traversal\n",
+			              probe_quote(evil[i], strlen(evil[i]), 80,
+			                          q, sizeof(q)));
 			v = FAIL;
 		} else if (rep.status < 400 || rep.status > 404) {
-			result_printf(r, "sent %s\nexpected 400, 403 or 404, got %d %s\n",
-			              probe_quote(evil[i], strlen(evil[i]), 80, q, sizeof(q)), rep.status, rep.err);
+			result_printf(
+			    r, "sent %s\nexpected 400, 403 or 404, got %d %s\n",
+			    probe_quote(evil[i], strlen(evil[i]), 80, q,
+			                sizeof(q)),
+			    rep.status, rep.err);
 			v = FAIL;
 		}
 		probe_reply_free(&rep);
@@ -234,7 +285,8 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c, struct resu
 	return lab1_done(&t, r, v);
 }
 
-enum verdict lab1_not_found(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_not_found(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	struct target t;
 
@@ -246,10 +298,12 @@ enum verdict lab1_not_found(struct grader *g, const struct check *c, struct resu
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
-enum verdict lab1_method_405(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_method_405(struct grader *g, const struct check *c,
+                             struct result *r)
 {
-	const char post[] = "POST / HTTP/1.1\r\nHost: grader\r\nContent-Length: 0\r\n"
-	                    "Connection: close\r\n\r\n";
+	const char post[] =
+	    "POST / HTTP/1.1\r\nHost: grader\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n";
 	struct target t;
 	struct http_reply rep;
 	char allow[64];
@@ -258,8 +312,10 @@ enum verdict lab1_method_405(struct grader *g, const struct check *c, struct res
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	if (lab1_expect(r, t.port, post, strlen(post), 405, &rep)) {
-		if (!probe_header(&rep, "Allow", allow, sizeof(allow)) || !strstr(allow, "GET"))
-			result_printf(r, "a 405 must say what is allowed: \"Allow: GET, HEAD\"\n");
+		if (!probe_header(&rep, "Allow", allow, sizeof(allow)) ||
+		    !strstr(allow, "GET"))
+			result_printf(r, "a 405 must say what is allowed: "
+			                 "\"Allow: GET, HEAD\"\n");
 		else if (EXPECT(r, t.port, REQ("DELETE /files/hello.txt"), 405))
 			v = PASS;
 	}
@@ -267,15 +323,16 @@ enum verdict lab1_method_405(struct grader *g, const struct check *c, struct res
 	return lab1_done(&t, r, v);
 }
 
-enum verdict lab1_malformed_400(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_malformed_400(struct grader *g, const struct check *c,
+                                struct result *r)
 {
 	static const char *const bad[] = {
-		"garbage\r\n\r\n",
-		"GET\r\n\r\n",
-		"GET / HTTP/1.1\r\nHost grader\r\n\r\n",
-		"GET noslash HTTP/1.1\r\nHost: grader\r\n\r\n",
-		"\x01\x02\x03\xff GET / HTTP/1.1\r\n\r\n",
-		"GET / HTTP/1.1\r\nContent-Length: banana\r\n\r\n",
+	    "garbage\r\n\r\n",
+	    "GET\r\n\r\n",
+	    "GET / HTTP/1.1\r\nHost grader\r\n\r\n",
+	    "GET noslash HTTP/1.1\r\nHost: grader\r\n\r\n",
+	    "\x01\x02\x03\xff GET / HTTP/1.1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: banana\r\n\r\n",
 	};
 	struct target t;
 	bool ok = true;
@@ -286,7 +343,8 @@ enum verdict lab1_malformed_400(struct grader *g, const struct check *c, struct 
 	for (size_t i = 0; ok && i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok = EXPECT(r, t.port, bad[i], 400);
 	if (ok && !EXPECT(r, t.port, REQ("GET /"), 200)) {
-		result_printf(r, "after the malformed requests, GET / no longer works\n");
+		result_printf(
+		    r, "after the malformed requests, GET / no longer works\n");
 		ok = false;
 	}
 	return lab1_done(&t, r, ok ? PASS : FAIL);
@@ -294,7 +352,8 @@ enum verdict lab1_malformed_400(struct grader *g, const struct check *c, struct 
 
 /* A request line that never ends must be refused once it is too long, not
  * buffered until the client gives up. */
-enum verdict lab1_uri_414(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_uri_414(struct grader *g, const struct check *c,
+                          struct result *r)
 {
 	struct target t;
 	size_t n = 20000;
@@ -309,15 +368,20 @@ enum verdict lab1_uri_414(struct grader *g, const struct check *c, struct result
 	memset(req + 5, 'a', n - 5);
 	ok = lab1_expect(r, t.port, req, n, 414, NULL);
 	if (!ok)
-		result_printf(r, "(a request line of %zu bytes, its end never sent: the limit is "
-		                 "HTTP_MAX_REQUEST_LINE, check it before the line is complete)\n", n);
+		result_printf(r,
+		              "(a request line of %zu bytes, its end never "
+		              "sent: the limit is "
+		              "HTTP_MAX_REQUEST_LINE, check it before the line "
+		              "is complete)\n",
+		              n);
 	strcpy(req + 9000, " HTTP/1.1\r\nConnection: close\r\n\r\n");
 	ok = ok && lab1_expect(r, t.port, req, strlen(req), 414, NULL);
 	free(req);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
-enum verdict lab1_headers_431(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_headers_431(struct grader *g, const struct check *c,
+                              struct result *r)
 {
 	struct target t;
 	char *req = malloc(64 * 1024);
@@ -334,17 +398,20 @@ enum verdict lab1_headers_431(struct grader *g, const struct check *c, struct re
 	strcpy(req + o, "\r\n");
 	ok = lab1_expect(r, t.port, req, strlen(req), 431, NULL);
 	if (!ok)
-		result_printf(r, "(100 header lines: more than HTTP_MAX_HEADERS)\n");
+		result_printf(
+		    r, "(100 header lines: more than HTTP_MAX_HEADERS)\n");
 	o = (size_t)sprintf(req, "GET / HTTP/1.1\r\nX-Big: ");
 	memset(req + o, 'b', 40000);
 	ok = ok && lab1_expect(r, t.port, req, o + 40000, 431, NULL);
 	if (!ok)
-		result_printf(r, "(a 40 KB header, never finished: more than HTTP_MAX_HEAD)\n");
+		result_printf(r, "(a 40 KB header, never finished: more than "
+		                 "HTTP_MAX_HEAD)\n");
 	free(req);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
-enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
+                                 struct result *r)
 {
 	const char *req = REQ("GET /files/hello.txt");
 	struct target t;
@@ -362,13 +429,20 @@ enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c, struct
 	probe_send(fd, req, strlen(req), 1, 3);
 	probe_recv(fd, &rep, false, REPLY_MS);
 	close(fd);
-	if (rep.status == 200 && rep.body_len == strlen(HELLO) && !memcmp(rep.body, HELLO, rep.body_len)) {
-		result_printf(r, "a request sent one byte per write() was answered correctly\n");
+	if (rep.status == 200 && rep.body_len == strlen(HELLO) &&
+	    !memcmp(rep.body, HELLO, rep.body_len)) {
+		result_printf(r, "a request sent one byte per write() was "
+		                 "answered correctly\n");
 		v = PASS;
 	} else {
-		result_printf(r, "sent %s one byte at a time (3 ms apart);\nexpected 200 and the file, "
-		                 "got %d %s\n", "GET /files/hello.txt", rep.status,
-		              rep.raw_len ? probe_quote(rep.raw, rep.raw_len, 120, a, sizeof(a)) : rep.err);
+		result_printf(r,
+		              "sent %s one byte at a time (3 ms "
+		              "apart);\nexpected 200 and the file, "
+		              "got %d %s\n",
+		              "GET /files/hello.txt", rep.status,
+		              rep.raw_len ? probe_quote(rep.raw, rep.raw_len,
+		                                        120, a, sizeof(a))
+		                          : rep.err);
 	}
 	probe_reply_free(&rep);
 	return lab1_done(&t, r, v);
@@ -376,7 +450,7 @@ enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c, struct
 
 static void pause_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -385,7 +459,7 @@ static void pause_ms(int ms)
 int lab1_vanish(int port)
 {
 	const char *req = REQ("GET /files/big.bin");
-	struct linger lg = { 1, 0 };
+	struct linger lg = {1, 0};
 	struct http_reply rep;
 	int small = 4096;
 	int fd = probe_connect(port, REPLY_MS);
@@ -397,7 +471,8 @@ int lab1_vanish(int port)
 	probe_send(fd, req, strlen(req), 0, 0);
 	probe_recv(fd, &rep, true, REPLY_MS); /* the head and a little body */
 	probe_reply_free(&rep);
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* close = RST */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+	           sizeof(lg)); /* close = RST */
 	close(fd);
 	return 0;
 }
@@ -417,7 +492,8 @@ static void order_and_leave(int port)
 	}
 }
 
-enum verdict lab1_client_vanishes(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
+                                  struct result *r)
 {
 	struct target t;
 	bool ok = true;
@@ -428,7 +504,8 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c, struc
 		lab1_vanish(t.port);
 		pause_ms(100);
 		if (!target_alive(&t)) {
-			result_printf(r, "a client asked for a 16 MiB file, read a little and reset the "
+			result_printf(r, "a client asked for a 16 MiB file, "
+			                 "read a little and reset the "
 			                 "connection.\n");
 			ok = false;
 			break;
@@ -436,18 +513,21 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c, struc
 		order_and_leave(t.port);
 		pause_ms(100);
 		if (!target_alive(&t)) {
-			result_printf(r, "a client sent GET /files/big.bin and closed the connection at "
+			result_printf(r, "a client sent GET /files/big.bin and "
+			                 "closed the connection at "
 			                 "once, without reading the answer.\n");
 			ok = false;
 		}
 	}
 	ok = ok && EXPECT(r, t.port, REQ("GET /"), 200);
 	if (ok)
-		result_printf(r, "4 clients vanished (2 mid-response, 2 right after asking); the server kept serving\n");
+		result_printf(r, "4 clients vanished (2 mid-response, 2 right "
+		                 "after asking); the server kept serving\n");
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
-enum verdict lab1_many_connections(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_many_connections(struct grader *g, const struct check *c,
+                                   struct result *r)
 {
 	struct target t;
 	int i, served = 0;
@@ -465,24 +545,31 @@ enum verdict lab1_many_connections(struct grader *g, const struct check *c, stru
 	}
 	for (i = 0; i < 200; i++) {
 		struct http_reply rep;
-		if (probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &rep, 3000) == 0 &&
+		if (probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")),
+		                  &rep, 3000) == 0 &&
 		    rep.status == 200)
 			served++;
 		probe_reply_free(&rep);
 		if (served != i + 1) {
-			result_printf(r, "request %d of 200 failed (%s) after 100 clients that left "
-			                 "early. The server may run out of file descriptors (it has "
-			                 "64): does every path close the client's socket?\n",
-			              i + 1, rep.err[0] ? rep.err : "wrong status");
+			result_printf(
+			    r,
+			    "request %d of 200 failed (%s) after 100 clients "
+			    "that left "
+			    "early. The server may run out of file descriptors "
+			    "(it has "
+			    "64): does every path close the client's socket?\n",
+			    i + 1, rep.err[0] ? rep.err : "wrong status");
 			break;
 		}
 	}
 	if (served == 200)
-		result_printf(r, "200 sequential requests (+100 early leavers) served with 64 fds\n");
+		result_printf(r, "200 sequential requests (+100 early leavers) "
+		                 "served with 64 fds\n");
 	return lab1_done(&t, r, served == 200 ? PASS : FAIL);
 }
 
-enum verdict lab1_sleep_route(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
+                              struct result *r)
 {
 	struct target t;
 	struct http_reply rep;
@@ -490,10 +577,12 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c, struct re
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	if (lab1_expect(r, t.port, REQ("GET /sleep?ms=200"), strlen(REQ("GET /sleep?ms=200")), 200,
-	                &rep)) {
+	if (lab1_expect(r, t.port, REQ("GET /sleep?ms=200"),
+	                strlen(REQ("GET /sleep?ms=200")), 200, &rep)) {
 		if (rep.ms < 190)
-			result_printf(r, "/sleep?ms=200 answered after %.0f ms\n", rep.ms);
+			result_printf(r,
+			              "/sleep?ms=200 answered after %.0f ms\n",
+			              rep.ms);
 		else if (EXPECT(r, t.port, REQ("GET /sleep?ms=soon"), 400))
 			v = PASS;
 	}
@@ -503,7 +592,8 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c, struct re
 	return lab1_done(&t, r, v);
 }
 
-static bool stops_on(struct grader *g, const struct check *c, int sig, struct result *r)
+static bool stops_on(struct grader *g, const struct check *c, int sig,
+                     struct result *r)
 {
 	struct target t;
 	char how[96];
@@ -514,15 +604,22 @@ static bool stops_on(struct grader *g, const struct check *c, int sig, struct re
 		return lab1_done(&t, r, FAIL) == PASS;
 	kill(t.proc.pid, sig);
 	if (sbx_wait(&t.proc, 3000) < 0) {
-		result_printf(r, "after %s the server was still running 3 s later: is the signal "
-		                 "handler installed without SA_RESTART, so accept() returns EINTR, "
-		                 "and does the loop check the flag?\n", strsignal(sig));
+		result_printf(r,
+		              "after %s the server was still running 3 s "
+		              "later: is the signal "
+		              "handler installed without SA_RESTART, so "
+		              "accept() returns EINTR, "
+		              "and does the loop check the flag?\n",
+		              strsignal(sig));
 		target_kill(&t);
 		return false;
 	}
 	if (!WIFEXITED(t.proc.status) || WEXITSTATUS(t.proc.status) != 0) {
-		result_printf(r, "after %s the server %s; expected a clean exit with status 0\n",
-		              strsignal(sig), sbx_describe(t.proc.status, how, sizeof(how)));
+		result_printf(r,
+		              "after %s the server %s; expected a clean exit "
+		              "with status 0\n",
+		              strsignal(sig),
+		              sbx_describe(t.proc.status, how, sizeof(how)));
 		target_kill(&t);
 		return false;
 	}
@@ -530,7 +627,8 @@ static bool stops_on(struct grader *g, const struct check *c, int sig, struct re
 	return true;
 }
 
-enum verdict lab1_clean_exit(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_clean_exit(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	if (!stops_on(g, c, SIGTERM, r) || !stops_on(g, c, SIGINT, r))
 		return FAIL;
@@ -538,12 +636,15 @@ enum verdict lab1_clean_exit(struct grader *g, const struct check *c, struct res
 	return PASS;
 }
 
-/* ---- latency -------------------------------------------------------------- */
+/* ---- latency --------------------------------------------------------------
+ */
 
-enum verdict lab1_sequential(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_sequential(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	enum { N = 300 };
-	const double limit = 20; /* ms at p90; the reference needs well under 1 */
+	const double limit =
+	    20; /* ms at p90; the reference needs well under 1 */
 	struct target t;
 	struct stats s;
 	double ms[N];
@@ -555,29 +656,38 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c, struct res
 		size_t n = 0;
 		for (int i = 0; i < N && n == (size_t)i; i++) {
 			struct http_reply rep;
-			if (probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &rep, 3000) == 0 &&
+			if (probe_request(t.port, REQ("GET /"),
+			                  strlen(REQ("GET /")), &rep,
+			                  3000) == 0 &&
 			    rep.status == 200)
 				ms[n++] = rep.ms;
 			else
-				result_printf(r, "request %d failed: %s\n", i + 1,
-				              rep.err[0] ? rep.err : "status not 200");
+				result_printf(
+				    r, "request %d failed: %s\n", i + 1,
+				    rep.err[0] ? rep.err : "status not 200");
 			probe_reply_free(&rep);
 		}
 		stats_summarize(ms, n, &s);
-		result_printf(r, "attempt %d: %zu/%d answered; %s\n", attempt, n, N,
-		              stats_format(&s, text, sizeof(text)));
+		result_printf(r, "attempt %d: %zu/%d answered; %s\n", attempt,
+		              n, N, stats_format(&s, text, sizeof(text)));
 		if (n == N && s.p90 < limit)
 			return lab1_done(&t, r, PASS);
 		if (n < N)
-			break; /* a broken server, not a noisy machine: no retry */
+			break; /* a broken server, not a noisy machine: no retry
+			        */
 	}
-	result_printf(r, "expected all %d answered with p90 under %.0f ms (tried twice)\n", N, limit);
+	result_printf(
+	    r,
+	    "expected all %d answered with p90 under %.0f ms (tried twice)\n",
+	    N, limit);
 	return lab1_done(&t, r, FAIL);
 }
 
-/* ---- experiment ----------------------------------------------------------- */
+/* ---- experiment -----------------------------------------------------------
+ */
 
-enum verdict lab1_bad_waiter(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	struct target t;
 	struct http_reply a, b;
@@ -591,13 +701,20 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c, struct res
 	probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &b, REPLY_MS);
 	probe_recv(fd, &a, false, REPLY_MS);
 	close(fd);
-	result_printf(r, "client A asked for /sleep?ms=300; 50 ms later client B asked for GET /.\n"
-	                 "B waited %.0f ms for a reply that takes well under 1 ms to make.\n", b.ms);
+	result_printf(r,
+	              "client A asked for /sleep?ms=300; 50 ms later client B "
+	              "asked for GET /.\n"
+	              "B waited %.0f ms for a reply that takes well under 1 ms "
+	              "to make.\n",
+	              b.ms);
 	if (g->lab->number == 1)
-		result_printf(r, "That is the bad waiter: while he stands at the kitchen door, nobody "
-		                 "is served.\nLab 2 fixes this with one thread and select().\n");
+		result_printf(r, "That is the bad waiter: while he stands at "
+		                 "the kitchen door, nobody "
+		                 "is served.\nLab 2 fixes this with one thread "
+		                 "and select().\n");
 	else
-		result_printf(r, "In lab 1 B waited about 250 ms. The waiter no longer stands at the "
+		result_printf(r, "In lab 1 B waited about 250 ms. The waiter "
+		                 "no longer stands at the "
 		                 "kitchen door.\n");
 	probe_reply_free(&a);
 	probe_reply_free(&b);
@@ -609,19 +726,28 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c, struct res
 void lab1_leak_scenario(struct grader *g, int port)
 {
 	static const char *const reqs[] = {
-		REQ("GET /"), REQ("HEAD /"), REQ("GET /files/hello.txt"), REQ("GET /files/big.bin"),
-		REQ("GET /nope"), REQ("GET /files/../secret.txt"), "garbage\r\n\r\n",
-		REQ("DELETE /"), REQ("GET /sleep?ms=20"), REQ("GET /sleep?ms=x"),
+	    REQ("GET /"),
+	    REQ("HEAD /"),
+	    REQ("GET /files/hello.txt"),
+	    REQ("GET /files/big.bin"),
+	    REQ("GET /nope"),
+	    REQ("GET /files/../secret.txt"),
+	    "garbage\r\n\r\n",
+	    REQ("DELETE /"),
+	    REQ("GET /sleep?ms=20"),
+	    REQ("GET /sleep?ms=x"),
 	};
 	struct http_reply rep;
 
 	(void)g;
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		int rc = probe_request(port, reqs[i], strlen(reqs[i]), &rep, 10000);
+		int rc =
+		    probe_request(port, reqs[i], strlen(reqs[i]), &rep, 10000);
 		bool hung = rc < 0 && rep.raw_len == 0 && !rep.closed;
 		probe_reply_free(&rep);
 		if (hung)
-			return; /* a server that hangs would cost 20 s a request */
+			return; /* a server that hangs would cost 20 s a request
+			         */
 	}
 	int fd = probe_connect(port, REPLY_MS); /* half a request, then gone */
 	if (fd >= 0) {
@@ -633,62 +759,140 @@ void lab1_leak_scenario(struct grader *g, int port)
 	probe_reply_free(&rep);
 }
 
-/* ---- the table -------------------------------------------------------------- */
+/* ---- the table --------------------------------------------------------------
+ */
 
-#define UNIT(test, pts, hint) { "unit." #test, STAGE_UNIT, pts, check_unit, hint, "test_" #test, false }
-#define HIDDEN(test, pts, hint) { "unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint, "test_hidden_" #test, true }
+#define UNIT(test, pts, hint)                                                  \
+	{                                                                      \
+		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
+		    "test_" #test, false                                       \
+	}
+#define HIDDEN(test, pts, hint)                                                \
+	{                                                                      \
+		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
+		    "test_hidden_" #test, true                                 \
+	}
 
 static const struct check checks[] = {
-	{ "build", STAGE_BUILD, 5, check_build, "read the first compiler error; fix it; rebuild with `make build LAB=1`", NULL, false },
+    {"build", STAGE_BUILD, 5, check_build,
+     "read the first compiler error; fix it; rebuild with `make build LAB=1`",
+     NULL, false},
 
-	UNIT(parse_simple_get, 3, "http_parse_request: a plain GET must give method, path, version and the head's length"),
-	UNIT(parse_headers, 3, "header values lose surrounding spaces; names compare ignoring case"),
-	UNIT(parse_incomplete, 3, "return 0 (need more) for every prefix of a valid request; never guess"),
-	UNIT(parse_malformed, 3, "return -400 as soon as the bytes can never become a valid request"),
-	UNIT(parse_limits, 3, "check HTTP_MAX_REQUEST_LINE and HTTP_MAX_HEAD even before the line or head is complete"),
-	UNIT(write_all_partial, 4, "write() may accept fewer bytes than asked (or fail with EINTR): loop until all are sent"),
-	UNIT(read_request_pieces, 4, "one read() returns whatever has arrived: keep reading and re-parsing until the head is complete"),
-	UNIT(read_request_eof, 2, "read() returning 0 means the peer closed: return -ECONNRESET"),
-	UNIT(read_request_bad, 2, "parse after every read(): a malformed start must be refused at once, not after EOF"),
-	UNIT(write_all_epipe, 2, "a write to a closed peer fails with EPIPE: return -EPIPE"),
-	HIDDEN(every_split, 2, "the parser must give the same answer however the bytes are split"),
-	HIDDEN(version, 1, "HTTP/1.0 and HTTP/1.1 are accepted; other well-formed versions get 505, junk gets 400"),
-	HIDDEN(header_count, 1, "HTTP_MAX_HEADERS headers are fine; one more is 431"),
-	HIDDEN(bare_lf, 1, "accept a bare \\n as a line end, as most servers do"),
-	HIDDEN(transfer_encoding, 1, "Transfer-Encoding is not supported here: 501"),
-	HIDDEN(query_split, 1, "split the target at the first '?' into path and query"),
-	HIDDEN(write_all_large, 2, "io_write_all must deliver every byte, in order, however large"),
+    UNIT(parse_simple_get, 3,
+         "http_parse_request: a plain GET must give method, path, version and "
+         "the head's length"),
+    UNIT(parse_headers, 3,
+         "header values lose surrounding spaces; names compare ignoring case"),
+    UNIT(parse_incomplete, 3,
+         "return 0 (need more) for every prefix of a valid request; never "
+         "guess"),
+    UNIT(parse_malformed, 3,
+         "return -400 as soon as the bytes can never become a valid request"),
+    UNIT(parse_limits, 3,
+         "check HTTP_MAX_REQUEST_LINE and HTTP_MAX_HEAD even before the line "
+         "or head is complete"),
+    UNIT(write_all_partial, 4,
+         "write() may accept fewer bytes than asked (or fail with EINTR): loop "
+         "until all are sent"),
+    UNIT(read_request_pieces, 4,
+         "one read() returns whatever has arrived: keep reading and re-parsing "
+         "until the head is complete"),
+    UNIT(read_request_eof, 2,
+         "read() returning 0 means the peer closed: return -ECONNRESET"),
+    UNIT(read_request_bad, 2,
+         "parse after every read(): a malformed start must be refused at once, "
+         "not after EOF"),
+    UNIT(write_all_epipe, 2,
+         "a write to a closed peer fails with EPIPE: return -EPIPE"),
+    HIDDEN(every_split, 2,
+           "the parser must give the same answer however the bytes are split"),
+    HIDDEN(version, 1,
+           "HTTP/1.0 and HTTP/1.1 are accepted; other well-formed versions get "
+           "505, junk gets 400"),
+    HIDDEN(header_count, 1,
+           "HTTP_MAX_HEADERS headers are fine; one more is 431"),
+    HIDDEN(bare_lf, 1, "accept a bare \\n as a line end, as most servers do"),
+    HIDDEN(transfer_encoding, 1,
+           "Transfer-Encoding is not supported here: 501"),
+    HIDDEN(query_split, 1,
+           "split the target at the first '?' into path and query"),
+    HIDDEN(write_all_large, 2,
+           "io_write_all must deliver every byte, in order, however large"),
 
-	{ "integration.get_root", STAGE_INTEGRATION, 4, lab1_get_root, "answer GET / with 200, a Content-Length and that many body bytes", NULL, false },
-	{ "integration.head_root", STAGE_INTEGRATION, 3, lab1_head_root, "HEAD gets the same head as GET (same Content-Length) and no body", NULL, false },
-	{ "integration.large_file", STAGE_INTEGRATION, 5, lab1_large_file, "send the whole response: io_write_all must loop until every byte is written", NULL, false },
-	{ "integration.path_traversal", STAGE_INTEGRATION, 3, lab1_traversal, "never serve a file outside --root", NULL, false },
-	{ "integration.not_found", STAGE_INTEGRATION, 2, lab1_not_found, "unknown paths and missing files are 404", NULL, false },
-	{ "integration.method_405", STAGE_INTEGRATION, 2, lab1_method_405, "methods other than GET and HEAD get 405 with an Allow header", NULL, false },
-	{ "integration.malformed_400", STAGE_INTEGRATION, 3, lab1_malformed_400, "answer malformed requests with 400 (then close) and keep serving", NULL, false },
-	{ "integration.uri_too_long_414", STAGE_INTEGRATION, 2, lab1_uri_414, "a request line longer than HTTP_MAX_REQUEST_LINE gets 414, even before it ends", NULL, false },
-	{ "integration.headers_too_large_431", STAGE_INTEGRATION, 2, lab1_headers_431, "too many headers or a head over HTTP_MAX_HEAD gets 431", NULL, false },
-	{ "integration.byte_at_a_time", STAGE_INTEGRATION, 4, lab1_byte_at_a_time, "a request may arrive in many pieces: keep reading until the blank line, re-parsing as you go", NULL, false },
-	{ "integration.client_vanishes", STAGE_INTEGRATION, 5, lab1_client_vanishes, "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), and treat EPIPE/ECONNRESET from write() as 'client gone': close and carry on", NULL, false },
-	{ "integration.many_connections", STAGE_INTEGRATION, 4, lab1_many_connections, "close the client socket on every path, including errors and early disconnects", NULL, false },
-	{ "integration.sleep", STAGE_INTEGRATION, 2, lab1_sleep_route, "/sleep?ms=N answers after N ms; a bad N is 400", NULL, false },
-	{ "integration.clean_exit", STAGE_INTEGRATION, 3, lab1_clean_exit, "on SIGINT/SIGTERM leave the accept loop, close and free everything, exit 0", NULL, false },
+    {"integration.get_root", STAGE_INTEGRATION, 4, lab1_get_root,
+     "answer GET / with 200, a Content-Length and that many body bytes", NULL,
+     false},
+    {"integration.head_root", STAGE_INTEGRATION, 3, lab1_head_root,
+     "HEAD gets the same head as GET (same Content-Length) and no body", NULL,
+     false},
+    {"integration.large_file", STAGE_INTEGRATION, 5, lab1_large_file,
+     "send the whole response: io_write_all must loop until every byte is "
+     "written",
+     NULL, false},
+    {"integration.path_traversal", STAGE_INTEGRATION, 3, lab1_traversal,
+     "never serve a file outside --root", NULL, false},
+    {"integration.not_found", STAGE_INTEGRATION, 2, lab1_not_found,
+     "unknown paths and missing files are 404", NULL, false},
+    {"integration.method_405", STAGE_INTEGRATION, 2, lab1_method_405,
+     "methods other than GET and HEAD get 405 with an Allow header", NULL,
+     false},
+    {"integration.malformed_400", STAGE_INTEGRATION, 3, lab1_malformed_400,
+     "answer malformed requests with 400 (then close) and keep serving", NULL,
+     false},
+    {"integration.uri_too_long_414", STAGE_INTEGRATION, 2, lab1_uri_414,
+     "a request line longer than HTTP_MAX_REQUEST_LINE gets 414, even before "
+     "it ends",
+     NULL, false},
+    {"integration.headers_too_large_431", STAGE_INTEGRATION, 2,
+     lab1_headers_431, "too many headers or a head over HTTP_MAX_HEAD gets 431",
+     NULL, false},
+    {"integration.byte_at_a_time", STAGE_INTEGRATION, 4, lab1_byte_at_a_time,
+     "a request may arrive in many pieces: keep reading until the blank line, "
+     "re-parsing as you go",
+     NULL, false},
+    {"integration.client_vanishes", STAGE_INTEGRATION, 5, lab1_client_vanishes,
+     "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), and treat EPIPE/ECONNRESET "
+     "from write() as 'client gone': close and carry on",
+     NULL, false},
+    {"integration.many_connections", STAGE_INTEGRATION, 4,
+     lab1_many_connections,
+     "close the client socket on every path, including errors and early "
+     "disconnects",
+     NULL, false},
+    {"integration.sleep", STAGE_INTEGRATION, 2, lab1_sleep_route,
+     "/sleep?ms=N answers after N ms; a bad N is 400", NULL, false},
+    {"integration.clean_exit", STAGE_INTEGRATION, 3, lab1_clean_exit,
+     "on SIGINT/SIGTERM leave the accept loop, close and free everything, exit "
+     "0",
+     NULL, false},
 
-	{ "leaks.memory", STAGE_LEAKS, 5, check_leaks_memory, "free every malloc on every path: the response body, buffers on error paths (see the valgrind stack above)", NULL, false },
-	{ "leaks.invalid_access", STAGE_LEAKS, 3, check_leaks_invalid, "valgrind saw a read or write outside a block, or a use of uninitialised memory (stack above)", NULL, false },
-	{ "leaks.descriptors", STAGE_LEAKS, 2, check_leaks_fds, "close every descriptor you open (sockets, files) before exit", NULL, false },
+    {"leaks.memory", STAGE_LEAKS, 5, check_leaks_memory,
+     "free every malloc on every path: the response body, buffers on error "
+     "paths (see the valgrind stack above)",
+     NULL, false},
+    {"leaks.invalid_access", STAGE_LEAKS, 3, check_leaks_invalid,
+     "valgrind saw a read or write outside a block, or a use of uninitialised "
+     "memory (stack above)",
+     NULL, false},
+    {"leaks.descriptors", STAGE_LEAKS, 2, check_leaks_fds,
+     "close every descriptor you open (sockets, files) before exit", NULL,
+     false},
 
-	{ "latency.sequential", STAGE_LATENCY, 3, lab1_sequential, "each request should take well under a millisecond: something sleeps or polls slowly", NULL, false },
+    {"latency.sequential", STAGE_LATENCY, 3, lab1_sequential,
+     "each request should take well under a millisecond: something sleeps or "
+     "polls slowly",
+     NULL, false},
 
-	{ "experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL, false },
+    {"experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL,
+     false},
 };
 
 const struct lab lab1 = {
-	.number = 1,
-	.dir = "01-blocking-server",
-	.title = "the blocking server (the bad waiter)",
-	.checks = checks,
-	.nchecks = sizeof(checks) / sizeof(checks[0]),
-	.setup = lab1_setup,
-	.leak_scenario = lab1_leak_scenario,
+    .number = 1,
+    .dir = "01-blocking-server",
+    .title = "the blocking server (the bad waiter)",
+    .checks = checks,
+    .nchecks = sizeof(checks) / sizeof(checks[0]),
+    .setup = lab1_setup,
+    .leak_scenario = lab1_leak_scenario,
 };

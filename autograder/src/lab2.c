@@ -19,19 +19,20 @@
 enum { REPLY_MS = 3000 };
 
 #define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
-#define REQ_CLOSE(line) line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
+#define REQ_CLOSE(line)                                                        \
+	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
 
 static bool serve(struct grader *g, const struct check *c, struct target *t,
                   struct result *r, int nofile)
 {
-	struct target_opts o = { .tag = c->name, .nofile = nofile };
+	struct target_opts o = {.tag = c->name, .nofile = nofile};
 
 	return target_start(g, t, &o, r) == 0;
 }
 
 static void pause_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -41,10 +42,12 @@ static void free_replies(struct http_reply *rep, size_t n)
 		probe_reply_free(&rep[i]);
 }
 
-/* ---- integration ------------------------------------------------------------ */
+/* ---- integration ------------------------------------------------------------
+ */
 
 /* curl with three URLs reuses one connection when the server keeps it open. */
-static enum verdict keep_alive_curl(struct grader *g, const struct check *c, struct result *r)
+static enum verdict keep_alive_curl(struct grader *g, const struct check *c,
+                                    struct result *r)
 {
 	struct target t;
 	char u1[64], u2[80], u3[64], out[PATH_MAX], *text;
@@ -57,21 +60,33 @@ static enum verdict keep_alive_curl(struct grader *g, const struct check *c, str
 	snprintf(u3, sizeof(u3), "http://127.0.0.1:%d/nope", t.port);
 	path_join(out, g->scratch, "curl.keepalive");
 	unlink(out);
-	char *argv[] = { "curl", "-sS", "--max-time", "5", "-w", "%{num_connects} %{http_code}\\n",
-		         "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", u1, u2, u3, NULL };
+	char *argv[] = {
+	    "curl",      "-sS",       "--max-time",
+	    "5",         "-w",        "%{num_connects} %{http_code}\\n",
+	    "-o",        "/dev/null", "-o",
+	    "/dev/null", "-o",        "/dev/null",
+	    u1,          u2,          u3,
+	    NULL};
 	run_trusted(argv, out);
 	text = read_file(out, NULL);
 	int n1 = -1, n2 = -1, n3 = -1, s1 = 0, s2 = 0, s3 = 0;
 	if (text)
 		sscanf(text, "%d %d %d %d %d %d", &n1, &s1, &n2, &s2, &n3, &s3);
 	if (s1 != 200 || s2 != 200 || s3 != 404)
-		result_printf(r, "curl -w '%%{num_connects} %%{http_code}\\n' URL/ URL/files/hello.txt "
-		                 "URL/nope\nexpected statuses 200 200 404, curl said:\n%s\n",
-		              text ? text : "(nothing)");
+		result_printf(
+		    r,
+		    "curl -w '%%{num_connects} %%{http_code}\\n' URL/ "
+		    "URL/files/hello.txt "
+		    "URL/nope\nexpected statuses 200 200 404, curl said:\n%s\n",
+		    text ? text : "(nothing)");
 	else if (n1 + n2 + n3 != 1)
-		result_printf(r, "curl needed %d connections for 3 requests: the server closed a "
-		                 "keep-alive connection (HTTP/1.1 keeps it open unless the client "
-		                 "says \"Connection: close\")\n", n1 + n2 + n3);
+		result_printf(r,
+		              "curl needed %d connections for 3 requests: the "
+		              "server closed a "
+		              "keep-alive connection (HTTP/1.1 keeps it open "
+		              "unless the client "
+		              "says \"Connection: close\")\n",
+		              n1 + n2 + n3);
 	else
 		v = PASS;
 	if (v == PASS)
@@ -82,11 +97,12 @@ static enum verdict keep_alive_curl(struct grader *g, const struct check *c, str
 
 /* Three requests in one write(); the first sleeps, so a server that answers
  * in completion order instead of request order is caught. */
-static enum verdict pipelined(struct grader *g, const struct check *c, struct result *r)
+static enum verdict pipelined(struct grader *g, const struct check *c,
+                              struct result *r)
 {
 	static const char reqs[] = REQ("GET /sleep?ms=100") REQ("GET /nope")
-		REQ_CLOSE("GET /files/hello.txt");
-	static const int want[3] = { 200, 404, 200 };
+	    REQ_CLOSE("GET /files/hello.txt");
+	static const int want[3] = {200, 404, 200};
 	struct target t;
 	struct http_reply rep[3];
 	enum verdict v = PASS;
@@ -100,17 +116,25 @@ static enum verdict pipelined(struct grader *g, const struct check *c, struct re
 	close(fd);
 	for (size_t i = 0; i < n; i++)
 		if (rep[i].status != want[i]) {
-			result_printf(r, "response %zu of 3 has status %d, expected %d: %s\n", i + 1,
-			              rep[i].status, want[i],
-			              probe_quote(rep[i].raw, rep[i].raw_len, 120, a, sizeof(a)));
+			result_printf(r,
+			              "response %zu of 3 has status %d, "
+			              "expected %d: %s\n",
+			              i + 1, rep[i].status, want[i],
+			              probe_quote(rep[i].raw, rep[i].raw_len,
+			                          120, a, sizeof(a)));
 			v = FAIL;
 		}
 	if (n < 3) {
-		result_printf(r, "sent 3 pipelined requests in one write (/sleep?ms=100, /nope, "
-		                 "/files/hello.txt); %zu complete responses came back\n", n);
+		result_printf(
+		    r,
+		    "sent 3 pipelined requests in one write (/sleep?ms=100, "
+		    "/nope, "
+		    "/files/hello.txt); %zu complete responses came back\n",
+		    n);
 		v = FAIL;
 	} else if (v == FAIL) {
-		result_printf(r, "pipelined requests must be answered in the order they were sent\n");
+		result_printf(r, "pipelined requests must be answered in the "
+		                 "order they were sent\n");
 	} else {
 		result_printf(r, "3 pipelined requests answered in order\n");
 	}
@@ -120,8 +144,8 @@ static enum verdict pipelined(struct grader *g, const struct check *c, struct re
 
 /* 200 clients hold keep-alive connections and send 5 requests each, all
  * interleaved: only a server that serves everyone at once can answer. */
-static enum verdict concurrent_keepalive(struct grader *g, const struct check *c,
-                                         struct result *r)
+static enum verdict
+concurrent_keepalive(struct grader *g, const struct check *c, struct result *r)
 {
 	enum { CLIENTS = 200, ROUNDS = 5 };
 	static int fds[CLIENTS];
@@ -135,10 +159,12 @@ static enum verdict concurrent_keepalive(struct grader *g, const struct check *c
 			opened++;
 	for (int round = 0; round < ROUNDS && opened == CLIENTS; round++) {
 		for (int i = 0; i < CLIENTS; i++)
-			probe_send(fds[i], REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+			probe_send(fds[i], REQ("GET /"), strlen(REQ("GET /")),
+			           0, 0);
 		for (int i = 0; i < CLIENTS; i++) {
 			struct http_reply rep;
-			if (probe_recv(fds[i], &rep, false, REPLY_MS) == 0 && rep.status == 200)
+			if (probe_recv(fds[i], &rep, false, REPLY_MS) == 0 &&
+			    rep.status == 200)
 				served++;
 			probe_reply_free(&rep);
 		}
@@ -149,12 +175,17 @@ static enum verdict concurrent_keepalive(struct grader *g, const struct check *c
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (served == CLIENTS * ROUNDS) {
-		result_printf(r, "%d keep-alive clients x %d requests: all answered\n", CLIENTS, ROUNDS);
+		result_printf(
+		    r, "%d keep-alive clients x %d requests: all answered\n",
+		    CLIENTS, ROUNDS);
 		return lab1_done(&t, r, PASS);
 	}
-	result_printf(r, "%d clients connected (of %d); %d of %d requests answered. Each round "
-	                 "sends one request on every connection, then reads every reply: every "
-	                 "connection must be served while the others stay open\n",
+	result_printf(r,
+	              "%d clients connected (of %d); %d of %d requests "
+	              "answered. Each round "
+	              "sends one request on every connection, then reads every "
+	              "reply: every "
+	              "connection must be served while the others stay open\n",
 	              opened, CLIENTS, served, CLIENTS * ROUNDS);
 	return lab1_done(&t, r, FAIL);
 }
@@ -164,7 +195,7 @@ static enum verdict vanish_mid_request(struct grader *g, const struct check *c,
                                        struct result *r)
 {
 	struct target t;
-	struct linger lg = { 1, 0 };
+	struct linger lg = {1, 0};
 
 	if (!serve(g, c, &t, r, 0))
 		return FAIL;
@@ -178,15 +209,18 @@ static enum verdict vanish_mid_request(struct grader *g, const struct check *c,
 		close(fd);
 	}
 	pause_ms(100);
-	bool ok = lab1_expect(r, t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), 200, NULL);
+	bool ok = lab1_expect(r, t.port, REQ_CLOSE("GET /"),
+	                      strlen(REQ_CLOSE("GET /")), 200, NULL);
 	if (ok)
-		result_printf(r, "20 clients left mid-request (10 with a reset); the server kept serving\n");
+		result_printf(r, "20 clients left mid-request (10 with a "
+		                 "reset); the server kept serving\n");
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
 /* 1100 connections: those past FD_SETSIZE cannot go into an fd_set and must
  * be refused cleanly; the others are served. */
-static enum verdict fd_setsize_wall(struct grader *g, const struct check *c, struct result *r)
+static enum verdict fd_setsize_wall(struct grader *g, const struct check *c,
+                                    struct result *r)
 {
 	enum { N = 1100 };
 	static int fds[N];
@@ -203,7 +237,8 @@ static enum verdict fd_setsize_wall(struct grader *g, const struct check *c, str
 		struct http_reply rep;
 		if (fds[i] < 0)
 			continue;
-		probe_send(fds[i], REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), 0, 0);
+		probe_send(fds[i], REQ_CLOSE("GET /"),
+		           strlen(REQ_CLOSE("GET /")), 0, 0);
 		probe_recv(fds[i], &rep, false, 1000);
 		if (rep.status == 200)
 			ok200++;
@@ -217,29 +252,43 @@ static enum verdict fd_setsize_wall(struct grader *g, const struct check *c, str
 			break;
 	}
 	bool alive = target_alive(&t);
-	result_printf(r, "%d connections opened at once; %d answered 200, %d refused (503 or "
-	                 "closed), %d neither\n", opened, ok200, refused, hung);
+	result_printf(r,
+	              "%d connections opened at once; %d answered 200, %d "
+	              "refused (503 or "
+	              "closed), %d neither\n",
+	              opened, ok200, refused, hung);
 	if (!alive) {
-		result_printf(r, "the server died with %d connections open. A descriptor >= FD_SETSIZE "
-		                 "(1024) passed to FD_SET writes past the fd_set: check the bound "
-		                 "before FD_SET and refuse such a connection (503, close)\n", opened);
+		result_printf(
+		    r,
+		    "the server died with %d connections open. A descriptor >= "
+		    "FD_SETSIZE "
+		    "(1024) passed to FD_SET writes past the fd_set: check the "
+		    "bound "
+		    "before FD_SET and refuse such a connection (503, close)\n",
+		    opened);
 		return lab1_done(&t, r, FAIL);
 	}
 	if (opened < N || ok200 < 900 || hung > 0 || refused == 0) {
-		result_printf(r, "expected every connection answered (200) or refused (503/closed), "
-		                 "at least 900 answered, and some refused past the wall\n");
+		result_printf(
+		    r,
+		    "expected every connection answered (200) or refused "
+		    "(503/closed), "
+		    "at least 900 answered, and some refused past the wall\n");
 		return lab1_done(&t, r, FAIL);
 	}
-	bool after = lab1_expect(r, t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), 200, NULL);
+	bool after = lab1_expect(r, t.port, REQ_CLOSE("GET /"),
+	                         strlen(REQ_CLOSE("GET /")), 200, NULL);
 	return lab1_done(&t, r, after ? PASS : FAIL);
 }
 
-/* ---- latency -------------------------------------------------------------------- */
+/* ---- latency
+ * -------------------------------------------------------------------- */
 
 /* 50 clients trickle a request one byte every 100 ms for 2 s while another
  * client's GET / is measured. A server that blocks in read() on one of them
  * answers nobody. */
-static enum verdict trickle(struct grader *g, const struct check *c, struct result *r)
+static enum verdict trickle(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	enum { SLOW = 50, FAST = 100 };
 	static const char req[] = REQ_CLOSE("GET /files/hello.txt");
@@ -259,12 +308,14 @@ static enum verdict trickle(struct grader *g, const struct check *c, struct resu
 		if (probe_now_ms() >= next_tick && sent < strlen(req) - 1) {
 			for (int i = 0; i < SLOW; i++)
 				if (fds[i] >= 0)
-					send(fds[i], req + sent, 1, MSG_NOSIGNAL);
+					send(fds[i], req + sent, 1,
+					     MSG_NOSIGNAL);
 			sent++;
 			next_tick += 100;
 		}
 		struct http_reply rep;
-		probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &rep, 2000);
+		probe_request(t.port, REQ_CLOSE("GET /"),
+		              strlen(REQ_CLOSE("GET /")), &rep, 2000);
 		ms[n++] = rep.status == 200 ? rep.ms : 2000;
 		probe_reply_free(&rep);
 		if (ms[n - 1] >= 2000)
@@ -275,17 +326,21 @@ static enum verdict trickle(struct grader *g, const struct check *c, struct resu
 		if (fds[i] >= 0)
 			close(fds[i]);
 	stats_summarize(ms, n, &s);
-	result_printf(r, "GET / while 50 clients trickled a request (1 byte / 100 ms): %s\n",
-	              stats_format(&s, text, sizeof(text)));
+	result_printf(
+	    r,
+	    "GET / while 50 clients trickled a request (1 byte / 100 ms): %s\n",
+	    stats_format(&s, text, sizeof(text)));
 	if (n == FAST && s.p90 < limit)
 		return lab1_done(&t, r, PASS);
-	result_printf(r, "expected %d answers with p90 under %.0f ms\n", FAST, limit);
+	result_printf(r, "expected %d answers with p90 under %.0f ms\n", FAST,
+	              limit);
 	return lab1_done(&t, r, FAIL);
 }
 
 /* Ten /sleep?ms=1000 in progress must not delay anyone, and must all end
  * after about one second, not ten. */
-static enum verdict sleepers(struct grader *g, const struct check *c, struct result *r)
+static enum verdict sleepers(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	enum { SLEEPERS = 10, FAST = 50 };
 	static const char req[] = REQ_CLOSE("GET /sleep?ms=1000");
@@ -305,7 +360,8 @@ static enum verdict sleepers(struct grader *g, const struct check *c, struct res
 	pause_ms(20);
 	while (n < FAST) {
 		struct http_reply rep;
-		probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &rep, 2000);
+		probe_request(t.port, REQ_CLOSE("GET /"),
+		              strlen(REQ_CLOSE("GET /")), &rep, 2000);
 		ms[n++] = rep.status == 200 ? rep.ms : 2000;
 		probe_reply_free(&rep);
 		if (ms[n - 1] >= 2000)
@@ -316,25 +372,30 @@ static enum verdict sleepers(struct grader *g, const struct check *c, struct res
 		struct http_reply rep;
 		if (fds[i] < 0)
 			continue;
-		if (probe_recv(fds[i], &rep, false, 12000) == 0 && rep.status == 200)
+		if (probe_recv(fds[i], &rep, false, 12000) == 0 &&
+		    rep.status == 200)
 			woke++;
 		last = probe_now_ms() - start;
 		probe_reply_free(&rep);
 		close(fds[i]);
 	}
 	stats_summarize(ms, n, &s);
-	result_printf(r, "GET / while 10 clients wait on /sleep?ms=1000: %s\n"
-	                 "the 10 sleepers were all answered after %.0f ms\n",
+	result_printf(r,
+	              "GET / while 10 clients wait on /sleep?ms=1000: %s\n"
+	              "the 10 sleepers were all answered after %.0f ms\n",
 	              stats_format(&s, text, sizeof(text)), last);
 	if (n == FAST && s.p99 < 50 && woke == SLEEPERS && last < 1800)
 		return lab1_done(&t, r, PASS);
-	result_printf(r, "expected p99 under 50 ms, and all 10 sleepers answered within 1.8 s "
-	                 "(they sleep at the same time, not one after another)\n");
+	result_printf(r,
+	              "expected p99 under 50 ms, and all 10 sleepers answered "
+	              "within 1.8 s "
+	              "(they sleep at the same time, not one after another)\n");
 	return lab1_done(&t, r, FAIL);
 }
 
 /* An idle loop must sleep in select(), not spin. */
-static enum verdict idle_cpu(struct grader *g, const struct check *c, struct result *r)
+static enum verdict idle_cpu(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	enum { CLIENTS = 5 };
 	int fds[CLIENTS];
@@ -351,31 +412,39 @@ static enum verdict idle_cpu(struct grader *g, const struct check *c, struct res
 		probe_recv(fds[i], &rep, false, REPLY_MS);
 		probe_reply_free(&rep);
 	}
-	probe_send(fds[0], REQ("GET /sleep?ms=5000"), strlen(REQ("GET /sleep?ms=5000")), 0, 0);
+	probe_send(fds[0], REQ("GET /sleep?ms=5000"),
+	           strlen(REQ("GET /sleep?ms=5000")), 0, 0);
 	pause_ms(200);
 	double before = target_cpu_ms(&t);
 	pause_ms(1000);
 	double used = target_cpu_ms(&t) - before;
 	for (int i = 0; i < CLIENTS; i++)
 		close(fds[i]);
-	result_printf(r, "CPU time used in 1 s of idling with 5 open connections: %.0f ms\n", used);
+	result_printf(
+	    r,
+	    "CPU time used in 1 s of idling with 5 open connections: %.0f ms\n",
+	    used);
 	if (before >= 0 && used <= 50)
 		return lab1_done(&t, r, PASS);
-	result_printf(r, "expected at most 50 ms: the loop spins. Is write interest requested "
-	                 "with nothing to write, or is the select() timeout 0?\n");
+	result_printf(r,
+	              "expected at most 50 ms: the loop spins. Is write "
+	              "interest requested "
+	              "with nothing to write, or is the select() timeout 0?\n");
 	return lab1_done(&t, r, FAIL);
 }
 
-/* ---- leaks ------------------------------------------------------------------------ */
+/* ---- leaks
+ * ------------------------------------------------------------------------ */
 
 /* Lab 1's scenario, then keep-alive, pipelining, and connections still open
  * (idle, half a request, sleeping) when SIGTERM arrives: the loop must free
  * them all on the way out. */
-static int open_at_exit[4] = { -1, -1, -1, -1 };
+static int open_at_exit[4] = {-1, -1, -1, -1};
 
 static void leak_scenario(struct grader *g, int port)
 {
-	static const char pipe3[] = REQ("GET /") REQ("GET /nope") REQ("GET /files/hello.txt");
+	static const char pipe3[] =
+	    REQ("GET /") REQ("GET /nope") REQ("GET /files/hello.txt");
 	static const char sleep9[] = REQ("GET /sleep?ms=9000");
 	struct http_reply rep[3];
 	int *fd = open_at_exit;
@@ -403,68 +472,148 @@ static void leak_cleanup(struct grader *g)
 			close(open_at_exit[i]);
 }
 
-/* ---- the table ---------------------------------------------------------------------- */
+/* ---- the table
+ * ---------------------------------------------------------------------- */
 
-#define UNIT(test, pts, hint) { "unit." #test, STAGE_UNIT, pts, check_unit, hint, "test_" #test, false }
-#define HIDDEN(test, pts, hint) { "unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint, "test_hidden_" #test, true }
-#define LAB1(name, fn, pts, hint) { "integration.lab1." name, STAGE_INTEGRATION, pts, fn, hint, NULL, false }
+#define UNIT(test, pts, hint)                                                  \
+	{                                                                      \
+		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
+		    "test_" #test, false                                       \
+	}
+#define HIDDEN(test, pts, hint)                                                \
+	{                                                                      \
+		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
+		    "test_hidden_" #test, true                                 \
+	}
+#define LAB1(name, fn, pts, hint)                                              \
+	{                                                                      \
+		"integration.lab1." name, STAGE_INTEGRATION, pts, fn, hint,    \
+		    NULL, false                                                \
+	}
 
 static const struct check checks[] = {
-	{ "build", STAGE_BUILD, 4, check_build, "read the first compiler error; fix it; rebuild with `make build LAB=2`", NULL, false },
+    {"build", STAGE_BUILD, 4, check_build,
+     "read the first compiler error; fix it; rebuild with `make build LAB=2`",
+     NULL, false},
 
-	UNIT(buf_append_consume, 1, "buf.c is given: if this fails, something overwrote it"),
-	UNIT(buf_reserve_commit, 1, "buf.c is given: if this fails, something overwrote it"),
-	UNIT(conn_single_request, 3, "conn_process: a complete request in \"in\" becomes one response in \"out\""),
-	UNIT(conn_partial_request, 3, "an incomplete head is not an error: leave it in \"in\" and wait for more"),
-	UNIT(conn_pipelined_order, 3, "answer requests in the order they came; hold the later ones while one sleeps"),
-	UNIT(conn_close_after, 3, "\"Connection: close\" (and HTTP/1.0, and errors) close after the response is sent"),
-	UNIT(conn_partial_write, 4, "on EAGAIN keep the unsent rest in \"out\" and wait until writable"),
-	UNIT(conn_interest, 3, "want write only while \"out\" has bytes; want read only while reading"),
-	HIDDEN(pipeline_many, 2, "a hundred pipelined requests: every one answered, in order"),
-	HIDDEN(out_high, 2, "stop parsing while \"out\" is above CONN_OUT_HIGH; resume once it drains"),
-	HIDDEN(eof_mid_request, 1, "EOF in the middle of a request: close without answering"),
-	HIDDEN(head_limit, 1, "a head longer than HTTP_MAX_HEAD gets 431"),
-	HIDDEN(eof_after_pipeline, 2, "a client that sends and then shuts down its side still gets every answer"),
+    UNIT(buf_append_consume, 1,
+         "buf.c is given: if this fails, something overwrote it"),
+    UNIT(buf_reserve_commit, 1,
+         "buf.c is given: if this fails, something overwrote it"),
+    UNIT(conn_single_request, 3,
+         "conn_process: a complete request in \"in\" becomes one response in "
+         "\"out\""),
+    UNIT(conn_partial_request, 3,
+         "an incomplete head is not an error: leave it in \"in\" and wait for "
+         "more"),
+    UNIT(conn_pipelined_order, 3,
+         "answer requests in the order they came; hold the later ones while "
+         "one sleeps"),
+    UNIT(conn_close_after, 3,
+         "\"Connection: close\" (and HTTP/1.0, and errors) close after the "
+         "response is sent"),
+    UNIT(conn_partial_write, 4,
+         "on EAGAIN keep the unsent rest in \"out\" and wait until writable"),
+    UNIT(conn_interest, 3,
+         "want write only while \"out\" has bytes; want read only while "
+         "reading"),
+    HIDDEN(pipeline_many, 2,
+           "a hundred pipelined requests: every one answered, in order"),
+    HIDDEN(out_high, 2,
+           "stop parsing while \"out\" is above CONN_OUT_HIGH; resume once it "
+           "drains"),
+    HIDDEN(eof_mid_request, 1,
+           "EOF in the middle of a request: close without answering"),
+    HIDDEN(head_limit, 1, "a head longer than HTTP_MAX_HEAD gets 431"),
+    HIDDEN(eof_after_pipeline, 2,
+           "a client that sends and then shuts down its side still gets every "
+           "answer"),
 
-	LAB1("get_root", lab1_get_root, 2, "answer GET / with 200, a Content-Length and that many body bytes"),
-	LAB1("head_root", lab1_head_root, 1, "HEAD gets the same head as GET and no body"),
-	LAB1("large_file", lab1_large_file, 4, "a non-blocking write() takes what fits: keep the rest in \"out\" and send it when writable"),
-	LAB1("path_traversal", lab1_traversal, 1, "never serve a file outside --root"),
-	LAB1("not_found", lab1_not_found, 1, "unknown paths and missing files are 404"),
-	LAB1("method_405", lab1_method_405, 1, "methods other than GET and HEAD get 405 with an Allow header"),
-	LAB1("malformed_400", lab1_malformed_400, 2, "answer malformed requests with 400 and close"),
-	LAB1("uri_too_long_414", lab1_uri_414, 1, "a request line longer than HTTP_MAX_REQUEST_LINE gets 414"),
-	LAB1("headers_too_large_431", lab1_headers_431, 1, "a head over HTTP_MAX_HEAD gets 431"),
-	LAB1("byte_at_a_time", lab1_byte_at_a_time, 2, "keep partial requests in \"in\" across readiness events"),
-	LAB1("client_vanishes", lab1_client_vanishes, 2, "EPIPE/ECONNRESET end one connection, never the server"),
-	LAB1("many_connections", lab1_many_connections, 2, "close and free a connection on every path"),
-	LAB1("sleep", lab1_sleep_route, 1, "/sleep?ms=N answers after N ms; a bad N is 400"),
-	LAB1("clean_exit", lab1_clean_exit, 2, "on SIGINT/SIGTERM leave the loop, free every connection, exit 0"),
-	{ "integration.keep_alive", STAGE_INTEGRATION, 4, keep_alive_curl, "HTTP/1.1 keeps the connection open after a response unless the client said \"Connection: close\"", NULL, false },
-	{ "integration.pipelined", STAGE_INTEGRATION, 5, pipelined, "parse every complete request in \"in\", in order; a sleeping one holds back those behind it", NULL, false },
-	{ "integration.concurrent_keepalive", STAGE_INTEGRATION, 4, concurrent_keepalive, "every connection gets served while the others stay open: one blocking call stalls them all", NULL, false },
-	{ "integration.vanish_mid_request", STAGE_INTEGRATION, 3, vanish_mid_request, "read() == 0 or ECONNRESET mid-request: free that connection, carry on", NULL, false },
-	{ "integration.fd_setsize_wall", STAGE_INTEGRATION, 5, fd_setsize_wall, "never FD_SET a descriptor >= FD_SETSIZE: answer 503 and close it", NULL, false },
+    LAB1("get_root", lab1_get_root, 2,
+         "answer GET / with 200, a Content-Length and that many body bytes"),
+    LAB1("head_root", lab1_head_root, 1,
+         "HEAD gets the same head as GET and no body"),
+    LAB1("large_file", lab1_large_file, 4,
+         "a non-blocking write() takes what fits: keep the rest in \"out\" and "
+         "send it when writable"),
+    LAB1("path_traversal", lab1_traversal, 1,
+         "never serve a file outside --root"),
+    LAB1("not_found", lab1_not_found, 1,
+         "unknown paths and missing files are 404"),
+    LAB1("method_405", lab1_method_405, 1,
+         "methods other than GET and HEAD get 405 with an Allow header"),
+    LAB1("malformed_400", lab1_malformed_400, 2,
+         "answer malformed requests with 400 and close"),
+    LAB1("uri_too_long_414", lab1_uri_414, 1,
+         "a request line longer than HTTP_MAX_REQUEST_LINE gets 414"),
+    LAB1("headers_too_large_431", lab1_headers_431, 1,
+         "a head over HTTP_MAX_HEAD gets 431"),
+    LAB1("byte_at_a_time", lab1_byte_at_a_time, 2,
+         "keep partial requests in \"in\" across readiness events"),
+    LAB1("client_vanishes", lab1_client_vanishes, 2,
+         "EPIPE/ECONNRESET end one connection, never the server"),
+    LAB1("many_connections", lab1_many_connections, 2,
+         "close and free a connection on every path"),
+    LAB1("sleep", lab1_sleep_route, 1,
+         "/sleep?ms=N answers after N ms; a bad N is 400"),
+    LAB1("clean_exit", lab1_clean_exit, 2,
+         "on SIGINT/SIGTERM leave the loop, free every connection, exit 0"),
+    {"integration.keep_alive", STAGE_INTEGRATION, 4, keep_alive_curl,
+     "HTTP/1.1 keeps the connection open after a response unless the client "
+     "said \"Connection: close\"",
+     NULL, false},
+    {"integration.pipelined", STAGE_INTEGRATION, 5, pipelined,
+     "parse every complete request in \"in\", in order; a sleeping one holds "
+     "back those behind it",
+     NULL, false},
+    {"integration.concurrent_keepalive", STAGE_INTEGRATION, 4,
+     concurrent_keepalive,
+     "every connection gets served while the others stay open: one blocking "
+     "call stalls them all",
+     NULL, false},
+    {"integration.vanish_mid_request", STAGE_INTEGRATION, 3, vanish_mid_request,
+     "read() == 0 or ECONNRESET mid-request: free that connection, carry on",
+     NULL, false},
+    {"integration.fd_setsize_wall", STAGE_INTEGRATION, 5, fd_setsize_wall,
+     "never FD_SET a descriptor >= FD_SETSIZE: answer 503 and close it", NULL,
+     false},
 
-	{ "leaks.memory", STAGE_LEAKS, 3, check_leaks_memory, "free every connection's buffers, on close and when the server stops", NULL, false },
-	{ "leaks.invalid_access", STAGE_LEAKS, 3, check_leaks_invalid, "valgrind saw a read or write outside a block, or uninitialised memory (stack above)", NULL, false },
-	{ "leaks.descriptors", STAGE_LEAKS, 2, check_leaks_fds, "close every connection's socket when the server stops", NULL, false },
+    {"leaks.memory", STAGE_LEAKS, 3, check_leaks_memory,
+     "free every connection's buffers, on close and when the server stops",
+     NULL, false},
+    {"leaks.invalid_access", STAGE_LEAKS, 3, check_leaks_invalid,
+     "valgrind saw a read or write outside a block, or uninitialised memory "
+     "(stack above)",
+     NULL, false},
+    {"leaks.descriptors", STAGE_LEAKS, 2, check_leaks_fds,
+     "close every connection's socket when the server stops", NULL, false},
 
-	{ "latency.sequential", STAGE_LATENCY, 2, lab1_sequential, "each request should take well under a millisecond", NULL, false },
-	{ "latency.trickle", STAGE_LATENCY, 5, trickle, "a slow client must not block the loop: non-blocking sockets, read only when select() says readable, and never loop waiting for the rest", NULL, false },
-	{ "latency.sleepers", STAGE_LATENCY, 4, sleepers, "/sleep must not block: park the connection with a deadline and let select()'s timeout wake it", NULL, false },
-	{ "latency.idle_cpu", STAGE_LATENCY, 4, idle_cpu, "an idle server sleeps in select(): no write interest without pending output, no zero timeout", NULL, false },
+    {"latency.sequential", STAGE_LATENCY, 2, lab1_sequential,
+     "each request should take well under a millisecond", NULL, false},
+    {"latency.trickle", STAGE_LATENCY, 5, trickle,
+     "a slow client must not block the loop: non-blocking sockets, read only "
+     "when select() says readable, and never loop waiting for the rest",
+     NULL, false},
+    {"latency.sleepers", STAGE_LATENCY, 4, sleepers,
+     "/sleep must not block: park the connection with a deadline and let "
+     "select()'s timeout wake it",
+     NULL, false},
+    {"latency.idle_cpu", STAGE_LATENCY, 4, idle_cpu,
+     "an idle server sleeps in select(): no write interest without pending "
+     "output, no zero timeout",
+     NULL, false},
 
-	{ "experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL, false },
+    {"experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL,
+     false},
 };
 
 const struct lab lab2 = {
-	.number = 2,
-	.dir = "02-select-loop",
-	.title = "the select() loop (one waiter, many tables)",
-	.checks = checks,
-	.nchecks = sizeof(checks) / sizeof(checks[0]),
-	.setup = lab1_setup,
-	.leak_scenario = leak_scenario,
-	.leak_cleanup = leak_cleanup,
+    .number = 2,
+    .dir = "02-select-loop",
+    .title = "the select() loop (one waiter, many tables)",
+    .checks = checks,
+    .nchecks = sizeof(checks) / sizeof(checks[0]),
+    .setup = lab1_setup,
+    .leak_scenario = leak_scenario,
+    .leak_cleanup = leak_cleanup,
 };

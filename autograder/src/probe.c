@@ -24,7 +24,7 @@ double probe_now_ms(void)
 
 static int wait_fd(int fd, short events, double deadline)
 {
-	struct pollfd pfd = { fd, events, 0 };
+	struct pollfd pfd = {fd, events, 0};
 
 	for (;;) {
 		int left = (int)(deadline - probe_now_ms());
@@ -42,9 +42,9 @@ static int wait_fd(int fd, short events, double deadline)
 
 int probe_connect(int port, int timeout_ms)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-		                  .sin_port = htons((uint16_t)port),
-		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	double deadline = probe_now_ms() + timeout_ms;
 	int one = 1, err = 0;
 	socklen_t len = sizeof(err);
@@ -75,7 +75,7 @@ fail:
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -171,13 +171,18 @@ int probe_recv(int fd, struct http_reply *r, bool is_head, int timeout_ms)
 			break;
 		if (r->closed) {
 			snprintf(r->err, sizeof(r->err), "%s",
-			         r->raw_len == 0 ? "the server closed the connection without answering"
-			                         : "response incomplete: the server closed the connection early");
+			         r->raw_len == 0
+			             ? "the server closed the connection "
+			               "without answering"
+			             : "response incomplete: the server closed "
+			               "the connection early");
 			goto out;
 		}
 		int rc = wait_fd(fd, POLLIN, deadline);
 		if (rc < 0) {
-			snprintf(r->err, sizeof(r->err), "no complete response within %d ms (%zu bytes received)",
+			snprintf(r->err, sizeof(r->err),
+			         "no complete response within %d ms (%zu bytes "
+			         "received)",
 			         timeout_ms, r->raw_len);
 			goto out;
 		}
@@ -189,7 +194,8 @@ int probe_recv(int fd, struct http_reply *r, bool is_head, int timeout_ms)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0 && errno != ECONNRESET) {
-			snprintf(r->err, sizeof(r->err), "recv: %s", strerror(errno));
+			snprintf(r->err, sizeof(r->err), "recv: %s",
+			         strerror(errno));
 			goto out;
 		}
 		if (n <= 0) {
@@ -198,7 +204,8 @@ int probe_recv(int fd, struct http_reply *r, bool is_head, int timeout_ms)
 		}
 		r->raw_len += (size_t)n;
 		r->raw[r->raw_len] = '\0';
-		if (r->head_len == 0 && (r->head_len = find_head_end(r->raw, r->raw_len)))
+		if (r->head_len == 0 &&
+		    (r->head_len = find_head_end(r->raw, r->raw_len)))
 			parse_head(r);
 	}
 	r->ms = probe_now_ms() - start;
@@ -249,11 +256,13 @@ static size_t take_reply(const char *buf, size_t len, struct http_reply *r)
 size_t probe_recv_many(int fd, struct http_reply *r, size_t n, int timeout_ms)
 {
 	double start = probe_now_ms(), deadline = start + timeout_ms;
-	struct http_reply acc = { 0 };
+	struct http_reply acc = {0};
 	size_t cap = 0, done = 0, used = 0;
 
 	while (done < n) {
-		size_t got = acc.raw ? take_reply(acc.raw + used, acc.raw_len - used, &r[done]) : 0;
+		size_t got = acc.raw ? take_reply(acc.raw + used,
+		                                  acc.raw_len - used, &r[done])
+		                     : 0;
 		if (got) {
 			r[done].ms = probe_now_ms() - start;
 			used += got;
@@ -277,22 +286,25 @@ size_t probe_recv_many(int fd, struct http_reply *r, size_t n, int timeout_ms)
 	return done;
 }
 
-int probe_request(int port, const char *req, size_t len,
-                  struct http_reply *r, int timeout_ms)
+int probe_request(int port, const char *req, size_t len, struct http_reply *r,
+                  int timeout_ms)
 {
 	double start = probe_now_ms();
 	int fd = probe_connect(port, timeout_ms);
 
 	if (fd < 0) {
 		memset(r, 0, sizeof(*r));
-		snprintf(r->err, sizeof(r->err), "connect to port %d failed: %s%s", port,
-		         strerror(-fd), fd == -ECONNREFUSED ? " (is your server running?)" : "");
+		snprintf(r->err, sizeof(r->err),
+		         "connect to port %d failed: %s%s", port, strerror(-fd),
+		         fd == -ECONNREFUSED ? " (is your server running?)"
+		                             : "");
 		return -1;
 	}
 	int rc = probe_send(fd, req, len, 0, 0);
 	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET) {
 		memset(r, 0, sizeof(*r));
-		snprintf(r->err, sizeof(r->err), "send failed: %s", strerror(-rc));
+		snprintf(r->err, sizeof(r->err), "send failed: %s",
+		         strerror(-rc));
 		close(fd);
 		return -1;
 	}
@@ -349,7 +361,8 @@ void probe_reply_free(struct http_reply *r)
 	r->raw = NULL;
 }
 
-const char *probe_quote(const char *s, size_t n, size_t max, char *buf, size_t cap)
+const char *probe_quote(const char *s, size_t n, size_t max, char *buf,
+                        size_t cap)
 {
 	size_t o = 0;
 

@@ -12,16 +12,16 @@
 #include <stddef.h>
 
 struct http_reply {
-	int status;          /* 0 when no status line arrived */
-	char *raw;           /* every byte received (NUL-terminated) */
+	int status; /* 0 when no status line arrived */
+	char *raw;  /* every byte received (NUL-terminated) */
 	size_t raw_len;
 	size_t head_len;     /* through the blank line, 0 if incomplete */
 	long content_length; /* -1 when absent */
 	const char *body;    /* raw + head_len */
 	size_t body_len;
-	bool closed;         /* the server closed the connection */
-	double ms;           /* from the first byte sent to the last received */
-	char err[160];       /* why the reply is incomplete, "" if complete */
+	bool closed;   /* the server closed the connection */
+	double ms;     /* from the first byte sent to the last received */
+	char err[160]; /* why the reply is incomplete, "" if complete */
 };
 
 /* Connects to 127.0.0.1:port. Returns a non-blocking fd or a negative errno. */
@@ -43,8 +43,8 @@ int probe_recv(int fd, struct http_reply *r, bool is_head, int timeout_ms);
 size_t probe_recv_many(int fd, struct http_reply *r, size_t n, int timeout_ms);
 
 /* connect + send + recv + close. Returns 0 or -1 (r->err says why). */
-int probe_request(int port, const char *req, size_t len,
-                  struct http_reply *r, int timeout_ms);
+int probe_request(int port, const char *req, size_t len, struct http_reply *r,
+                  int timeout_ms);
 
 /* A header's value in r (case-insensitive name), copied into buf; NULL when
  * absent. */

@@ -52,7 +52,7 @@ static long now_ms(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -76,9 +76,12 @@ static int for_each_proc(uid_t uid, bool live_only, void (*fn)(pid_t))
 		if (stat(path, &st) != 0 || st.st_uid != uid)
 			continue;
 		if (live_only) {
-			snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+			snprintf(path, sizeof(path), "/proc/%s/stat",
+			         e->d_name);
 			FILE *f = fopen(path, "r");
-			bool zombie = f && fscanf(f, "%*d (%*[^)]) %7s", state) == 1 && state[0] == 'Z';
+			bool zombie =
+			    f && fscanf(f, "%*d (%*[^)]) %7s", state) == 1 &&
+			    state[0] == 'Z';
 			if (f)
 				fclose(f);
 			if (zombie)
@@ -106,14 +109,14 @@ int sbx_leftovers(void)
 
 static void set_limit(int res, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = { soft, hard };
+	struct rlimit rl = {soft, hard};
 
 	setrlimit(res, &rl);
 }
 
 /* In the child, between fork and exec: only async-signal-safe work. */
-static void child_setup(const char *cwd, int log_fd, const struct sbx_limits *lim,
-                        int nproc_base)
+static void child_setup(const char *cwd, int log_fd,
+                        const struct sbx_limits *lim, int nproc_base)
 {
 	int null_fd = open("/dev/null", O_RDONLY);
 	sigset_t none;
@@ -145,10 +148,12 @@ static void child_setup(const char *cwd, int log_fd, const struct sbx_limits *li
 	if (geteuid() == 0) {
 		uid_t uid = sbx_uid();
 
-		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+		if (setgroups(0, NULL) < 0 || setgid(uid) < 0 ||
+		    setuid(uid) < 0)
 			_exit(126);
 	}
-	set_limit(RLIMIT_NPROC, nproc_base + lim->nproc, nproc_base + lim->nproc);
+	set_limit(RLIMIT_NPROC, nproc_base + lim->nproc,
+	          nproc_base + lim->nproc);
 }
 
 int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
@@ -159,7 +164,8 @@ int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
 	size_t n = 0;
 	int log_fd, nproc_base;
 
-	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	log_fd =
+	    open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (log_fd < 0)
 		return -errno;
 	sbx_give(log_path);
@@ -187,7 +193,8 @@ int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
 		_exit(127);
 	}
 	close(log_fd);
-	/* Also from the parent, so that no signal can race the child's setsid. */
+	/* Also from the parent, so that no signal can race the child's setsid.
+	 */
 	setpgid(p->pid, p->pid);
 	return 0;
 }
@@ -226,8 +233,8 @@ static void sweep_uid(void)
 		return;
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* Repeat: a fork bomb may still be forking while we kill. kill()
-		 * fails with ESRCH once nothing of the uid is left. */
+		/* Repeat: a fork bomb may still be forking while we kill.
+		 * kill() fails with ESRCH once nothing of the uid is left. */
 		if (setgid(sbx_uid()) == 0 && setuid(sbx_uid()) == 0)
 			for (int i = 0; i < 50 && kill(-1, SIGKILL) == 0; i++)
 				sleep_ms(1);
@@ -257,8 +264,8 @@ void sbx_kill(struct sbx_proc *p)
 }
 
 int sbx_run(struct sbx_proc *p, char *const argv[], char *const env[],
-            const char *cwd, const char *log_path,
-            const struct sbx_limits *lim, int timeout_ms)
+            const char *cwd, const char *log_path, const struct sbx_limits *lim,
+            int timeout_ms)
 {
 	int rc = sbx_spawn(p, argv, env, cwd, log_path, lim);
 
@@ -272,10 +279,11 @@ int sbx_run(struct sbx_proc *p, char *const argv[], char *const env[],
 const char *sbx_describe(int status, char *buf, size_t cap)
 {
 	if (WIFEXITED(status))
-		snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+		snprintf(buf, cap, "exited with status %d",
+		         WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(buf, cap, "was killed by signal %d (%s)", WTERMSIG(status),
-		         strsignal(WTERMSIG(status)));
+		snprintf(buf, cap, "was killed by signal %d (%s)",
+		         WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
 		snprintf(buf, cap, "ended with wait status %#x", status);
 	return buf;

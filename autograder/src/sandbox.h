@@ -15,11 +15,11 @@
 #include <sys/types.h>
 
 struct sbx_limits {
-	int cpu_s;       /* CPU seconds, then SIGXCPU/SIGKILL (0: none) */
-	long mem_mb;     /* address space (0: none; must be 0 under valgrind) */
-	int nproc;       /* extra processes/threads allowed */
-	long fsize_mb;   /* largest file it may write (also caps its log) */
-	int nofile;      /* descriptor limit */
+	int cpu_s;     /* CPU seconds, then SIGXCPU/SIGKILL (0: none) */
+	long mem_mb;   /* address space (0: none; must be 0 under valgrind) */
+	int nproc;     /* extra processes/threads allowed */
+	long fsize_mb; /* largest file it may write (also caps its log) */
+	int nofile;    /* descriptor limit */
 };
 
 struct sbx_proc {
@@ -62,8 +62,8 @@ void sbx_kill(struct sbx_proc *p);
 /* Runs to completion with a timeout: spawn, wait, kill on timeout.
  * Returns 0 (p->status set), -ETIMEDOUT (killed) or a negative errno. */
 int sbx_run(struct sbx_proc *p, char *const argv[], char *const env[],
-            const char *cwd, const char *log_path,
-            const struct sbx_limits *lim, int timeout_ms);
+            const char *cwd, const char *log_path, const struct sbx_limits *lim,
+            int timeout_ms);
 
 /* "exited with status 3", "killed by signal 11 (Segmentation fault)". */
 const char *sbx_describe(int status, char *buf, size_t cap);

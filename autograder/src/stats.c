@@ -43,7 +43,8 @@ void stats_summarize(double *v, size_t n, struct stats *s)
 
 const char *stats_format(const struct stats *s, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (n=%zu)",
+	snprintf(buf, cap,
+	         "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (n=%zu)",
 	         s->p50, s->p90, s->p99, s->max, s->n);
 	return buf;
 }

@@ -12,16 +12,17 @@
 #include "probe.h"
 #include "util.h"
 
-const struct sbx_limits LIMITS_SERVER = { .cpu_s = 60, .mem_mb = 512, .nproc = 16,
-	                                  .fsize_mb = 16, .nofile = 64 };
+const struct sbx_limits LIMITS_SERVER = {
+    .cpu_s = 60, .mem_mb = 512, .nproc = 16, .fsize_mb = 16, .nofile = 64};
 /* valgrind reserves far more address space than it uses: no RLIMIT_AS. */
-const struct sbx_limits LIMITS_VALGRIND = { .cpu_s = 300, .mem_mb = 0, .nproc = 16,
-	                                    .fsize_mb = 64, .nofile = 256 };
+const struct sbx_limits LIMITS_VALGRIND = {
+    .cpu_s = 300, .mem_mb = 0, .nproc = 16, .fsize_mb = 64, .nofile = 256};
 
 static int find_port(const char *log)
 {
 	char *text = read_file(log, NULL);
-	const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
+	const char *p =
+	    text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
 	int port = -1;
 
 	if (p && strchr(p, '\n'))
@@ -30,8 +31,8 @@ static int find_port(const char *log)
 	return port > 0 && port < 65536 ? port : -1;
 }
 
-int target_start(struct grader *g, struct target *t, const struct target_opts *o,
-                 struct result *r)
+int target_start(struct grader *g, struct target *t,
+                 const struct target_opts *o, struct result *r)
 {
 	char server[PATH_MAX], vg_arg[PATH_MAX + 16];
 	struct sbx_limits lim = o->valgrind ? LIMITS_VALGRIND : LIMITS_SERVER;
@@ -48,18 +49,31 @@ int target_start(struct grader *g, struct target *t, const struct target_opts *o
 	unlink(t->log);
 	unlink(t->vg_log);
 	if (access(server, X_OK) != 0) {
-		result_printf(r, "there is no server program (%s did not build)\n", "server");
+		result_printf(r,
+		              "there is no server program (%s did not build)\n",
+		              "server");
 		return -1;
 	}
 	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", t->vg_log);
-	char *plain[] = { server, "--port", "0", "--root", g->www, NULL };
-	char *vg[] = { "/usr/bin/valgrind", "--leak-check=full",
-		       "--show-leak-kinds=definite,indirect",
-		       "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
-		       "--track-fds=yes", "--child-silent-after-fork=yes", vg_arg,
-		       server, "--port", "0", "--root", g->www, NULL };
-	if ((rc = sbx_spawn(&t->proc, o->valgrind ? vg : plain, NULL, g->run, t->log, &lim)) < 0) {
-		result_printf(r, "grader: cannot start the server: %s\n", strerror(-rc));
+	char *plain[] = {server, "--port", "0", "--root", g->www, NULL};
+	char *vg[] = {"/usr/bin/valgrind",
+	              "--leak-check=full",
+	              "--show-leak-kinds=definite,indirect",
+	              "--errors-for-leak-kinds=definite,indirect",
+	              "--error-exitcode=99",
+	              "--track-fds=yes",
+	              "--child-silent-after-fork=yes",
+	              vg_arg,
+	              server,
+	              "--port",
+	              "0",
+	              "--root",
+	              g->www,
+	              NULL};
+	if ((rc = sbx_spawn(&t->proc, o->valgrind ? vg : plain, NULL, g->run,
+	                    t->log, &lim)) < 0) {
+		result_printf(r, "grader: cannot start the server: %s\n",
+		              strerror(-rc));
 		return -1;
 	}
 	double deadline = probe_now_ms() + wait_ms;
@@ -67,22 +81,31 @@ int target_start(struct grader *g, struct target *t, const struct target_opts *o
 		if (!target_alive(t) || probe_now_ms() > deadline) {
 			r->no_hint = true;
 			if (g->start_failed[0] && !o->valgrind) {
-				/* Said once in full; the rest only point there. */
-				result_printf(r, "your server did not start (see %s above)\n",
+				/* Said once in full; the rest only point there.
+				 */
+				result_printf(r,
+				              "your server did not start (see "
+				              "%s above)\n",
 				              g->start_failed);
 				target_kill(t);
 				return -1;
 			}
-			snprintf(g->start_failed, sizeof(g->start_failed), "%s", tag);
+			snprintf(g->start_failed, sizeof(g->start_failed), "%s",
+			         tag);
 			if (!target_explain_death(t, r))
-				result_printf(r, "the server did not print \"listening on http://127.0.0.1:PORT\" "
-				                 "within %d s: it must print that line (and fflush stdout) once "
-				                 "it is ready to accept connections\n", wait_ms / 1000);
+				result_printf(
+				    r,
+				    "the server did not print \"listening on "
+				    "http://127.0.0.1:PORT\" "
+				    "within %d s: it must print that line (and "
+				    "fflush stdout) once "
+				    "it is ready to accept connections\n",
+				    wait_ms / 1000);
 			target_tail(t, r, 8);
 			target_kill(t);
 			return -1;
 		}
-		struct timespec ts = { 0, 5000000 };
+		struct timespec ts = {0, 5000000};
 		nanosleep(&ts, NULL);
 	}
 	return 0;
@@ -98,24 +121,32 @@ bool target_alive(struct target *t)
 static const char *death_hint(int status)
 {
 	if (!WIFSIGNALED(status))
-		return "a server must keep running until it gets SIGINT or SIGTERM";
+		return "a server must keep running until it gets SIGINT or "
+		       "SIGTERM";
 	switch (WTERMSIG(status)) {
 	case SIGPIPE:
-		return "writing to a client that had gone away raised SIGPIPE, whose default "
-		       "action kills the process: ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) and "
+		return "writing to a client that had gone away raised SIGPIPE, "
+		       "whose default "
+		       "action kills the process: ignore SIGPIPE "
+		       "(signal(SIGPIPE, SIG_IGN)) and "
 		       "handle EPIPE from write()";
 	case SIGSEGV:
-		return "a segmentation fault: an invalid pointer, or a buffer overrun (run the "
-		       "server under valgrind or build with -fsanitize=address to find it)";
+		return "a segmentation fault: an invalid pointer, or a buffer "
+		       "overrun (run the "
+		       "server under valgrind or build with -fsanitize=address "
+		       "to find it)";
 	case SIGABRT:
-		return "abort(): often glibc detecting heap corruption (double free, overrun) or "
+		return "abort(): often glibc detecting heap corruption (double "
+		       "free, overrun) or "
 		       "a failed assert";
 	case SIGXCPU:
 		return "it used more than its CPU time limit: a busy loop?";
 	case SIGXFSZ:
-		return "it wrote more output than allowed: printing on every request?";
+		return "it wrote more output than allowed: printing on every "
+		       "request?";
 	case SIGKILL:
-		return "it was killed, usually for running out of time or memory";
+		return "it was killed, usually for running out of time or "
+		       "memory";
 	default:
 		return "a signal you did not handle";
 	}
@@ -127,7 +158,8 @@ bool target_explain_death(struct target *t, struct result *r)
 
 	if (target_alive(t))
 		return false;
-	result_printf(r, "your server %s: %s\n", sbx_describe(t->proc.status, how, sizeof(how)),
+	result_printf(r, "your server %s: %s\n",
+	              sbx_describe(t->proc.status, how, sizeof(how)),
 	              death_hint(t->proc.status));
 	return true;
 }
@@ -162,8 +194,9 @@ double target_cpu_ms(struct target *t)
 	buf[n] = '\0';
 	/* Fields 14 and 15, counted after the ")" that ends the name. */
 	const char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	                 &utime, &stime) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	           &utime, &stime) != 2)
 		return -1;
 	return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
@@ -180,7 +213,8 @@ void target_tail(struct target *t, struct result *r, int lines)
 	while (p > text && lines >= 0)
 		if (*--p == '\n')
 			lines--;
-	result_printf(r, "last lines of the server's output:\n%.2000s%s", p + (*p == '\n'),
+	result_printf(r, "last lines of the server's output:\n%.2000s%s",
+	              p + (*p == '\n'),
 	              text[strlen(text) - 1] == '\n' ? "" : "\n");
 	free(text);
 }

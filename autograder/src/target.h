@@ -17,7 +17,7 @@ struct target {
 
 struct target_opts {
 	bool valgrind;
-	int nofile;   /* descriptor limit (0: LIMITS_SERVER's) */
+	int nofile;      /* descriptor limit (0: LIMITS_SERVER's) */
 	const char *tag; /* names the log files */
 };
 

@@ -79,7 +79,8 @@ int run_trusted(char *const argv[], const char *log)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int fd = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = open(log ? log : "/dev/null",
+		              O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -96,14 +97,14 @@ int run_trusted(char *const argv[], const char *log)
 
 int copy_tree(const char *from, const char *into)
 {
-	char *argv[] = { "cp", "-R", "--", (char *)from, (char *)into, NULL };
+	char *argv[] = {"cp", "-R", "--", (char *)from, (char *)into, NULL};
 
 	return run_trusted(argv, NULL) == 0 ? 0 : -EIO;
 }
 
 int remove_tree(const char *path)
 {
-	char *argv[] = { "rm", "-rf", "--", (char *)path, NULL };
+	char *argv[] = {"rm", "-rf", "--", (char *)path, NULL};
 
 	return run_trusted(argv, NULL) == 0 ? 0 : -EIO;
 }
@@ -111,8 +112,11 @@ int remove_tree(const char *path)
 static const struct {
 	const char *ent;
 	char c;
-} entities[] = { { "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-	         { "&quot;", '"' }, { "&apos;", '\'' } };
+} entities[] = {{"&lt;", '<'},
+                {"&gt;", '>'},
+                {"&amp;", '&'},
+                {"&quot;", '"'},
+                {"&apos;", '\''}};
 
 void xml_field(const char *p, const char *end, const char *tag, char *buf,
                size_t cap)
@@ -132,19 +136,28 @@ void xml_field(const char *p, const char *end, const char *tag, char *buf,
 	while (s < e && o + 4 < cap) {
 		size_t i, n = sizeof(entities) / sizeof(entities[0]);
 		if (s[0] == '&' && s[1] == '#') {
-			/* &#xD; or &#13;: shown escaped, as C would write it. */
+			/* &#xD; or &#13;: shown escaped, as C would write it.
+			 */
 			char *semi;
-			long c = s[2] == 'x' ? strtol(s + 3, &semi, 16) : strtol(s + 2, &semi, 10);
+			long c = s[2] == 'x' ? strtol(s + 3, &semi, 16)
+			                     : strtol(s + 2, &semi, 10);
 			if (*semi == ';') {
-				o += (size_t)snprintf(buf + o, cap - o, c == '\r' ? "\\r" : c == '\n' ? "\\n"
-				                      : c == '\t' ? "\\t" : (c < 32 || c > 126) ? "\\x%02x" : "%c", (int)c);
+				o += (size_t)snprintf(buf + o, cap - o,
+				                      c == '\r'   ? "\\r"
+				                      : c == '\n' ? "\\n"
+				                      : c == '\t' ? "\\t"
+				                      : (c < 32 || c > 126)
+				                          ? "\\x%02x"
+				                          : "%c",
+				                      (int)c);
 				s = semi + 1;
 				continue;
 			}
 		}
 		for (i = 0; i < n; i++) {
 			size_t el = strlen(entities[i].ent);
-			if ((size_t)(e - s) >= el && !strncmp(s, entities[i].ent, el)) {
+			if ((size_t)(e - s) >= el &&
+			    !strncmp(s, entities[i].ent, el)) {
 				buf[o++] = entities[i].c;
 				s += el;
 				break;

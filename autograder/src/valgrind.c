@@ -15,19 +15,24 @@
 
 struct vg_run {
 	bool done;
-	bool ok;          /* the server ran the scenario and exited by itself */
-	char why[600];    /* when !ok: what went wrong */
+	bool ok;       /* the server ran the scenario and exited by itself */
+	char why[600]; /* when !ok: what went wrong */
 	long definite, indirect;
-	int invalid;      /* memory errors other than leaks */
-	int fds;          /* descriptors open at exit, not inherited, not std */
+	int invalid; /* memory errors other than leaks */
+	int fds;     /* descriptors open at exit, not inherited, not std */
 	char *log;
 };
 
 static const char *const error_kinds[] = {
-	"Invalid read", "Invalid write", "Invalid free", "Mismatched free",
-	"Conditional jump or move depends on uninitialised",
-	"Use of uninitialised value", "uninitialised byte", "Source and destination overlap",
-	"Argument 'size' of function malloc has a fishy",
+    "Invalid read",
+    "Invalid write",
+    "Invalid free",
+    "Mismatched free",
+    "Conditional jump or move depends on uninitialised",
+    "Use of uninitialised value",
+    "uninitialised byte",
+    "Source and destination overlap",
+    "Argument 'size' of function malloc has a fishy",
 };
 
 /* "definitely lost: 16,777,417 bytes in 11 blocks" -> 16777417. */
@@ -54,10 +59,13 @@ static void parse_log(struct vg_run *v)
 	v->indirect = lost(log, "indirectly lost");
 	for (const char *p = log; *p;) {
 		size_t n = strcspn(p, "\n");
-		for (size_t k = 0; k < sizeof(error_kinds) / sizeof(error_kinds[0]); k++)
-			if (memmem(p, n, error_kinds[k], strlen(error_kinds[k])))
+		for (size_t k = 0;
+		     k < sizeof(error_kinds) / sizeof(error_kinds[0]); k++)
+			if (memmem(p, n, error_kinds[k],
+			           strlen(error_kinds[k])))
 				v->invalid++;
-		if (memmem(p, n, "Open ", 5) && !memmem(p, n, "FILE DESCRIPTORS", 16)) {
+		if (memmem(p, n, "Open ", 5) &&
+		    !memmem(p, n, "FILE DESCRIPTORS", 16)) {
 			const char *next = p + n + (p[n] == '\n');
 			size_t m = strcspn(next, "\n");
 			if (!memmem(next, m, "inherited from parent", 21))
@@ -67,11 +75,12 @@ static void parse_log(struct vg_run *v)
 	}
 }
 
-static struct vg_run *run_once(struct grader *g, const struct check *c, struct result *r)
+static struct vg_run *run_once(struct grader *g, const struct check *c,
+                               struct result *r)
 {
 	struct vg_run *v = g->leaks;
 	struct target t;
-	struct target_opts o = { .valgrind = true, .tag = "valgrind" };
+	struct target_opts o = {.valgrind = true, .tag = "valgrind"};
 	char how[96];
 
 	if (v && v->done)
@@ -82,15 +91,18 @@ static struct vg_run *run_once(struct grader *g, const struct check *c, struct r
 	v->done = true;
 	(void)c;
 	if (target_start(g, &t, &o, r) < 0) {
-		snprintf(v->why, sizeof(v->why), "the server did not start under valgrind");
+		snprintf(v->why, sizeof(v->why),
+		         "the server did not start under valgrind");
 		return v;
 	}
 	g->lab->leak_scenario(g, t.port);
 	if (target_explain_death(&t, r)) {
-		snprintf(v->why, sizeof(v->why), "the server died during the scenario (see above)");
+		snprintf(v->why, sizeof(v->why),
+		         "the server died during the scenario (see above)");
 	} else if (target_stop(&t, 10000) < 0) {
-		snprintf(v->why, sizeof(v->why), "the server did not exit within 10 s of SIGTERM, so "
-		                                  "valgrind could not check what it left behind");
+		snprintf(v->why, sizeof(v->why),
+		         "the server did not exit within 10 s of SIGTERM, so "
+		         "valgrind could not check what it left behind");
 	} else if (!WIFEXITED(t.proc.status)) {
 		snprintf(v->why, sizeof(v->why), "after SIGTERM the server %s",
 		         sbx_describe(t.proc.status, how, sizeof(how)));
@@ -119,8 +131,8 @@ void leaks_free(struct grader *g)
 
 /* Quotes the part of valgrind's log that starts at the first line holding
  * one of needles, so the student sees the stack. */
-static void show_excerpt(struct result *r, const char *log, const char *const needles[],
-                         size_t n)
+static void show_excerpt(struct result *r, const char *log,
+                         const char *const needles[], size_t n)
 {
 	const char *best = NULL;
 
@@ -141,7 +153,8 @@ static void show_excerpt(struct result *r, const char *log, const char *const ne
 	result_printf(r, "valgrind says:\n%.*s", (int)(end - best), best);
 }
 
-static struct vg_run *ready(struct grader *g, const struct check *c, struct result *r)
+static struct vg_run *ready(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	struct vg_run *v = run_once(g, c, r);
 
@@ -150,47 +163,57 @@ static struct vg_run *ready(struct grader *g, const struct check *c, struct resu
 	return v && v->ok ? v : NULL;
 }
 
-enum verdict check_leaks_memory(struct grader *g, const struct check *c, struct result *r)
+enum verdict check_leaks_memory(struct grader *g, const struct check *c,
+                                struct result *r)
 {
-	static const char *const where[] = { "are definitely lost", "are indirectly lost" };
+	static const char *const where[] = {"are definitely lost",
+	                                    "are indirectly lost"};
 	struct vg_run *v = ready(g, c, r);
 
 	if (!v)
 		return FAIL;
 	if (v->definite == 0 && v->indirect == 0) {
-		result_printf(r, "no memory leaked after the scenario and SIGTERM\n");
+		result_printf(
+		    r, "no memory leaked after the scenario and SIGTERM\n");
 		return PASS;
 	}
-	result_printf(r, "%ld bytes definitely and %ld indirectly lost at exit\n", v->definite,
-	              v->indirect);
+	result_printf(r,
+	              "%ld bytes definitely and %ld indirectly lost at exit\n",
+	              v->definite, v->indirect);
 	show_excerpt(r, v->log, where, 2);
 	return FAIL;
 }
 
-enum verdict check_leaks_invalid(struct grader *g, const struct check *c, struct result *r)
+enum verdict check_leaks_invalid(struct grader *g, const struct check *c,
+                                 struct result *r)
 {
 	struct vg_run *v = ready(g, c, r);
 
 	if (!v)
 		return FAIL;
 	if (v->invalid == 0) {
-		result_printf(r, "no invalid reads, writes or frees; no uninitialised values used\n");
+		result_printf(r, "no invalid reads, writes or frees; no "
+		                 "uninitialised values used\n");
 		return PASS;
 	}
 	result_printf(r, "%d memory error(s)\n", v->invalid);
-	show_excerpt(r, v->log, error_kinds, sizeof(error_kinds) / sizeof(error_kinds[0]));
+	show_excerpt(r, v->log, error_kinds,
+	             sizeof(error_kinds) / sizeof(error_kinds[0]));
 	return FAIL;
 }
 
-enum verdict check_leaks_fds(struct grader *g, const struct check *c, struct result *r)
+enum verdict check_leaks_fds(struct grader *g, const struct check *c,
+                             struct result *r)
 {
-	static const char *const where[] = { "Open AF_", "Open file descriptor", "Open pipe" };
+	static const char *const where[] = {"Open AF_", "Open file descriptor",
+	                                    "Open pipe"};
 	struct vg_run *v = ready(g, c, r);
 
 	if (!v)
 		return FAIL;
 	if (v->fds == 0) {
-		result_printf(r, "no descriptor left open at exit (besides stdin/out/err)\n");
+		result_printf(r, "no descriptor left open at exit (besides "
+		                 "stdin/out/err)\n");
 		return PASS;
 	}
 	result_printf(r, "%d descriptor(s) still open at exit\n", v->fds);

@@ -14,8 +14,8 @@
 #include "sandbox.h"
 #include "testing.h"
 
-static const struct sbx_limits lim = { .cpu_s = 10, .mem_mb = 256, .nproc = 20,
-	                               .fsize_mb = 1, .nofile = 64 };
+static const struct sbx_limits lim = {
+    .cpu_s = 10, .mem_mb = 256, .nproc = 20, .fsize_mb = 1, .nofile = 64};
 static char dir[] = "/tmp/sbx-test-XXXXXX";
 static char log_path[256];
 
@@ -36,7 +36,7 @@ static void teardown(void)
 
 static int sh(struct sbx_proc *p, const char *script, int timeout_ms)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)script, NULL };
+	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
 
 	return sbx_run(p, argv, NULL, dir, log_path, &lim, timeout_ms);
 }
@@ -60,7 +60,8 @@ START_TEST(test_infinite_loop_times_out)
 
 	ck_assert_int_eq(sh(&p, "while :; do :; done", 500), -ETIMEDOUT);
 	double ms = probe_now_ms() - t0;
-	ck_assert_msg(ms < 3000, "the loop was stopped after %.0f ms, expected ~500", ms);
+	ck_assert_msg(ms < 3000,
+	              "the loop was stopped after %.0f ms, expected ~500", ms);
 	ck_assert(WIFSIGNALED(p.status));
 }
 END_TEST
@@ -71,8 +72,8 @@ START_TEST(test_fork_bomb_contained)
 	double t0 = probe_now_ms();
 
 	sh(&p, "f() { f | f & }; f; sleep 1", 3000);
-	ck_assert_msg(probe_now_ms() - t0 < 8000, "fork bomb took %.0f ms to contain",
-	              probe_now_ms() - t0);
+	ck_assert_msg(probe_now_ms() - t0 < 8000,
+	              "fork bomb took %.0f ms to contain", probe_now_ms() - t0);
 	if (geteuid() == 0)
 		ck_assert_int_eq(leftovers(), 0);
 }
@@ -83,7 +84,8 @@ START_TEST(test_setsid_escapee_killed)
 	struct sbx_proc p;
 
 	if (geteuid() != 0)
-		return; /* only root can sweep a uid; documented in autograder/README.md */
+		return; /* only root can sweep a uid; documented in
+		           autograder/README.md */
 	ck_assert_int_eq(sh(&p, "setsid sleep 300 & exit 0", 3000), 0);
 	ck_assert_int_eq(leftovers(), 0);
 }
@@ -107,7 +109,8 @@ START_TEST(test_output_flood_capped)
 
 	sh(&p, "yes 'PASS 100/100'", 5000);
 	ck_assert_int_eq(stat(log_path, &st), 0);
-	ck_assert_msg(st.st_size <= (1 << 20), "log grew to %lld bytes past the 1 MiB limit",
+	ck_assert_msg(st.st_size <= (1 << 20),
+	              "log grew to %lld bytes past the 1 MiB limit",
 	              (long long)st.st_size);
 }
 END_TEST
@@ -123,7 +126,8 @@ START_TEST(test_clean_environment)
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	ck_assert_msg(!strstr(buf, "GRADER_SECRET"), "the grader's environment leaked in:\n%s", buf);
+	ck_assert_msg(!strstr(buf, "GRADER_SECRET"),
+	              "the grader's environment leaked in:\n%s", buf);
 	ck_assert(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0);
 }
 END_TEST
@@ -137,7 +141,8 @@ START_TEST(test_signals_reset)
 	signal(SIGPIPE, SIG_IGN);
 	sh(&p, "kill -PIPE $$; exit 0", 3000);
 	ck_assert_msg(WIFSIGNALED(p.status) && WTERMSIG(p.status) == SIGPIPE,
-	              "expected the child to die of SIGPIPE, wait status %#x", p.status);
+	              "expected the child to die of SIGPIPE, wait status %#x",
+	              p.status);
 }
 END_TEST
 

@@ -6,7 +6,7 @@
 
 START_TEST(test_percentile_nearest_rank)
 {
-	double v[] = { 5, 1, 4, 2, 3, 10, 9, 8, 7, 6 };
+	double v[] = {5, 1, 4, 2, 3, 10, 9, 8, 7, 6};
 
 	ck_assert_double_eq(stats_percentile(v, 10, 50), 5);
 	ck_assert_double_eq(stats_percentile(v, 10, 90), 9);
@@ -18,7 +18,7 @@ END_TEST
 
 START_TEST(test_percentile_edges)
 {
-	double one[] = { 42 };
+	double one[] = {42};
 
 	ck_assert_double_eq(stats_percentile(NULL, 0, 50), 0);
 	ck_assert_double_eq(stats_percentile(one, 1, 1), 42);
