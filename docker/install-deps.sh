@@ -7,7 +7,7 @@
 #   docker/install-deps.sh --check   exit 0 if everything is present, 1 otherwise
 set -eu
 
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates"
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git"
 
 missing=""
 for p in $PACKAGES; do

@@ -45,7 +45,8 @@ COMMON_OBJS := $(patsubst $(SRC_ROOT)/labs/common/%.c,$(LABDIR)/obj/common/%.o,$
 
 # One compile rule per (lab, file): files of different labs may share names.
 define compile_rule
-$(LABDIR)/obj/$(1)/$(basename $(2)).o: $(call src_of,$(1),$(2)) | $(LABDIR)/obj/$(1)/
+$(LABDIR)/obj/$(1)/$(basename $(2)).o: $(call src_of,$(1),$(2))
+	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(INCS) -c $$< -o $$@
 endef
 $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(eval $(call compile_rule,$(k),$(f)))))
@@ -72,18 +73,14 @@ lab-tests: $(TESTS)
 $(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c | $(LABDIR)/obj/common/
+$(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INCS) -c $< -o $@
 
-$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) | $(LABDIR)/
+$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK)
 	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
-$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK) | $(LABDIR)/
+$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK)
 	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
-
-%/:
-	@mkdir -p $@
-# Folders are order-only prerequisites, never intermediate files to delete.
-.PRECIOUS: %/
 
 -include $(shell find $(LABDIR) -name '*.d' 2>/dev/null)
