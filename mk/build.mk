@@ -14,7 +14,9 @@
 # REF); given files always come from labs/.
 
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+# _FORTIFY_SOURCE: glibc then aborts on FD_SET(fd >= FD_SETSIZE) instead of
+# silently writing past the fd_set (lab 2).
+CFLAGS  ?= -O2 -g -D_FORTIFY_SOURCE=2
 # override: `make CFLAGS=-O0` must not drop the course's required flags.
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -pthread -MMD -MP
 LDLIBS  += -pthread

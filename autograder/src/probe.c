@@ -26,6 +26,9 @@ static int wait_fd(int fd, short events, double deadline)
 {
 	struct pollfd pfd = {fd, events, 0};
 
+	if (fd < 0)
+		return -EBADF; /* poll() would ignore it and wait it out */
+
 	for (;;) {
 		int left = (int)(deadline - probe_now_ms());
 		if (left < 0)

@@ -96,7 +96,8 @@ void report_text(FILE *out, const struct report *rp, int colour)
 		fprintf(out, "  %s[%s]%s %-40s %4.0f/%-3d %s(%.1f s)%s\n",
 		        r->verdict == PASS ? green : red, mark, off, c->name,
 		        earned(c, r), c->points, dim, r->seconds, off);
-		if (r->verdict == PASS && c->stage >= STAGE_LEAKS && r->out) {
+		if (r->verdict == PASS && r->out &&
+		    (c->stage >= STAGE_LEAKS || strstr(r->out, "warning"))) {
 			/* Passing measurements are worth seeing too: the
 			 * numbers. */
 			fputs(dim, out);

@@ -1,0 +1,206 @@
+/* conn.c - one client connection as a state machine (lab 2).
+ *
+ * Nothing here blocks and nothing here waits: each function does what the
+ * socket allows right now, records where it got to in struct conn, and
+ * returns to the loop. Read conn.h first: it has the state diagram.
+ *
+ * You write the functions marked TODO(lab 2). conn_init(), conn_free() and
+ * append_response() are given.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void conn_init(struct conn *c, int fd)
+{
+	*c = (struct conn){
+	    .fd = fd,
+	    .state = CONN_READING,
+	    .in = BUF_INIT,
+	    .out = BUF_INIT,
+	    .held = BUF_INIT,
+	};
+}
+
+void conn_free(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->state = CONN_CLOSED;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	buf_free(&c->held);
+}
+
+bool conn_wants_read(const struct conn *c)
+{
+	/* TODO(lab 2): whether the loop should watch this socket for
+	 * reading. Only in CONN_READING, and never once close_after is set.
+	 *
+	 * Trap: after EOF the socket is readable for ever (each read()
+	 * returns 0 at once). Keep wanting to read and select() returns at
+	 * once, every time: a busy loop at 100% CPU. EOF sets close_after,
+	 * and that must end read interest.
+	 */
+	(void)c;
+	return false;
+}
+
+bool conn_wants_write(const struct conn *c)
+{
+	/* TODO(lab 2): whether the loop should watch for writability: while
+	 * "out" holds bytes, and never otherwise, whatever the state.
+	 *
+	 * Trap: a socket is writable almost all the time (its send buffer
+	 * has room). Ask select() for writability with nothing to write and
+	 * it returns at once, for ever: a busy loop. A sleeping connection
+	 * may still have earlier answers in "out": it wants to write them.
+	 */
+	(void)c;
+	return false;
+}
+
+/* Appends res to b: its head, and its body unless it answers a HEAD.
+ * keep says whether the connection stays open after it ("Connection:
+ * keep-alive" or "close" in the head). */
+static int append_response(struct buf *b, const struct app_response *res,
+                           bool keep)
+{
+	char head[512]; /* the longest head is about 300 bytes */
+	long n;
+	int rc;
+
+	n = http_format_head(head, sizeof(head), res->status, res->content_type,
+	                     res->body_len, res->extra, keep);
+	if (n < 0)
+		return (int)n;
+	rc = buf_append(b, head, (size_t)n);
+	if (rc == 0 && res->send_body)
+		rc = buf_append(b, res->body, res->body_len);
+	return rc;
+}
+
+int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
+{
+	/* TODO(lab 2): answer the complete requests in "in", in order.
+	 *
+	 * Loop while the state is CONN_READING or CONN_WRITING, "in" is not
+	 * empty and buf_pending(&c->out) < CONN_OUT_HIGH:
+	 *   n = http_parse_request(buf_head(&c->in), buf_pending(&c->in),
+	 *                          &req);
+	 * - n == 0: the head is not all here yet. Stop; keep the bytes.
+	 * - n > 0: a whole head of n bytes.
+	 *   - req.content_length > 0: lab 2 reads no bodies (the body's
+	 *     bytes would be parsed as the next request): answer
+	 *     app_error(413) and close after it.
+	 *   - otherwise app_handle(cfg, &req, &res) (on failure res is a 500,
+	 *     still worth sending).
+	 *   - then buf_consume(&c->in, n). Not before: req points into "in",
+	 *     and consuming may move the bytes.
+	 *   - the response goes into "out" with append_response(), keep =
+	 *     req.keep_alive (false for the 413). Not kept: set close_after,
+	 *     and drop the rest of "in" -- nothing after a "Connection:
+	 *     close" is answered.
+	 *   - res.sleep_ms > 0 (/sleep): append it to "held" instead, set
+	 *     wake_at_ms = now_ms + res.sleep_ms, held_close = !keep, state
+	 *     CONN_SLEEPING, and stop. The requests behind it wait in "in":
+	 *     HTTP/1.1 answers in order, so none may overtake the sleeper.
+	 *   - app_response_free(&res); c->requests++.
+	 * - n < 0: -n is an HTTP status (400, 414, 431, 501, 505). Answer
+	 *   app_error(-n, &res), close_after, drop the rest of "in" (where
+	 *   the bad request ends is unknown), and stop.
+	 *
+	 * When the loop ends, the state follows from the buffers (unless
+	 * SLEEPING): "out" not empty: CONN_WRITING; else close_after:
+	 * CONN_CLOSED; else CONN_READING.
+	 *
+	 * Note: close_after is also set by EOF (conn_on_readable), and the
+	 * requests received before the EOF must still be answered: do not
+	 * stop the loop just because close_after is set.
+	 *
+	 * Return 0, or -ENOMEM when a buf_append() failed.
+	 */
+	(void)c;
+	(void)cfg;
+	(void)now_ms;
+	(void)append_response;
+	return -ENOSYS;
+}
+
+int conn_on_readable(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms)
+{
+	/* TODO(lab 2): read what the socket has, then conn_process().
+	 *
+	 * Loop while buf_pending(&c->in) < HTTP_MAX_HEAD:
+	 *   buf_reserve(&c->in, CONN_READ_CHUNK), then
+	 *   n = read(c->fd, buf_tail(&c->in), CONN_READ_CHUNK);
+	 *   n > 0: buf_commit(&c->in, n) and read again.
+	 *   n == 0: EOF. The client will send nothing more, but it may be
+	 *     waiting for answers to what it did send (it "half-closed"):
+	 *     set close_after and stop reading. Do not close here.
+	 *   -1 with EAGAIN (or EWOULDBLOCK): nothing more for now. That is
+	 *     how every read loop on a non-blocking socket ends: not an
+	 *     error.
+	 *   -1 with EINTR: read again. Any other errno: return -errno (the
+	 *     loop closes the connection).
+	 * Why the limit: HTTP_MAX_HEAD bytes without a complete head is a
+	 * 431 (the parser says so), so reading more is pointless, and a
+	 * client must not make us buffer without bound. Bytes left in the
+	 * socket keep it readable: select() reports it again next time.
+	 *
+	 * Then return conn_process(c, cfg, now_ms).
+	 */
+	(void)c;
+	(void)cfg;
+	(void)now_ms;
+	return -ENOSYS;
+}
+
+int conn_on_writable(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms)
+{
+	/* TODO(lab 2): send what "out" holds.
+	 *
+	 * Loop while "out" is not empty:
+	 *   n = send(c->fd, buf_head(&c->out), buf_pending(&c->out),
+	 *            MSG_NOSIGNAL);
+	 *   n >= 0: buf_consume(&c->out, n). A short write is normal: the
+	 *     socket took what fit; the rest stays in "out".
+	 *   -1 with EAGAIN: the socket's buffer is full. Return 0 and wait
+	 *     for select() to say writable again. Never loop waiting.
+	 *   -1 with EINTR: try again. Other errors (EPIPE, ECONNRESET: the
+	 *     client is gone): return -errno.
+	 *
+	 * Once "out" is empty, and only if the state is CONN_WRITING (a
+	 * SLEEPING connection stays asleep until its deadline): set
+	 * CONN_READING and return conn_process(), which answers pipelined
+	 * requests already in "in" -- or sets CONN_CLOSED if close_after and
+	 * there is nothing left to answer.
+	 */
+	(void)c;
+	(void)cfg;
+	(void)now_ms;
+	return -ENOSYS;
+}
+
+int conn_on_deadline(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms)
+{
+	/* TODO(lab 2): the sleep is over (if the state is CONN_SLEEPING and
+	 * now_ms >= wake_at_ms; otherwise return 0 and do nothing).
+	 *
+	 * Append the held response to "out" (after whatever "out" still
+	 * holds: order!), free "held", close_after |= held_close, state
+	 * CONN_WRITING, and return conn_process() for the requests that
+	 * waited behind the sleeper.
+	 */
+	(void)c;
+	(void)cfg;
+	(void)now_ms;
+	return -ENOSYS;
+}

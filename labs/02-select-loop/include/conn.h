@@ -1,0 +1,93 @@
+/* conn.h - one client connection as a state machine (lab 2).
+ *
+ * The smart waiter never waits at one table. Each connection remembers where
+ * it is -- reading a request, waiting for a /sleep to end, writing a response
+ * -- and the loop (server.c) calls it only when its socket is ready or its
+ * deadline has passed. Every call does what it can without blocking and
+ * returns. Nothing here knows about select(): labs 3-7 reuse it on epoll.
+ *
+ *            bytes arrive                     a whole request: app_handle()
+ *   READING ---------------> (parse) -----------------------------------+
+ *      ^                        | /sleep?ms=N                           |
+ *      |                        v                                       v
+ *      |                    SLEEPING --- deadline passed ---> response into "out"
+ *      |                                                                |
+ *      +----------- out empty (keep-alive) <--- WRITING <---------------+
+ *                                                 | out empty and close_after
+ *                                                 v
+ *                                               CLOSED
+ *
+ * Pipelining: a client may send several requests without waiting. They
+ * are answered strictly in order; while one sleeps, the ones behind it wait
+ * in "in" (HTTP/1.1 has no way to answer out of order).
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "buf.h"
+
+enum conn_state {
+	CONN_READING,  /* waiting for (the rest of) a request */
+	CONN_SLEEPING, /* a response is ready but held until wake_at_ms */
+	CONN_WRITING,  /* "out" has bytes to send */
+	CONN_CLOSED,   /* done: the loop closes the socket and frees it */
+};
+
+enum {
+	CONN_READ_CHUNK = 16384,     /* bytes asked of each read() */
+	CONN_OUT_HIGH = 1 << 20,     /* stop answering while out holds more */
+};
+
+struct conn {
+	int fd;
+	enum conn_state state;
+	struct buf in;          /* received, not yet parsed */
+	struct buf out;         /* to send */
+	bool close_after;       /* close once "out" is flushed */
+	int64_t wake_at_ms;     /* CONN_SLEEPING: when to release "held" */
+	struct buf held;        /* CONN_SLEEPING: the response being held */
+	bool held_close;        /* the held response ends the connection */
+	uint64_t requests;      /* requests answered so far */
+};
+
+/* A fresh connection on a non-blocking socket, in CONN_READING. */
+void conn_init(struct conn *c, int fd);
+
+/* The socket is readable: read until EAGAIN (or until "in" would exceed the
+ * head limit), then conn_process(). EOF from the client closes the
+ * connection once nothing is left to send. Returns 0, or a negative errno
+ * when the connection is broken (the loop then closes it). */
+int conn_on_readable(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms);
+
+/* The socket is writable: write from "out" until it is empty or write()
+ * says EAGAIN. A short write keeps the rest for next time. When "out"
+ * empties: CONN_CLOSED if close_after, else back to CONN_READING (and
+ * conn_process() for pipelined requests already received). Returns 0 or a
+ * negative errno (EPIPE, ECONNRESET: the client is gone). */
+int conn_on_writable(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms);
+
+/* The loop's clock passed wake_at_ms: move the held response to "out". */
+int conn_on_deadline(struct conn *c, const struct app_config *cfg,
+                     int64_t now_ms);
+
+/* Parses and answers the complete requests in "in", in order, appending the
+ * responses to "out"; stops at a /sleep (-> CONN_SLEEPING), at a request
+ * that ends the connection, or when "out" holds CONN_OUT_HIGH bytes.
+ * A malformed request gets its 4xx and close_after. Returns 0 or -ENOMEM. */
+int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms);
+
+/* What the loop should wait for. Never both false unless CONN_SLEEPING or
+ * CONN_CLOSED: a connection nobody watches is a connection leaked. */
+bool conn_wants_read(const struct conn *c);
+bool conn_wants_write(const struct conn *c);
+
+/* Closes the socket and frees the buffers. */
+void conn_free(struct conn *c);
+
+#endif
