@@ -133,6 +133,6 @@ void leaks_free(struct grader *g);
 const char *path_join(char *buf, const char *a, const char *b);
 
 /* The labs the grader knows. */
-extern const struct lab lab1, lab2;
+extern const struct lab lab1, lab2, lab3;
 
 #endif

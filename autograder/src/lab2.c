@@ -11,6 +11,7 @@
 
 #include "grader.h"
 #include "lab1.h"
+#include "lab2.h"
 #include "probe.h"
 #include "stats.h"
 #include "target.h"
@@ -46,8 +47,8 @@ static void free_replies(struct http_reply *rep, size_t n)
  */
 
 /* curl with three URLs reuses one connection when the server keeps it open. */
-static enum verdict keep_alive_curl(struct grader *g, const struct check *c,
-                                    struct result *r)
+enum verdict lab2_keep_alive_curl(struct grader *g, const struct check *c,
+                                  struct result *r)
 {
 	struct target t;
 	char u1[64], u2[80], u3[64], out[PATH_MAX], *text;
@@ -97,8 +98,8 @@ static enum verdict keep_alive_curl(struct grader *g, const struct check *c,
 
 /* Three requests in one write(); the first sleeps, so a server that answers
  * in completion order instead of request order is caught. */
-static enum verdict pipelined(struct grader *g, const struct check *c,
-                              struct result *r)
+enum verdict lab2_pipelined(struct grader *g, const struct check *c,
+                            struct result *r)
 {
 	static const char reqs[] = REQ("GET /sleep?ms=100") REQ("GET /nope")
 	    REQ_CLOSE("GET /files/hello.txt");
@@ -144,8 +145,8 @@ static enum verdict pipelined(struct grader *g, const struct check *c,
 
 /* 200 clients hold keep-alive connections and send 5 requests each, all
  * interleaved: only a server that serves everyone at once can answer. */
-static enum verdict
-concurrent_keepalive(struct grader *g, const struct check *c, struct result *r)
+enum verdict lab2_concurrent_keepalive(struct grader *g, const struct check *c,
+                                       struct result *r)
 {
 	enum { CLIENTS = 200, ROUNDS = 5 };
 	static int fds[CLIENTS];
@@ -191,8 +192,8 @@ concurrent_keepalive(struct grader *g, const struct check *c, struct result *r)
 }
 
 /* Clients that leave mid-request, politely or with a reset. */
-static enum verdict vanish_mid_request(struct grader *g, const struct check *c,
-                                       struct result *r)
+enum verdict lab2_vanish_mid_request(struct grader *g, const struct check *c,
+                                     struct result *r)
 {
 	struct target t;
 	struct linger lg = {1, 0};
@@ -219,8 +220,8 @@ static enum verdict vanish_mid_request(struct grader *g, const struct check *c,
 
 /* 1100 connections: those past FD_SETSIZE cannot go into an fd_set and must
  * be refused cleanly; the others are served. */
-static enum verdict fd_setsize_wall(struct grader *g, const struct check *c,
-                                    struct result *r)
+enum verdict lab2_fd_setsize_wall(struct grader *g, const struct check *c,
+                                  struct result *r)
 {
 	enum { N = 1100 };
 	static int fds[N];
@@ -290,8 +291,8 @@ static enum verdict fd_setsize_wall(struct grader *g, const struct check *c,
 /* 50 clients trickle a request one byte every 100 ms for 2 s while another
  * client's GET / is measured. A server that blocks in read() on one of them
  * answers nobody. */
-static enum verdict trickle(struct grader *g, const struct check *c,
-                            struct result *r)
+enum verdict lab2_trickle(struct grader *g, const struct check *c,
+                          struct result *r)
 {
 	enum { SLOW = 50, FAST = 100 };
 	static const char req[] = REQ_CLOSE("GET /files/hello.txt");
@@ -342,8 +343,8 @@ static enum verdict trickle(struct grader *g, const struct check *c,
 
 /* Ten /sleep?ms=1000 in progress must not delay anyone, and must all end
  * after about one second, not ten. */
-static enum verdict sleepers(struct grader *g, const struct check *c,
-                             struct result *r)
+enum verdict lab2_sleepers(struct grader *g, const struct check *c,
+                           struct result *r)
 {
 	enum { SLEEPERS = 10, FAST = 50 };
 	static const char req[] = REQ_CLOSE("GET /sleep?ms=1000");
@@ -397,8 +398,8 @@ static enum verdict sleepers(struct grader *g, const struct check *c,
 }
 
 /* An idle loop must sleep in select(), not spin. */
-static enum verdict idle_cpu(struct grader *g, const struct check *c,
-                             struct result *r)
+enum verdict lab2_idle_cpu(struct grader *g, const struct check *c,
+                           struct result *r)
 {
 	enum { CLIENTS = 5 };
 	int fds[CLIENTS];
@@ -444,7 +445,7 @@ static enum verdict idle_cpu(struct grader *g, const struct check *c,
  * them all on the way out. */
 static int open_at_exit[4] = {-1, -1, -1, -1};
 
-static void leak_scenario(struct grader *g, int port)
+void lab2_leak_scenario(struct grader *g, int port)
 {
 	static const char pipe3[] =
 	    REQ("GET /") REQ("GET /nope") REQ("GET /files/hello.txt");
@@ -467,7 +468,7 @@ static void leak_scenario(struct grader *g, int port)
 }
 
 /* After the server has stopped: the connections it had to free. */
-static void leak_cleanup(struct grader *g)
+void lab2_leak_cleanup(struct grader *g)
 {
 	(void)g;
 	for (int i = 0; i < 4; i++)
@@ -561,23 +562,24 @@ static const struct check checks[] = {
          "/sleep?ms=N answers after N ms; a bad N is 400"),
     LAB1("clean_exit", lab1_clean_exit, 2,
          "on SIGINT/SIGTERM leave the loop, free every connection, exit 0"),
-    {"integration.keep_alive", STAGE_INTEGRATION, 4, keep_alive_curl,
+    {"integration.keep_alive", STAGE_INTEGRATION, 4, lab2_keep_alive_curl,
      "HTTP/1.1 keeps the connection open after a response unless the client "
      "said \"Connection: close\"",
      NULL, false},
-    {"integration.pipelined", STAGE_INTEGRATION, 5, pipelined,
+    {"integration.pipelined", STAGE_INTEGRATION, 5, lab2_pipelined,
      "parse every complete request in \"in\", in order; a sleeping one holds "
      "back those behind it",
      NULL, false},
     {"integration.concurrent_keepalive", STAGE_INTEGRATION, 4,
-     concurrent_keepalive,
+     lab2_concurrent_keepalive,
      "every connection gets served while the others stay open: one blocking "
      "call stalls them all",
      NULL, false},
-    {"integration.vanish_mid_request", STAGE_INTEGRATION, 3, vanish_mid_request,
+    {"integration.vanish_mid_request", STAGE_INTEGRATION, 3,
+     lab2_vanish_mid_request,
      "read() == 0 or ECONNRESET mid-request: free that connection, carry on",
      NULL, false},
-    {"integration.fd_setsize_wall", STAGE_INTEGRATION, 5, fd_setsize_wall,
+    {"integration.fd_setsize_wall", STAGE_INTEGRATION, 5, lab2_fd_setsize_wall,
      "never FD_SET a descriptor >= FD_SETSIZE: answer 503 and close it", NULL,
      false},
 
@@ -593,15 +595,15 @@ static const struct check checks[] = {
 
     {"latency.sequential", STAGE_LATENCY, 2, lab1_sequential,
      "each request should take well under a millisecond", NULL, false},
-    {"latency.trickle", STAGE_LATENCY, 5, trickle,
+    {"latency.trickle", STAGE_LATENCY, 5, lab2_trickle,
      "a slow client must not block the loop: non-blocking sockets, read only "
      "when select() says readable, and never loop waiting for the rest",
      NULL, false},
-    {"latency.sleepers", STAGE_LATENCY, 4, sleepers,
+    {"latency.sleepers", STAGE_LATENCY, 4, lab2_sleepers,
      "/sleep must not block: park the connection with a deadline and let "
      "select()'s timeout wake it",
      NULL, false},
-    {"latency.idle_cpu", STAGE_LATENCY, 4, idle_cpu,
+    {"latency.idle_cpu", STAGE_LATENCY, 4, lab2_idle_cpu,
      "an idle server sleeps in select(): no write interest without pending "
      "output, no zero timeout",
      NULL, false},
@@ -617,6 +619,6 @@ const struct lab lab2 = {
     .checks = checks,
     .nchecks = sizeof(checks) / sizeof(checks[0]),
     .setup = lab1_setup,
-    .leak_scenario = leak_scenario,
-    .leak_cleanup = leak_cleanup,
+    .leak_scenario = lab2_leak_scenario,
+    .leak_cleanup = lab2_leak_cleanup,
 };

@@ -55,22 +55,27 @@ int target_start(struct grader *g, struct target *t,
 		return -1;
 	}
 	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", t->vg_log);
-	char *plain[] = {server, "--port", "0", "--root", g->www, NULL};
-	char *vg[] = {"/usr/bin/valgrind",
-	              "--leak-check=full",
-	              "--show-leak-kinds=definite,indirect",
-	              "--errors-for-leak-kinds=definite,indirect",
-	              "--error-exitcode=99",
-	              "--track-fds=yes",
-	              "--child-silent-after-fork=yes",
-	              vg_arg,
-	              server,
-	              "--port",
-	              "0",
-	              "--root",
-	              g->www,
-	              NULL};
-	if ((rc = sbx_spawn(&t->proc, o->valgrind ? vg : plain, NULL, g->run,
+	char *argv[32];
+	size_t n = 0;
+	if (o->valgrind) {
+		static char *const vg[] = {"/usr/bin/valgrind", "--leak-check=full",
+		                           "--show-leak-kinds=definite,indirect",
+		                           "--errors-for-leak-kinds=definite,indirect",
+		                           "--error-exitcode=99", "--track-fds=yes",
+		                           "--child-silent-after-fork=yes"};
+		for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
+			argv[n++] = vg[i];
+		argv[n++] = vg_arg;
+	}
+	argv[n++] = server;
+	argv[n++] = "--port";
+	argv[n++] = "0";
+	argv[n++] = "--root";
+	argv[n++] = g->www;
+	for (size_t i = 0; o->args && o->args[i] && n < 31; i++)
+		argv[n++] = (char *)o->args[i];
+	argv[n] = NULL;
+	if ((rc = sbx_spawn(&t->proc, argv, NULL, g->run,
 	                    t->log, &lim)) < 0) {
 		result_printf(r, "grader: cannot start the server: %s\n",
 		              strerror(-rc));
@@ -199,6 +204,22 @@ double target_cpu_ms(struct target *t)
 	           &utime, &stime) != 2)
 		return -1;
 	return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+long target_rss_kb(struct target *t)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }
 
 void target_tail(struct target *t, struct result *r, int lines)

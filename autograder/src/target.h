@@ -19,6 +19,7 @@ struct target_opts {
 	bool valgrind;
 	int nofile;      /* descriptor limit (0: LIMITS_SERVER's) */
 	const char *tag; /* names the log files */
+	const char *const *args; /* more arguments for the server, NULL-ended */
 };
 
 /* Starts bin/server --port 0 --root www and waits (5 s, 30 s under
@@ -43,6 +44,9 @@ void target_kill(struct target *t);
 
 /* CPU time (user + system) the server has used so far, in ms; -1 on error. */
 double target_cpu_ms(struct target *t);
+
+/* The server's resident memory (VmRSS) in KiB; -1 on error. */
+long target_rss_kb(struct target *t);
 
 /* The last lines of the server's output, for a failure message. */
 void target_tail(struct target *t, struct result *r, int lines);

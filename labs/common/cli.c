@@ -7,27 +7,33 @@
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-	        "usage: %s [--port N] [--root DIR]\n"
-	        "  --port N    TCP port on 127.0.0.1 (0, the default: any free port)\n"
-	        "  --root DIR  directory served under /files/\n",
+	        "usage: %s [--port N] [--root DIR] [--idle-timeout MS] "
+	        "[--header-timeout MS]\n"
+	        "  --port N              TCP port on 127.0.0.1 (0, the "
+	        "default: any free port)\n"
+	        "  --root DIR            directory served under /files/\n"
+	        "  --idle-timeout MS     close keep-alive connections idle "
+	        "this long (lab 3 on)\n"
+	        "  --header-timeout MS   408 for a request head not complete "
+	        "in time (lab 3 on)\n",
 	        prog);
 }
 
-static int parse_port(const char *s, int *port)
+/* A decimal in [lo, hi] into *out; -1 if s is anything else. */
+static int parse_int(const char *s, long lo, long hi, int *out)
 {
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 65535)
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi)
 		return -1;
-	*port = (int)v;
+	*out = (int)v;
 	return 0;
 }
 
 int cli_parse(int argc, char **argv, struct cli_options *opt)
 {
-	opt->port = 0;
-	opt->root = NULL;
+	*opt = (struct cli_options){0};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -36,19 +42,35 @@ int cli_parse(int argc, char **argv, struct cli_options *opt)
 			return 1;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "%s: unknown or incomplete option '%s'\n", argv[0], a);
+			fprintf(stderr,
+			        "%s: unknown or incomplete option '%s'\n",
+			        argv[0], a);
 			usage(stderr, argv[0]);
 			return -1;
 		}
-		if (strcmp(a, "--port") == 0) {
-			if (parse_port(argv[++i], &opt->port) < 0) {
-				fprintf(stderr, "%s: bad port '%s'\n", argv[0], argv[i]);
-				return -1;
-			}
-		} else if (strcmp(a, "--root") == 0) {
+		int *num = NULL;
+		long hi = 3600 * 1000;
+
+		if (strcmp(a, "--root") == 0) {
 			opt->root = argv[++i];
-		} else {
-			fprintf(stderr, "%s: unknown option '%s'\n", argv[0], a);
+			continue;
+		}
+		if (strcmp(a, "--port") == 0) {
+			num = &opt->port;
+			hi = 65535;
+		} else if (strcmp(a, "--idle-timeout") == 0) {
+			num = &opt->idle_timeout;
+		} else if (strcmp(a, "--header-timeout") == 0) {
+			num = &opt->header_timeout;
+		}
+		if (num && parse_int(argv[++i], 0, hi, num) < 0) {
+			fprintf(stderr, "%s: bad value '%s' for %s\n", argv[0],
+			        argv[i], a);
+			return -1;
+		}
+		if (!num) {
+			fprintf(stderr, "%s: unknown option '%s'\n", argv[0],
+			        a);
 			usage(stderr, argv[0]);
 			return -1;
 		}

@@ -1,6 +1,6 @@
 /* cli.h - the command line every lab server shares (given code).
  *
- *   server [--port N] [--root DIR]
+ *   server [--port N] [--root DIR] [--idle-timeout MS] [--header-timeout MS]
  *
  * --port 0 (the default) lets the kernel pick a free port; the server then
  * prints "listening on http://127.0.0.1:PORT" as its first line, which is how
@@ -10,8 +10,10 @@
 #define CLI_H
 
 struct cli_options {
-	int port;         /* 0..65535 */
-	const char *root; /* directory for /files/, NULL when not given */
+	int port;           /* 0..65535 */
+	const char *root;   /* directory for /files/, NULL when not given */
+	int idle_timeout;   /* ms; 0: the server's default (lab 3 on) */
+	int header_timeout; /* ms; 0: the server's default (lab 3 on) */
 };
 
 /* Parses argv. Returns 0, 1 after printing --help, or -1 after printing an

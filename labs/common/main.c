@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 
 	int fd = server_listen(opt.port);
 	if (fd < 0) {
-		fprintf(stderr, "server_listen(%d): %s\n", opt.port, strerror(-fd));
+		fprintf(stderr, "server_listen(%d): %s\n", opt.port,
+		        strerror(-fd));
 		return EXIT_FAILURE;
 	}
 	int port = server_port(fd);
@@ -34,7 +35,9 @@ int main(int argc, char **argv)
 	}
 	cli_announce(port);
 
-	struct app_config cfg = { .root = opt.root };
+	struct app_config cfg = {.root = opt.root,
+	                         .idle_timeout = opt.idle_timeout,
+	                         .header_timeout = opt.header_timeout};
 	rc = server_run(fd, &cfg);
 	close(fd);
 	if (rc < 0) {

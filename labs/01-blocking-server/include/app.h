@@ -14,7 +14,9 @@
 enum { APP_MAX_SLEEP_MS = 10000, APP_MAX_FILE = 256 << 20 };
 
 struct app_config {
-	const char *root; /* directory served under /files/, NULL: none */
+	const char *root;   /* directory served under /files/, NULL: none */
+	int idle_timeout;   /* ms, from --idle-timeout; 0: default (lab 3 on) */
+	int header_timeout; /* ms, from --header-timeout; 0: default (lab 3 on) */
 };
 
 struct app_response {
