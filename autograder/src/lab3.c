@@ -48,7 +48,7 @@ static int open_many(int port, int *fds, int n)
 	for (int i = 0; i < n; i++)
 		fds[i] = -1;
 	for (int i = 0; i < n && (i == 0 || fds[i - 1] >= 0); i++)
-		if ((fds[i] = probe_connect(port, 2000)) >= 0)
+		if ((fds[i] = probe_connect(port, REPLY_MS)) >= 0)
 			opened++;
 	return opened;
 }
