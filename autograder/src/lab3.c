@@ -274,6 +274,30 @@ static enum verdict timers_on_time(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
+/* With no connection and no timer, epoll_wait() must block (timeout -1). */
+static enum verdict idle_no_timers(struct grader *g, const struct check *c,
+                                   struct result *r)
+{
+	struct target t;
+
+	if (!serve(g, c, &t, r, 0, NULL))
+		return FAIL;
+	pause_ms(200);
+	double before = target_cpu_ms(&t);
+	pause_ms(1000);
+	double used = target_cpu_ms(&t) - before;
+	result_printf(
+	    r,
+	    "CPU time used in 1 s by a server with no connections: %.0f ms\n",
+	    used);
+	if (before >= 0 && used <= 50)
+		return lab1_done(&t, r, PASS);
+	result_printf(r, "expected at most 50 ms: with no timer, the poll "
+	                 "timeout is -1 (block), "
+	                 "not 0\n");
+	return lab1_done(&t, r, FAIL);
+}
+
 /* 10,000 idle connections: held, cheap, and not in anyone's way. */
 static enum verdict idle_10k(struct grader *g, const struct check *c,
                              struct result *r)
@@ -358,8 +382,9 @@ static const struct check checks[] = {
     UNIT(heap_random_100k, 3,
          "keep every timer's heap_index right after each swap"),
     UNIT(phase_order, 4,
-         "ev_run: timers, pending, idle, prepare, poll, check, closing; the "
-         "test prints the first iteration that differs"),
+         "ev_run: pending, idle, prepare, poll, check, closing, then timers "
+         "(and due timers once before the first iteration); the test prints "
+         "the first iteration that differs"),
     UNIT(run_modes, 3,
          "NOWAIT polls with timeout 0; ONCE runs one iteration; DEFAULT until "
          "nothing is alive"),
@@ -447,7 +472,11 @@ static const struct check checks[] = {
      "/sleep is a timer: a thousand of them cost one sleep", NULL, false},
     {"latency.trickle", STAGE_LATENCY, 1, lab2_trickle,
      "a slow client must not block the loop", NULL, false},
-    {"latency.idle_cpu", STAGE_LATENCY, 4, lab2_idle_cpu,
+    {"latency.idle_no_timers", STAGE_LATENCY, 2, idle_no_timers,
+     "no timer, no idle handle: epoll_wait with timeout -1, block until "
+     "something happens",
+     NULL, false},
+    {"latency.idle_cpu", STAGE_LATENCY, 3, lab2_idle_cpu,
      "an idle loop sleeps in epoll_wait: timeout -1 with no timer, never 0 "
      "before a deadline, no write interest without output",
      NULL, false},
@@ -456,7 +485,7 @@ static const struct check checks[] = {
      "time to the next one rounded up",
      NULL, false},
 
-    {"memory.idle_10k", STAGE_MEMORY, 6, idle_10k,
+    {"memory.idle_10k", STAGE_MEMORY, 5, idle_10k,
      "an idle connection should cost a struct and a descriptor: no buffers "
      "until data comes",
      NULL, false},

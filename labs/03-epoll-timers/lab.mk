@@ -1,0 +1,8 @@
+# Lab 3's build description, read by mk/build.mk.
+LAB_3_DIR    := 03-epoll-timers
+# The files a student edits; solutions/03-epoll-timers holds exactly these.
+LAB_3_EDITED := heap.c loop.c server.c
+# The loop library, which labs 4-7 extend.
+LAB_3_LIB    := heap.c loop.c
+LAB_3_PROG   := server.c
+LAB_3_TESTS  := test_heap test_loop test_timers
