@@ -33,8 +33,12 @@ $(error LAB=$(LAB): no labs/NN-*/lab.mk defines LAB_$(LAB)_DIR)
 endif
 
 # $(call src_of,K,FILE): the path of FILE of lab K.
+# $(call obj_of,K,FILE): its object, in a folder named for where it came
+# from, so that switching REF on or off never reuses the other's objects.
 impl_of = $(if $(filter $(1),$(REF_LIST)),solutions,$(IMPL))
-src_of  = $(SRC_ROOT)/$(if $(filter $(2),$(LAB_$(1)_EDITED)),$(call impl_of,$(1)),labs)/$(LAB_$(1)_DIR)/$(2)
+tree_of = $(if $(filter $(2),$(LAB_$(1)_EDITED)),$(call impl_of,$(1)),labs)
+src_of  = $(SRC_ROOT)/$(call tree_of,$(1),$(2))/$(LAB_$(1)_DIR)/$(2)
+obj_of  = $(LABDIR)/obj/$(1)-$(call tree_of,$(1),$(2))/$(basename $(2)).o
 
 LABDIR  := $(OUT)/lab$(LAB)
 # Newest lab first: its server.h (say) hides an earlier lab's.
@@ -47,16 +51,16 @@ COMMON_OBJS := $(patsubst $(SRC_ROOT)/labs/common/%.c,$(LABDIR)/obj/common/%.o,$
 
 # One compile rule per (lab, file): files of different labs may share names.
 define compile_rule
-$(LABDIR)/obj/$(1)/$(basename $(2)).o: $(call src_of,$(1),$(2))
+$(call obj_of,$(1),$(2)): $(call src_of,$(1),$(2))
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $$(INCS) -c $$< -o $$@
 endef
 $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(eval $(call compile_rule,$(k),$(f)))))
 $(foreach f,$(sort $(LAB_$(LAB)_LIB) $(LAB_$(LAB)_PROG)),$(eval $(call compile_rule,$(LAB),$(f))))
 
-LIB_OBJS  := $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(LABDIR)/obj/$(k)/$(basename $(f)).o)) \
-             $(foreach f,$(LAB_$(LAB)_LIB),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
-PROG_OBJS := $(foreach f,$(filter-out $(LAB_$(LAB)_LIB),$(LAB_$(LAB)_PROG)),$(LABDIR)/obj/$(LAB)/$(basename $(f)).o)
+LIB_OBJS  := $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(call obj_of,$(k),$(f)))) \
+             $(foreach f,$(LAB_$(LAB)_LIB),$(call obj_of,$(LAB),$(f)))
+PROG_OBJS := $(foreach f,$(filter-out $(LAB_$(LAB)_LIB),$(LAB_$(LAB)_PROG)),$(call obj_of,$(LAB),$(f)))
 MAIN_OBJ  := $(LABDIR)/obj/common/main.o
 # Tests link everything but main(): the server's functions are testable too.
 TEST_LINK := $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)
@@ -72,17 +76,27 @@ lab: lab-server lab-tests
 lab-server: $(LABDIR)/server
 lab-tests: $(TESTS)
 
-$(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# Which objects make up the lab changes with REF: record the list, so that
+# switching relinks even when every object is older than the program.
+OBJ_LIST := $(LABDIR)/objects.txt
+$(OBJ_LIST): FORCE
+	@mkdir -p $(@D)
+	@echo '$(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)' | cmp -s - $@ || \
+		echo '$(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)' >$@
+.PHONY: FORCE
+FORCE:
+
+$(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ) $(OBJ_LIST)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INCS) -c $< -o $@
 
-$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK)
+$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) $(OBJ_LIST)
 	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
-$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK)
+$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK) $(OBJ_LIST)
 	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
 -include $(shell find $(LABDIR) -name '*.d' 2>/dev/null)

@@ -164,10 +164,12 @@ enum verdict lab2_concurrent_keepalive(struct grader *g, const struct check *c,
 			           0, 0);
 		for (int i = 0; i < CLIENTS; i++) {
 			struct http_reply rep;
-			if (probe_recv(fds[i], &rep, false, REPLY_MS) == 0 &&
-			    rep.status == 200)
-				served++;
+			bool ok = probe_recv(fds[i], &rep, false, REPLY_MS) == 0 &&
+			          rep.status == 200;
 			probe_reply_free(&rep);
+			if (!ok)
+				break; /* a stalled server: no need to wait 200 times */
+			served++;
 		}
 		if (served != (round + 1) * CLIENTS)
 			break;
@@ -388,12 +390,14 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 	              "GET / while 10 clients wait on /sleep?ms=1000: %s\n"
 	              "the 10 sleepers were all answered after %.0f ms\n",
 	              stats_format(&s, text, sizeof(text)), last);
-	if (n == FAST && s.p99 < 50 && woke == SLEEPERS && last < 1800)
+	/* p90, not p99: of 50 samples p99 is the maximum, one hiccup of a
+	 * noisy machine. A server that blocks fails by seconds either way. */
+	if (n == FAST && s.p90 < 50 && woke == SLEEPERS && last < 1800)
 		return lab1_done(&t, r, PASS);
 	result_printf(r,
-	              "expected p99 under 50 ms, and all 10 sleepers answered "
-	              "within 1.8 s "
-	              "(they sleep at the same time, not one after another)\n");
+	              "expected p90 under 50 ms, and all 10 sleepers answered "
+	              "within 1.8 s (they sleep at the same time, not one after "
+	              "another)\n");
 	return lab1_done(&t, r, FAIL);
 }
 
@@ -424,6 +428,8 @@ enum verdict lab2_idle_cpu(struct grader *g, const struct check *c,
 	double used = target_cpu_ms(&t) - before;
 	for (int i = 0; i < CLIENTS; i++)
 		close(fds[i]);
+	if (!target_alive(&t))
+		return lab1_done(&t, r, FAIL); /* says how it died */
 	result_printf(
 	    r,
 	    "CPU time used in 1 s of idling with 5 open connections: %.0f ms\n",
