@@ -298,6 +298,50 @@ static enum verdict idle_no_timers(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
+/* Many short sleeps on one keep-alive connection: the loop should sleep in
+ * epoll_wait between them, not spin through the last fraction of each
+ * millisecond (a timeout truncated to 0). */
+static enum verdict short_timers_cpu(struct grader *g, const struct check *c,
+                                     struct result *r)
+{
+	enum { N = 300 };
+	static const char req[] = REQ("GET /sleep?ms=1");
+	struct target t;
+	int ok = 0;
+
+	if (!serve(g, c, &t, r, 0, NULL))
+		return FAIL;
+	int fd = probe_connect(t.port, REPLY_MS);
+	double before = target_cpu_ms(&t), t0 = probe_now_ms();
+	for (int i = 0; i < N && fd >= 0; i++) {
+		struct http_reply rep;
+		probe_send(fd, req, strlen(req), 0, 0);
+		bool good = probe_recv(fd, &rep, false, REPLY_MS) == 0 &&
+		            rep.status == 200;
+		probe_reply_free(&rep);
+		if (!good)
+			break;
+		ok++;
+	}
+	double wall = probe_now_ms() - t0, used = target_cpu_ms(&t) - before;
+	if (fd >= 0)
+		close(fd);
+	result_printf(r,
+	              "%d x /sleep?ms=1 back to back took %.0f ms; the server "
+	              "used %.0f ms "
+	              "of CPU (%.0f%%)\n",
+	              ok, wall, used, wall > 0 ? 100 * used / wall : 0);
+	if (ok == N && before >= 0 && used < 0.2 * wall)
+		return lab1_done(&t, r, PASS);
+	result_printf(r,
+	              "expected all answered with under 20%% CPU: the loop "
+	              "should block in "
+	              "epoll_wait until each timer is due. A poll timeout "
+	              "rounded down to 0 "
+	              "spins through the last fraction of every millisecond\n");
+	return lab1_done(&t, r, FAIL);
+}
+
 /* 10,000 idle connections: held, cheap, and not in anyone's way. */
 static enum verdict idle_10k(struct grader *g, const struct check *c,
                              struct result *r)
@@ -468,7 +512,7 @@ static const struct check checks[] = {
      "socket",
      NULL, false},
 
-    {"latency.sleep_1000", STAGE_LATENCY, 7, sleep_1000,
+    {"latency.sleep_1000", STAGE_LATENCY, 6, sleep_1000,
      "/sleep is a timer: a thousand of them cost one sleep", NULL, false},
     {"latency.trickle", STAGE_LATENCY, 1, lab2_trickle,
      "a slow client must not block the loop", NULL, false},
@@ -480,7 +524,11 @@ static const struct check checks[] = {
      "an idle loop sleeps in epoll_wait: timeout -1 with no timer, never 0 "
      "before a deadline, no write interest without output",
      NULL, false},
-    {"latency.timers_on_time", STAGE_LATENCY, 3, timers_on_time,
+    {"latency.short_timers_cpu", STAGE_LATENCY, 2, short_timers_cpu,
+     "poll with the time to the next timer rounded up: never 0 while it is "
+     "still ahead",
+     NULL, false},
+    {"latency.timers_on_time", STAGE_LATENCY, 2, timers_on_time,
      "fire timers when due <= now with now rounded down, and poll with the "
      "time to the next one rounded up",
      NULL, false},
