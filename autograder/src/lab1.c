@@ -448,12 +448,6 @@ enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* A client asks for a big file, reads a little and resets the connection:
  * the server's next write() fails with EPIPE, or raises SIGPIPE. */
 int lab1_vanish(int port)
@@ -502,7 +496,7 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
 		return FAIL;
 	for (int i = 0; i < 2 && ok; i++) {
 		lab1_vanish(t.port);
-		pause_ms(100);
+		probe_sleep_ms(100);
 		if (!target_alive(&t)) {
 			result_printf(r, "a client asked for a 16 MiB file, "
 			                 "read a little and reset the "
@@ -511,7 +505,7 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
 			break;
 		}
 		order_and_leave(t.port);
-		pause_ms(100);
+		probe_sleep_ms(100);
 		if (!target_alive(&t)) {
 			result_printf(r, "a client sent GET /files/big.bin and "
 			                 "closed the connection at "
@@ -604,7 +598,7 @@ static bool stops_on(struct grader *g, const struct check *c, int sig,
 		return lab1_done(&t, r, FAIL) == PASS;
 	/* Let it get back into accept(): a signal that lands between the
 	 * reply and accept() is seen even with SA_RESTART set. */
-	pause_ms(100);
+	probe_sleep_ms(100);
 	kill(t.proc.pid, sig);
 	if (sbx_wait(&t.proc, 3000) < 0) {
 		result_printf(r,
@@ -700,7 +694,7 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 		return SKIP;
 	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, slow, strlen(slow), 0, 0);
-	pause_ms(50);
+	probe_sleep_ms(50);
 	probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &b, REPLY_MS);
 	probe_recv(fd, &a, false, REPLY_MS);
 	close(fd);

@@ -31,12 +31,6 @@ static bool serve(struct grader *g, const struct check *c, struct target *t,
 	return target_start(g, t, &o, r) == 0;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 static void free_replies(struct http_reply *rep, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -211,7 +205,7 @@ enum verdict lab2_vanish_mid_request(struct grader *g, const struct check *c,
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
 	}
-	pause_ms(100);
+	probe_sleep_ms(100);
 	bool ok = lab1_expect(r, t.port, REQ_CLOSE("GET /"),
 	                      strlen(REQ_CLOSE("GET /")), 200, NULL);
 	if (ok)
@@ -238,7 +232,7 @@ enum verdict lab2_fd_setsize_wall(struct grader *g, const struct check *c,
 	for (int i = 0; i < N && (i == 0 || fds[i - 1] >= 0); i++)
 		if ((fds[i] = probe_connect(t.port, REPLY_MS)) >= 0)
 			opened++;
-	pause_ms(200);
+	probe_sleep_ms(200);
 	for (int i = 0; i < N; i++) {
 		struct http_reply rep;
 		if (fds[i] < 0)
@@ -326,7 +320,7 @@ enum verdict lab2_trickle(struct grader *g, const struct check *c,
 		probe_reply_free(&rep);
 		if (ms[n - 1] >= 2000)
 			break; /* a blocked server: no need to wait 100 times */
-		pause_ms(20);
+		probe_sleep_ms(20);
 	}
 	for (int i = 0; i < SLOW; i++)
 		if (fds[i] >= 0)
@@ -363,7 +357,7 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 	for (int i = 0; i < SLEEPERS; i++)
 		if ((fds[i] = probe_connect(t.port, REPLY_MS)) >= 0)
 			probe_send(fds[i], req, strlen(req), 0, 0);
-	pause_ms(20);
+	probe_sleep_ms(20);
 	while (n < FAST) {
 		struct http_reply rep;
 		probe_request(t.port, REQ_CLOSE("GET /"),
@@ -372,7 +366,7 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 		probe_reply_free(&rep);
 		if (ms[n - 1] >= 2000)
 			break;
-		pause_ms(10);
+		probe_sleep_ms(10);
 	}
 	for (int i = 0; i < SLEEPERS; i++) {
 		struct http_reply rep;
@@ -422,9 +416,9 @@ enum verdict lab2_idle_cpu(struct grader *g, const struct check *c,
 	}
 	probe_send(fds[0], REQ("GET /sleep?ms=5000"),
 	           strlen(REQ("GET /sleep?ms=5000")), 0, 0);
-	pause_ms(200);
+	probe_sleep_ms(200);
 	double before = target_cpu_ms(&t);
-	pause_ms(1000);
+	probe_sleep_ms(1000);
 	double used = target_cpu_ms(&t) - before;
 	for (int i = 0; i < CLIENTS; i++)
 		close(fds[i]);
@@ -470,7 +464,7 @@ void lab2_leak_scenario(struct grader *g, int port)
 		probe_send(fd[1], "GET /files/he", 13, 0, 0);
 	if (fd[2] >= 0) /* sleeping */
 		probe_send(fd[2], sleep9, strlen(sleep9), 0, 0);
-	pause_ms(300); /* fd[3]: connected, silent */
+	probe_sleep_ms(300); /* fd[3]: connected, silent */
 }
 
 /* After the server has stopped: the connections it had to free. */

@@ -33,12 +33,6 @@ static bool serve(struct grader *g, const struct check *c, struct target *t,
 	return target_start(g, t, &o, r) == 0;
 }
 
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 /* Opens n connections into fds (-1 where one failed); returns how many
  * opened. Stops early when the server stops accepting. */
 static int open_many(int port, int *fds, int n)
@@ -127,7 +121,7 @@ static enum verdict header_timeout(struct grader *g, const struct check *c,
 	probe_send(fd, "GET / HTTP/1.1\r\n", 16, 0, 0);
 	/* One more header line every 250 ms: always busy, never done. */
 	for (int i = 0; i < 16; i++) {
-		pause_ms(250);
+		probe_sleep_ms(250);
 		if (probe_send(fd, "X-Slow: yes\r\n", 13, 0, 0) < 0)
 			break;
 		if (probe_recv(fd, &rep, false, 1) == 0 || rep.raw_len > 0 ||
@@ -282,9 +276,9 @@ static enum verdict idle_no_timers(struct grader *g, const struct check *c,
 
 	if (!serve(g, c, &t, r, 0, NULL))
 		return FAIL;
-	pause_ms(200);
+	probe_sleep_ms(200);
 	double before = target_cpu_ms(&t);
-	pause_ms(1000);
+	probe_sleep_ms(1000);
 	double used = target_cpu_ms(&t) - before;
 	result_printf(
 	    r,
@@ -359,7 +353,7 @@ static enum verdict idle_10k(struct grader *g, const struct check *c,
 		return FAIL;
 	long base_kb = target_rss_kb(&t);
 	int opened = open_many(t.port, fds, N);
-	pause_ms(300);
+	probe_sleep_ms(300);
 	for (int i = 0; i < FAST; i++) {
 		struct http_reply rep;
 		probe_request(t.port, REQ_CLOSE("GET /"),

@@ -76,7 +76,7 @@ fail:
 	return err;
 }
 
-static void sleep_ms(int ms)
+void probe_sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -108,7 +108,7 @@ int probe_send(int fd, const void *buf, size_t len, size_t chunk, int pause_ms)
 		p += n;
 		len -= (size_t)n;
 		if (len > 0 && pause_ms > 0 && (size_t)n == want)
-			sleep_ms(pause_ms);
+			probe_sleep_ms(pause_ms);
 	}
 	return 0;
 }

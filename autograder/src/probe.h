@@ -56,6 +56,9 @@ bool probe_wait_closed(int fd, int timeout_ms);
 
 void probe_reply_free(struct http_reply *r);
 
+/* Sleeps ms milliseconds (EINTR resumed). */
+void probe_sleep_ms(int ms);
+
 /* Milliseconds on the monotonic clock. */
 double probe_now_ms(void);
 
