@@ -11,13 +11,14 @@ IMPL ?= labs
 REF  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build grade test bench slides clean format grader
+.PHONY: help deps build grade test bench slides clean format grader gradescope
 
 help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
 	@echo "make test                                         self-test: references, starters, mutants, grader"
 	@echo "make bench LAB=N                                  reference vs Node (vs yours): req/s, latency, CPU/request"
+	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
 	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
 	@echo "make deps                                         install the Debian packages the course needs"
 	@echo "make clean                                        remove build/ and rendered slides"
@@ -43,6 +44,9 @@ test: grader
 
 bench: deps
 	@bench/run $(LAB)
+
+gradescope:
+	@autograder/gradescope/package $(LAB)
 
 slides:
 	@$(MAKE) --no-print-directory -C slides
