@@ -31,6 +31,34 @@ static int find_port(const char *log)
 	return port > 0 && port < 65536 ? port : -1;
 }
 
+/* Explains a failed start in full the first time, then only points there:
+ * a starter's server fails the same way in every check. */
+static int start_failed(struct grader *g, struct target *t,
+                        const struct target_opts *o, struct result *r,
+                        int wait_ms)
+{
+	const char *tag = o->tag ? o->tag : "server";
+
+	r->no_hint = true;
+	if (g->start_failed[0] && !o->valgrind) {
+		result_printf(r, "your server did not start (see %s above)\n",
+		              g->start_failed);
+		target_kill(t);
+		return -1;
+	}
+	snprintf(g->start_failed, sizeof(g->start_failed), "%s", tag);
+	if (!target_explain_death(t, r))
+		result_printf(r,
+		              "the server did not print \"listening on "
+		              "http://127.0.0.1:PORT\" within %d s: it must print "
+		              "that line (and fflush stdout) once it is ready to "
+		              "accept connections\n",
+		              wait_ms / 1000);
+	target_tail(t, r, 8);
+	target_kill(t);
+	return -1;
+}
+
 int target_start(struct grader *g, struct target *t,
                  const struct target_opts *o, struct result *r)
 {
@@ -82,38 +110,19 @@ int target_start(struct grader *g, struct target *t,
 		return -1;
 	}
 	double deadline = probe_now_ms() + wait_ms;
-	while ((t->port = find_port(t->log)) < 0) {
-		if (!target_alive(t) || probe_now_ms() > deadline) {
-			r->no_hint = true;
-			if (g->start_failed[0] && !o->valgrind) {
-				/* Said once in full; the rest only point there.
-				 */
-				result_printf(r,
-				              "your server did not start (see "
-				              "%s above)\n",
-				              g->start_failed);
-				target_kill(t);
-				return -1;
-			}
-			snprintf(g->start_failed, sizeof(g->start_failed), "%s",
-			         tag);
-			if (!target_explain_death(t, r))
-				result_printf(
-				    r,
-				    "the server did not print \"listening on "
-				    "http://127.0.0.1:PORT\" "
-				    "within %d s: it must print that line (and "
-				    "fflush stdout) once "
-				    "it is ready to accept connections\n",
-				    wait_ms / 1000);
-			target_tail(t, r, 8);
-			target_kill(t);
-			return -1;
+	for (;;) {
+		t->port = find_port(t->log);
+		/* A server that announced itself and then exited at once
+		 * (a stub server_run) did not start either. */
+		if (t->port > 0) {
+			probe_sleep_ms(20);
+			if (target_alive(t))
+				return 0;
 		}
-		struct timespec ts = {0, 5000000};
-		nanosleep(&ts, NULL);
+		if (t->port > 0 || !target_alive(t) || probe_now_ms() > deadline)
+			return start_failed(g, t, o, r, wait_ms);
+		probe_sleep_ms(5);
 	}
-	return 0;
 }
 
 bool target_alive(struct target *t)
