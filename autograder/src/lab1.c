@@ -699,8 +699,8 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 	probe_recv(fd, &a, false, REPLY_MS);
 	close(fd);
 	if (a.status != 200 || b.status != 200) {
-		result_printf(r, "no numbers: A got %d, B got %d (%s)\n", a.status,
-		              b.status, b.err[0] ? b.err : a.err);
+		result_printf(r, "no numbers: A got %d, B got %d (%s)\n",
+		              a.status, b.status, b.err[0] ? b.err : a.err);
 		probe_reply_free(&a);
 		probe_reply_free(&b);
 		return lab1_done(&t, r, SKIP);

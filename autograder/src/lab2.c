@@ -158,11 +158,13 @@ enum verdict lab2_concurrent_keepalive(struct grader *g, const struct check *c,
 			           0, 0);
 		for (int i = 0; i < CLIENTS; i++) {
 			struct http_reply rep;
-			bool ok = probe_recv(fds[i], &rep, false, REPLY_MS) == 0 &&
-			          rep.status == 200;
+			bool ok =
+			    probe_recv(fds[i], &rep, false, REPLY_MS) == 0 &&
+			    rep.status == 200;
 			probe_reply_free(&rep);
 			if (!ok)
-				break; /* a stalled server: no need to wait 200 times */
+				break; /* a stalled server: no need to wait 200
+				          times */
 			served++;
 		}
 		if (served != (round + 1) * CLIENTS)
@@ -388,10 +390,10 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 	 * noisy machine. A server that blocks fails by seconds either way. */
 	if (n == FAST && s.p90 < 50 && woke == SLEEPERS && last < 1800)
 		return lab1_done(&t, r, PASS);
-	result_printf(r,
-	              "expected p90 under 50 ms, and all 10 sleepers answered "
-	              "within 1.8 s (they sleep at the same time, not one after "
-	              "another)\n");
+	result_printf(
+	    r, "expected p90 under 50 ms, and all 10 sleepers answered "
+	       "within 1.8 s (they sleep at the same time, not one after "
+	       "another)\n");
 	return lab1_done(&t, r, FAIL);
 }
 

@@ -48,12 +48,13 @@ static int start_failed(struct grader *g, struct target *t,
 	}
 	snprintf(g->start_failed, sizeof(g->start_failed), "%s", tag);
 	if (!target_explain_death(t, r))
-		result_printf(r,
-		              "the server did not print \"listening on "
-		              "http://127.0.0.1:PORT\" within %d s: it must print "
-		              "that line (and fflush stdout) once it is ready to "
-		              "accept connections\n",
-		              wait_ms / 1000);
+		result_printf(
+		    r,
+		    "the server did not print \"listening on "
+		    "http://127.0.0.1:PORT\" within %d s: it must print "
+		    "that line (and fflush stdout) once it is ready to "
+		    "accept connections\n",
+		    wait_ms / 1000);
 	target_tail(t, r, 8);
 	target_kill(t);
 	return -1;
@@ -86,11 +87,14 @@ int target_start(struct grader *g, struct target *t,
 	char *argv[32];
 	size_t n = 0;
 	if (o->valgrind) {
-		static char *const vg[] = {"/usr/bin/valgrind", "--leak-check=full",
-		                           "--show-leak-kinds=definite,indirect",
-		                           "--errors-for-leak-kinds=definite,indirect",
-		                           "--error-exitcode=99", "--track-fds=yes",
-		                           "--child-silent-after-fork=yes"};
+		static char *const vg[] = {
+		    "/usr/bin/valgrind",
+		    "--leak-check=full",
+		    "--show-leak-kinds=definite,indirect",
+		    "--errors-for-leak-kinds=definite,indirect",
+		    "--error-exitcode=99",
+		    "--track-fds=yes",
+		    "--child-silent-after-fork=yes"};
 		for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
 			argv[n++] = vg[i];
 		argv[n++] = vg_arg;
@@ -103,8 +107,7 @@ int target_start(struct grader *g, struct target *t,
 	for (size_t i = 0; o->args && o->args[i] && n < 31; i++)
 		argv[n++] = (char *)o->args[i];
 	argv[n] = NULL;
-	if ((rc = sbx_spawn(&t->proc, argv, NULL, g->run,
-	                    t->log, &lim)) < 0) {
+	if ((rc = sbx_spawn(&t->proc, argv, NULL, g->run, t->log, &lim)) < 0) {
 		result_printf(r, "grader: cannot start the server: %s\n",
 		              strerror(-rc));
 		return -1;
@@ -119,7 +122,8 @@ int target_start(struct grader *g, struct target *t,
 			if (target_alive(t))
 				return 0;
 		}
-		if (t->port > 0 || !target_alive(t) || probe_now_ms() > deadline)
+		if (t->port > 0 || !target_alive(t) ||
+		    probe_now_ms() > deadline)
 			return start_failed(g, t, o, r, wait_ms);
 		probe_sleep_ms(5);
 	}

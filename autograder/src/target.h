@@ -17,8 +17,8 @@ struct target {
 
 struct target_opts {
 	bool valgrind;
-	int nofile;      /* descriptor limit (0: LIMITS_SERVER's) */
-	const char *tag; /* names the log files */
+	int nofile;              /* descriptor limit (0: LIMITS_SERVER's) */
+	const char *tag;         /* names the log files */
 	const char *const *args; /* more arguments for the server, NULL-ended */
 };
 
