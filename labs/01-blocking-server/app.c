@@ -240,7 +240,10 @@ static int route(const struct app_config *cfg, const struct http_request *req,
                  struct app_response *res)
 {
 	struct http_str path = req->path;
+	int rc;
 
+	if (cfg->route != NULL && (rc = cfg->route(cfg->route_arg, req, res)))
+		return rc < 0 ? rc : 0;
 	if (http_str_eq(path, "/"))
 		return set_text(res, 200, "Hello from the waiter!\n");
 	if (http_str_eq(path, "/sleep"))

@@ -11,12 +11,26 @@
 
 #include "http.h"
 
-enum { APP_MAX_SLEEP_MS = 10000, APP_MAX_FILE = 256 << 20 };
+enum {
+	APP_MAX_SLEEP_MS = 10000,
+	APP_MAX_FILE = 256 << 20,
+	/* A sleep_ms this long means "hold the response until the server
+	 * releases it" (lab 4: until the kitchen has cooked it). */
+	APP_HOLD_MS = 1 << 30,
+};
+
+struct app_response;
 
 struct app_config {
 	const char *root;   /* directory served under /files/, NULL: none */
 	int idle_timeout;   /* ms, from --idle-timeout; 0: default (lab 3 on) */
 	int header_timeout; /* ms, from --header-timeout; 0: default (lab 3 on) */
+	/* Routes a later lab puts in front of these (lab 4: the kitchen), or
+	 * NULL. Returns 1 when it answered into res, 0 to let app_handle()
+	 * route the request, or -ENOMEM. */
+	int (*route)(void *arg, const struct http_request *req,
+	             struct app_response *res);
+	void *route_arg;
 };
 
 struct app_response {
