@@ -270,6 +270,7 @@ static void parse_xml(struct grader *g, const char *xml)
 static void run_units(struct grader *g)
 {
 	char pat[PATH_MAX], xml[PATH_MAX], env0[PATH_MAX + 32], log[PATH_MAX];
+	char one_case[160] = "";
 	glob_t gl;
 
 	g->units_ran = true;
@@ -288,7 +289,11 @@ static void run_units(struct grader *g)
 		snprintf(log, sizeof(log), "%s/%s.log", g->run, name);
 		unlink(xml);
 		snprintf(env0, sizeof(env0), "CK_XML_LOG_FILE_NAME=%s", xml);
-		char *env[] = {env0, "CK_DEFAULT_TIMEOUT=10", NULL};
+		if (g->unit_case)
+			snprintf(one_case, sizeof(one_case), "CK_RUN_CASE=%s",
+			         g->unit_case);
+		char *env[] = {env0, "CK_DEFAULT_TIMEOUT=10",
+		               g->unit_case ? one_case : NULL, NULL};
 		char *argv[] = {(char *)bin, NULL};
 		int rc =
 		    sbx_run(&p, argv, env, g->run, log, &LIMITS_TEST, 180000);

@@ -93,6 +93,10 @@ struct grader {
 	bool built;
 	char *build_log;
 
+	/* Set when the only unit check selected (--only) is this test: the
+	 * test programs then run that test alone (CK_RUN_CASE), so that a
+	 * mutant that hangs every other test does not wait out each one. */
+	const char *unit_case;
 	bool units_ran;
 	struct unit_case *units;
 	size_t nunits;
@@ -129,10 +133,16 @@ enum verdict check_leaks_fds(struct grader *g, const struct check *c,
                              struct result *r);
 void leaks_free(struct grader *g);
 
+/* The races stage (races.c): arg "PROGRAM:TEST" runs that one Check test
+ * of the lab's test program under helgrind (--fair-sched=yes); it passes
+ * when the test passes and helgrind reports no error. */
+enum verdict check_races_helgrind(struct grader *g, const struct check *c,
+                                  struct result *r);
+
 /* Paths: snprintf into buf, returning buf. */
 const char *path_join(char *buf, const char *a, const char *b);
 
 /* The labs the grader knows. */
-extern const struct lab lab1, lab2, lab3;
+extern const struct lab lab1, lab2, lab3, lab4;
 
 #endif

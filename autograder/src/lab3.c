@@ -14,6 +14,7 @@
 #include "grader.h"
 #include "lab1.h"
 #include "lab2.h"
+#include "lab3.h"
 #include "probe.h"
 #include "stats.h"
 #include "target.h"
@@ -58,8 +59,8 @@ static void close_many(int *fds, int n)
  */
 
 /* A keep-alive connection left idle is closed after --idle-timeout. */
-static enum verdict idle_timeout(struct grader *g, const struct check *c,
-                                 struct result *r)
+enum verdict lab3_idle_timeout(struct grader *g, const struct check *c,
+                               struct result *r)
 {
 	static const char *const args[] = {"--idle-timeout", "1000", NULL};
 	struct target t;
@@ -189,8 +190,8 @@ static enum verdict beyond_fd_setsize(struct grader *g, const struct check *c,
  * -------------------------------------------------------- */
 
 /* 1000 requests that each sleep 200 ms, all at once: about one sleep. */
-static enum verdict sleep_1000(struct grader *g, const struct check *c,
-                               struct result *r)
+enum verdict lab3_sleep_1000(struct grader *g, const struct check *c,
+                             struct result *r)
 {
 	enum { N = 1000 };
 	static const char req[] = REQ_CLOSE("GET /sleep?ms=200");
@@ -483,7 +484,7 @@ static const struct check checks[] = {
           "serve every connection while the others stay open"),
     AGAIN("integration.", "lab2.vanish_mid_request", lab2_vanish_mid_request, 1,
           "free a connection that leaves mid-request"),
-    {"integration.idle_timeout", STAGE_INTEGRATION, 4, idle_timeout,
+    {"integration.idle_timeout", STAGE_INTEGRATION, 4, lab3_idle_timeout,
      "after a response, (re)start the connection's timer for the idle timeout; "
      "when it fires with nothing in progress, close",
      NULL, false},
@@ -506,7 +507,7 @@ static const struct check checks[] = {
      "socket",
      NULL, false},
 
-    {"latency.sleep_1000", STAGE_LATENCY, 6, sleep_1000,
+    {"latency.sleep_1000", STAGE_LATENCY, 6, lab3_sleep_1000,
      "/sleep is a timer: a thousand of them cost one sleep", NULL, false},
     {"latency.trickle", STAGE_LATENCY, 1, lab2_trickle,
      "a slow client must not block the loop", NULL, false},

@@ -107,7 +107,8 @@ int target_start(struct grader *g, struct target *t,
 	for (size_t i = 0; o->args && o->args[i] && n < 31; i++)
 		argv[n++] = (char *)o->args[i];
 	argv[n] = NULL;
-	if ((rc = sbx_spawn(&t->proc, argv, NULL, g->run, t->log, &lim)) < 0) {
+	if ((rc = sbx_spawn(&t->proc, argv, (char *const *)o->env, g->run,
+	                    t->log, &lim)) < 0) {
 		result_printf(r, "grader: cannot start the server: %s\n",
 		              strerror(-rc));
 		return -1;

@@ -20,6 +20,7 @@ struct target_opts {
 	int nofile;              /* descriptor limit (0: LIMITS_SERVER's) */
 	const char *tag;         /* names the log files */
 	const char *const *args; /* more arguments for the server, NULL-ended */
+	const char *const *env;  /* "K=V" for its environment, NULL-ended */
 };
 
 /* Starts bin/server --port 0 --root www and waits (5 s, 30 s under

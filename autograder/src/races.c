@@ -1,0 +1,123 @@
+/* races.c - the races stage: one Check test run under helgrind (grader
+ * core, for the labs with threads).
+ *
+ * A data race rarely shows as a wrong answer in a test: the threads must
+ * interleave just so. helgrind watches every memory access instead and
+ * reports two threads touching the same bytes, one of them writing, with
+ * no lock or other happens-before order between them. --fair-sched=yes
+ * makes valgrind switch threads often and fairly; without it helgrind
+ * misses races that sit between lock/unlock pairs (NOTES.md).
+ *
+ * Forking is off (CK_FORK=no) so that helgrind sees the test itself, and
+ * only the named test runs (CK_RUN_CASE: TEST_ADD names the case after
+ * the test).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "grader.h"
+#include "util.h"
+
+enum { HELGRIND_TIMEOUT_MS = 240000 };
+
+/* Address space is not limited: valgrind reserves far more than it uses. */
+static const struct sbx_limits LIMITS_HELGRIND = {
+    .cpu_s = 480, .mem_mb = 0, .nproc = 64, .fsize_mb = 64, .nofile = 256};
+
+/* "==123== ERROR SUMMARY: 3 errors from 2 contexts" -> 3; -1 if absent. */
+static long error_count(const char *log)
+{
+	const char *p = log ? strstr(log, "ERROR SUMMARY: ") : NULL;
+
+	return p ? strtol(p + strlen("ERROR SUMMARY: "), NULL, 10) : -1;
+}
+
+/* Quotes helgrind's first data race (both threads' stacks), or else its
+ * first report of any kind (those follow a line of dashes). */
+static void show_first_report(struct result *r, const char *log)
+{
+	const char *p = strstr(log, "Possible data race");
+
+	if (!p && (p = strstr(log, "== -------------------------------")))
+		p = strchr(p, '\n');
+	if (!p)
+		return;
+	while (p > log && p[-1] != '\n')
+		p--;
+	const char *end = p;
+	for (int lines = 0; *end && lines < 24;)
+		if (*end++ == '\n')
+			lines++;
+	result_printf(r, "helgrind says:\n%.*s", (int)(end - p), p);
+}
+
+enum verdict check_races_helgrind(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	char prog[PATH_MAX], bin[PATH_MAX], log[PATH_MAX], vg_log[PATH_MAX];
+	char vg_arg[PATH_MAX + 16], case_env[160], how[96];
+	const char *test = strchr(c->arg, ':') + 1;
+	struct sbx_proc p;
+
+	snprintf(prog, sizeof(prog), "%.*s", (int)(test - 1 - c->arg), c->arg);
+	path_join(bin, g->bin, prog);
+	snprintf(log, sizeof(log), "%s/%s.helgrind.out", g->run, test);
+	snprintf(vg_log, sizeof(vg_log), "%s/%s.helgrind", g->run, test);
+	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", vg_log);
+	snprintf(case_env, sizeof(case_env), "CK_RUN_CASE=%s", test);
+	unlink(vg_log);
+	if (access(bin, X_OK) != 0) {
+		result_printf(r, "there is no %s program (it did not build)\n",
+		              prog);
+		return FAIL;
+	}
+	char *argv[] = {"/usr/bin/valgrind",
+	                "--tool=helgrind",
+	                "--fair-sched=yes",
+	                vg_arg,
+	                bin,
+	                NULL};
+	char *env[] = {"CK_FORK=no", case_env, NULL};
+	int rc = sbx_run(&p, argv, env, g->run, log, &LIMITS_HELGRIND,
+	                 HELGRIND_TIMEOUT_MS);
+	char *vg = read_file(vg_log, NULL);
+	long errors = error_count(vg);
+	enum verdict v = FAIL;
+
+	if (rc == -ETIMEDOUT) {
+		result_printf(r,
+		              "%s did not finish under helgrind within %d s: "
+		              "a deadlock, or a lost wake-up that leaves a "
+		              "thread waiting for ever?\n",
+		              test, HELGRIND_TIMEOUT_MS / 1000);
+	} else if (rc < 0) {
+		result_printf(r, "grader: cannot run helgrind: %s\n",
+		              strerror(-rc));
+	} else if (errors < 0) {
+		result_printf(r, "helgrind wrote no summary: %s %s\n", test,
+		              sbx_describe(p.status, how, sizeof(how)));
+	} else if (errors > 0) {
+		result_printf(r, "helgrind reported %ld error(s) in %s\n",
+		              errors, test);
+		show_first_report(r, vg);
+	} else if (!WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0) {
+		result_printf(r,
+		              "no race reported, but %s itself failed under "
+		              "helgrind (%s); run it yourself: CK_FORK=no "
+		              "CK_RUN_CASE=%s valgrind --tool=helgrind "
+		              "--fair-sched=yes build/labs/lab%d/%s\n",
+		              test, sbx_describe(p.status, how, sizeof(how)),
+		              test, g->lab->number, prog);
+	} else {
+		result_printf(r,
+		              "%s ran under helgrind: no data race, no "
+		              "lock misuse reported\n",
+		              test);
+		v = PASS;
+	}
+	free(vg);
+	return v;
+}
