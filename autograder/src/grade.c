@@ -21,7 +21,7 @@
 
 int grader_prepare(struct grader *g);
 
-static const struct lab *const all_labs[] = {&lab1, &lab2, &lab3};
+static const struct lab *const all_labs[] = {&lab1, &lab2, &lab3, &lab4};
 enum { NLABS = sizeof(all_labs) / sizeof(all_labs[0]), MAX_CHECKS = 128 };
 
 struct options {
@@ -242,6 +242,13 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	         o->submission ? o->submission : o->impl,
 	         o->ref ? ", reference labs " : "", o->ref ? o->ref : "",
 	         o->hidden ? "included" : "not included");
+	int units = 0;
+	for (size_t i = 0; i < lab->nchecks; i++)
+		if (lab->checks[i].stage == STAGE_UNIT &&
+		    selected(o, &lab->checks[i]) && units++ == 0)
+			g.unit_case = lab->checks[i].arg;
+	if (units != 1 || !o->only)
+		g.unit_case = NULL;
 	for (size_t i = 0; i < lab->nchecks && rp.n < MAX_CHECKS; i++) {
 		const struct check *c = &lab->checks[i];
 		struct result *r = &results[rp.n];

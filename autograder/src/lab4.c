@@ -1,0 +1,727 @@
+/* lab4.c - the checks of lab 4, the kitchen: a thread pool wired to the
+ * loop. The pool is specified by its unit tests (exactly once, thread
+ * identity, wake-ups, cancel, close) and by helgrind; the server is watched
+ * from outside while its kitchen is full: orders must come back in waves
+ * of the pool's size, /stats must tell the truth, and the waiter must keep
+ * answering GET / in the meantime.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "grader.h"
+#include "lab1.h"
+#include "lab2.h"
+#include "lab3.h"
+#include "probe.h"
+#include "stats.h"
+#include "target.h"
+#include "util.h"
+
+enum {
+	REPLY_MS = 3000,
+	COOK_MS = 1000, /* one order in the wave checks */
+	POOL_SIZE = 4,  /* the default size the lab asks for */
+	ORDERS = 10,    /* 4 cook, 6 wait: the scene of the lab */
+	SLACK_MS = 80,  /* a reply before its wave, by this much, is early */
+	LATE_MS = 700,  /* a reply after its wave, by this much, is late */
+};
+
+#define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
+#define REQ_CLOSE(line)                                                        \
+	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
+
+static bool serve(struct grader *g, const struct check *c, struct target *t,
+                  struct result *r, const char *const *env)
+{
+	struct target_opts o = {.tag = c->name, .env = env};
+
+	return target_start(g, t, &o, r) == 0;
+}
+
+/* The server's kitchen_hash(), computed here to check /hash. */
+static uint64_t hash_of(const char *text, uint64_t rounds)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = text; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	while (rounds-- > 0) {
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return h;
+}
+
+/* ---- many orders at once ----------------------------------------------- */
+
+struct orders {
+	int n;
+	int fd[16];
+	double sent_ms;
+	double ms[16];  /* when its reply began, from sent_ms; -1: none */
+	int status[16]; /* 0: no reply */
+};
+
+/* Opens n connections and sends each the request, as one burst. */
+static void place(struct orders *o, int port, int n, const char *req)
+{
+	o->n = n;
+	for (int i = 0; i < n; i++) {
+		o->fd[i] = probe_connect(port, REPLY_MS);
+		o->ms[i] = -1;
+		o->status[i] = 0;
+	}
+	o->sent_ms = probe_now_ms();
+	for (int i = 0; i < n; i++)
+		probe_send(o->fd[i], req, strlen(req), 0, 0);
+}
+
+/* Waits until every order has its reply (Connection: close) or until
+ * timeout_ms after they were sent; records when each reply began. */
+static void collect(struct orders *o, int timeout_ms)
+{
+	struct pollfd pfd[16];
+	char buf[4096];
+	int open = 0;
+
+	for (int i = 0; i < o->n; i++) {
+		pfd[i] = (struct pollfd){.fd = o->fd[i], .events = POLLIN};
+		open += o->fd[i] >= 0;
+	}
+	while (open > 0) {
+		int left = timeout_ms - (int)(probe_now_ms() - o->sent_ms);
+		if (left <= 0 || poll(pfd, (nfds_t)o->n, left) <= 0)
+			break;
+		for (int i = 0; i < o->n; i++) {
+			if (pfd[i].fd < 0 ||
+			    !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t k = read(pfd[i].fd, buf, sizeof(buf) - 1);
+			if (k > 0 && o->ms[i] < 0) {
+				buf[k] = '\0';
+				o->ms[i] = probe_now_ms() - o->sent_ms;
+				sscanf(buf, "HTTP/1.%*d %d", &o->status[i]);
+			}
+			if (k <= 0) {
+				pfd[i].fd = -1;
+				open--;
+			}
+		}
+	}
+}
+
+static void close_orders(struct orders *o)
+{
+	for (int i = 0; i < o->n; i++)
+		if (o->fd[i] >= 0)
+			close(o->fd[i]);
+	o->n = 0;
+}
+
+static int answered(const struct orders *o)
+{
+	int n = 0;
+
+	for (int i = 0; i < o->n; i++)
+		n += o->status[i] == 200;
+	return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The replies, sorted, must come in waves of `size` orders, one every
+ * COOK_MS: reply k (from 0) in wave k / size + 1. */
+static bool in_waves(struct orders *o, int size, struct result *r)
+{
+	double t[16];
+	bool ok = true;
+
+	for (int i = 0; i < o->n; i++)
+		t[i] = o->ms[i] < 0 || o->status[i] != 200 ? 1e9 : o->ms[i];
+	qsort(t, (size_t)o->n, sizeof(t[0]), cmp_double);
+	result_printf(r, "%d × /cook?ms=%d on a pool of %d; replies at (ms):",
+	              o->n, COOK_MS, size);
+	for (int i = 0; i < o->n; i++)
+		result_printf(r, t[i] < 1e9 ? " %.0f" : " none", t[i]);
+	result_printf(r, "\n");
+	for (int i = 0; i < o->n && ok; i++) {
+		int wave = i / size + 1;
+		double due = wave * COOK_MS;
+
+		if (t[i] < due - SLACK_MS) {
+			result_printf(r,
+			              "reply %d came at %.0f ms, in wave %d's "
+			              "place it should be about %.0f ms: more "
+			              "than %d orders cooked at once (a thread "
+			              "per order? the pool's size ignored?)\n",
+			              i + 1, t[i], wave, due, size);
+			ok = false;
+		} else if (t[i] > due + LATE_MS) {
+			result_printf(
+			    r,
+			    "reply %d came %s, expected about %.0f ms "
+			    "(wave %d): fewer than %d cooks at once, or "
+			    "work done on the loop thread\n",
+			    i + 1, t[i] < 1e9 ? "late" : "never", due, wave,
+			    size);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* ---- /stats ------------------------------------------------------------ */
+
+struct pool_stats {
+	long size, busy, queued, completed;
+};
+
+static long json_field(const char *body, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = body ? strstr(body, pat) : NULL;
+	return p ? strtol(p + strlen(pat), NULL, 10) : -1;
+}
+
+/* GET /stats on a connection of its own; false (r says why) on failure. */
+static bool get_stats(struct result *r, int port, struct pool_stats *s)
+{
+	struct http_reply rep;
+	static const char req[] = REQ_CLOSE("GET /stats");
+
+	if (!lab1_expect(r, port, req, strlen(req), 200, &rep))
+		return false;
+	*s = (struct pool_stats){
+	    json_field(rep.body, "size"), json_field(rep.body, "busy"),
+	    json_field(rep.body, "queued"), json_field(rep.body, "completed")};
+	result_printf(r, "GET /stats: %.*s", (int)rep.body_len, rep.body);
+	if (rep.body_len == 0 || rep.body[rep.body_len - 1] != '\n')
+		result_printf(r, "\n");
+	probe_reply_free(&rep);
+	return true;
+}
+
+static bool stats_are(struct result *r, const struct pool_stats *s, long size,
+                      long busy, long queued, long completed)
+{
+	if (s->size == size && s->busy == busy && s->queued == queued &&
+	    (completed < 0 || s->completed == completed))
+		return true;
+	result_printf(r,
+	              "expected size %ld, busy %ld, queued %ld, completed "
+	              "%ld; got %ld, %ld, %ld, %ld\n",
+	              size, busy, queued, completed, s->size, s->busy,
+	              s->queued, s->completed);
+	return false;
+}
+
+/* ---- integration ------------------------------------------------------- */
+
+static enum verdict cook(struct grader *g, const struct check *c,
+                         struct result *r)
+{
+	static const char req[] = REQ_CLOSE("GET /cook?ms=300");
+	struct http_reply rep;
+	struct target t;
+	bool ok = false;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	if (lab1_expect(r, t.port, req, strlen(req), 200, &rep)) {
+		result_printf(r,
+		              "GET /cook?ms=300: 200 after %.0f ms, body %s\n",
+		              rep.ms, rep.body_len ? rep.body : "(none)\n");
+		ok = rep.ms >= 295 && rep.ms < 2000 && rep.body_len == 14 &&
+		     memcmp(rep.body, "cooked 300 ms\n", 14) == 0;
+		if (!ok)
+			result_printf(r, "expected \"cooked 300 ms\\n\" after "
+			                 "at least 300 ms\n");
+		probe_reply_free(&rep);
+	}
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+static enum verdict hash(struct grader *g, const struct check *c,
+                         struct result *r)
+{
+	char text[32], req[160], want[32];
+	struct http_reply rep;
+	struct target t;
+	bool ok = false;
+	uint64_t rounds = 1000000 + (uint64_t)getpid() % 1000;
+
+	/* A text and a round count of this run: the answer cannot be
+	 * remembered, only computed. */
+	snprintf(text, sizeof(text), "grader-%ld", (long)probe_now_ms());
+	snprintf(req, sizeof(req), REQ_CLOSE("GET /hash?rounds=%llu&text=%s"),
+	         (unsigned long long)rounds, text);
+	snprintf(want, sizeof(want), "%016llx\n",
+	         (unsigned long long)hash_of(text, rounds));
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	if (lab1_expect(r, t.port, req, strlen(req), 200, &rep)) {
+		ok = rep.body_len == 17 && memcmp(rep.body, want, 17) == 0;
+		if (!ok)
+			result_printf(
+			    r,
+			    "/hash?rounds=%llu&text=%s: expected "
+			    "body %.16s, got %.*s\n",
+			    (unsigned long long)rounds, text, want,
+			    (int)(rep.body_len > 40 ? 40 : rep.body_len),
+			    rep.body);
+		probe_reply_free(&rep);
+	}
+	static const char bad[] = REQ_CLOSE("GET /hash?rounds=ten&text=x");
+	if (ok && !lab1_expect(r, t.port, bad, strlen(bad), 400, NULL))
+		ok = false;
+	if (ok)
+		result_printf(r, "the digest matches; bad arguments get 400\n");
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+static enum verdict fifth_order_waits(struct grader *g, const struct check *c,
+                                      struct result *r)
+{
+	struct orders o;
+	struct target t;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	place(&o, t.port, ORDERS, REQ_CLOSE("GET /cook?ms=1000"));
+	collect(&o, 3 * COOK_MS + 1500);
+	bool ok = in_waves(&o, POOL_SIZE, r);
+	close_orders(&o);
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+static enum verdict pool_size_env(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	static const char *const eight[] = {"EV_THREADPOOL_SIZE=8", NULL};
+	static const char *const zero[] = {"EV_THREADPOOL_SIZE=0", NULL};
+	static const char *const huge[] = {"EV_THREADPOOL_SIZE=5000", NULL};
+	struct orders o;
+	struct target t;
+	struct pool_stats s;
+	bool ok;
+
+	if (!serve(g, c, &t, r, eight))
+		return FAIL;
+	result_printf(r, "EV_THREADPOOL_SIZE=8: ");
+	place(&o, t.port, 9, REQ_CLOSE("GET /cook?ms=1000"));
+	collect(&o, 2 * COOK_MS + 1500);
+	ok = in_waves(&o, 8, r);
+	close_orders(&o);
+	if (lab1_done(&t, r, ok ? PASS : FAIL) != PASS)
+		return FAIL;
+
+	const char *const *envs[] = {zero, huge};
+	long sizes[] = {1, 1024};
+	for (int i = 0; i < 2 && ok; i++) {
+		if (!serve(g, c, &t, r, envs[i]))
+			return FAIL;
+		result_printf(r, "%s: ", envs[i][0]);
+		ok = get_stats(r, t.port, &s);
+		if (ok && s.size != sizes[i]) {
+			result_printf(r, "expected size %ld\n", sizes[i]);
+			ok = false;
+		}
+		if (lab1_done(&t, r, ok ? PASS : FAIL) != PASS)
+			ok = false;
+	}
+	return ok ? PASS : FAIL;
+}
+
+static enum verdict stats_scene(struct grader *g, const struct check *c,
+                                struct result *r)
+{
+	struct orders o;
+	struct target t;
+	struct pool_stats s;
+	bool ok;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	ok = get_stats(r, t.port, &s) && stats_are(r, &s, POOL_SIZE, 0, 0, 0);
+	if (ok) {
+		place(&o, t.port, ORDERS, REQ_CLOSE("GET /cook?ms=1000"));
+		probe_sleep_ms(400);
+		result_printf(r, "with 10 orders placed 400 ms ago: ");
+		ok = get_stats(r, t.port, &s) &&
+		     stats_are(r, &s, POOL_SIZE, POOL_SIZE, ORDERS - POOL_SIZE,
+		               0);
+		collect(&o, 3 * COOK_MS + 1500);
+		close_orders(&o);
+	}
+	if (ok) {
+		result_printf(r, "once all were answered: ");
+		ok = get_stats(r, t.port, &s) &&
+		     stats_are(r, &s, POOL_SIZE, 0, 0, ORDERS);
+	}
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* Closes with a reset (RST), the way a client that crashed leaves. */
+static void hang_up(int fd)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+static enum verdict client_leaves_order(struct grader *g, const struct check *c,
+                                        struct result *r)
+{
+	struct orders gone, stay;
+	struct target t;
+	struct pool_stats s;
+	bool ok;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	/* Six orders whose clients hang up at once, then four that wait. */
+	place(&gone, t.port, 6, REQ_CLOSE("GET /cook?ms=300"));
+	probe_sleep_ms(50);
+	for (int i = 0; i < gone.n; i++)
+		hang_up(gone.fd[i]);
+	place(&stay, t.port, 4, REQ_CLOSE("GET /cook?ms=300"));
+	collect(&stay, 3000);
+	int served = answered(&stay);
+	close_orders(&stay);
+	result_printf(r,
+	              "6 clients ordered /cook?ms=300 and hung up; of the 4 "
+	              "that ordered next, %d were answered\n",
+	              served);
+	ok = served == 4;
+	if (ok) {
+		probe_sleep_ms(300);
+		ok = get_stats(r, t.port, &s) &&
+		     stats_are(r, &s, POOL_SIZE, 0, 0, -1);
+	}
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* ---- latency ----------------------------------------------------------- */
+
+/* GET / while four orders cook and six wait: the waiter does not cook. */
+static enum verdict loop_free_while_cooking(struct grader *g,
+                                            const struct check *c,
+                                            struct result *r)
+{
+	enum { N = 40 };
+	struct orders o;
+	struct target t;
+	double ms[N];
+	int n = 0;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	place(&o, t.port, ORDERS, REQ_CLOSE("GET /cook?ms=1500"));
+	probe_sleep_ms(100);
+	int fd = probe_connect(t.port, REPLY_MS);
+	double t0 = probe_now_ms();
+	while (n < N && probe_now_ms() - t0 < 3000) {
+		struct http_reply rep;
+
+		probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+		if (probe_recv(fd, &rep, false, 3000) < 0 ||
+		    rep.status != 200) {
+			probe_reply_free(&rep);
+			break;
+		}
+		ms[n++] = rep.ms;
+		probe_reply_free(&rep);
+		probe_sleep_ms(10);
+	}
+	close(fd);
+	collect(&o, 1500 + LATE_MS); /* the first wave */
+	int cooked = answered(&o);
+	close_orders(&o);
+	if (n < N) {
+		result_printf(r,
+		              "only %d of %d GET / were answered within 3 s "
+		              "while 10 orders of 1.5 s were in the kitchen: "
+		              "the loop is cooking, not serving\n",
+		              n, N);
+		return lab1_done(&t, r, FAIL);
+	}
+	if (cooked < POOL_SIZE) {
+		result_printf(r,
+		              "%d of the first 4 orders came back 200 in time: "
+		              "with no kitchen working there is nothing to "
+		              "measure\n",
+		              cooked);
+		return lab1_done(&t, r, FAIL);
+	}
+	double p90 = stats_percentile(ms, N, 90);
+	result_printf(r,
+	              "%d × GET / while the pool is saturated: median %.2f "
+	              "ms, p90 %.2f ms\n",
+	              N, stats_percentile(ms, N, 50), p90);
+	if (p90 < 50)
+		return lab1_done(&t, r, PASS);
+	result_printf(r, "expected p90 under 50 ms\n");
+	return lab1_done(&t, r, FAIL);
+}
+
+static enum verdict idle_cpu_after_work(struct grader *g, const struct check *c,
+                                        struct result *r)
+{
+	struct orders o;
+	struct target t;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	place(&o, t.port, 6, REQ_CLOSE("GET /cook?ms=100"));
+	collect(&o, 3000);
+	int cooked = answered(&o);
+	close_orders(&o);
+	if (cooked < 6) {
+		result_printf(r,
+		              "only %d of 6 orders came back 200: the kitchen "
+		              "must work before its idle CPU can be measured\n",
+		              cooked);
+		return lab1_done(&t, r, FAIL);
+	}
+	probe_sleep_ms(200);
+	double before = target_cpu_ms(&t);
+	probe_sleep_ms(1000);
+	double used = target_cpu_ms(&t) - before;
+	result_printf(r, "CPU time in 1 s of idling after 6 orders: %.0f ms\n",
+	              used);
+	if (before >= 0 && used <= 50)
+		return lab1_done(&t, r, PASS);
+	result_printf(r, "expected at most 50 ms: the loop spins\n");
+	return lab1_done(&t, r, FAIL);
+}
+
+/* ---- leaks ------------------------------------------------------------- */
+
+static int threads_of(struct target *t)
+{
+	char path[64];
+	char *status;
+	const char *p;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.pid);
+	status = read_file(path, NULL);
+	p = status ? strstr(status, "\nThreads:") : NULL;
+	if (p)
+		n = atoi(p + strlen("\nThreads:"));
+	free(status);
+	return n;
+}
+
+static enum verdict threads(struct grader *g, const struct check *c,
+                            struct result *r)
+{
+	struct orders o;
+	struct target t;
+	int before, during, after;
+
+	if (!serve(g, c, &t, r, NULL))
+		return FAIL;
+	before = threads_of(&t);
+	place(&o, t.port, 8, REQ_CLOSE("GET /cook?ms=200"));
+	probe_sleep_ms(100);
+	during = threads_of(&t);
+	collect(&o, 3000);
+	close_orders(&o);
+	for (int round = 0; round < 5; round++) {
+		place(&o, t.port, 8, REQ_CLOSE("GET /cook?ms=10"));
+		collect(&o, 3000);
+		close_orders(&o);
+	}
+	after = threads_of(&t);
+	result_printf(r,
+	              "threads in the server: %d before any order, %d while "
+	              "cooking, %d after 48 orders\n",
+	              before, during, after);
+	if (before == 1 && during == 1 + POOL_SIZE && after == during)
+		return lab1_done(&t, r, PASS);
+	result_printf(r, "expected 1, then %d, then %d\n", 1 + POOL_SIZE,
+	              1 + POOL_SIZE);
+	return lab1_done(&t, r, FAIL);
+}
+
+/* Lab 2's scenario, then orders: some cooked, some cooking and some queued
+ * when SIGTERM comes (the pool must cancel, join and free them all). */
+static struct orders at_exit;
+
+static void leak_scenario(struct grader *g, int port)
+{
+	struct orders o;
+
+	lab2_leak_scenario(g, port);
+	place(&o, port, 2, REQ_CLOSE("GET /cook?ms=100"));
+	collect(&o, 10000);
+	close_orders(&o);
+	place(&at_exit, port, 6, REQ_CLOSE("GET /cook?ms=2000"));
+	probe_sleep_ms(500);
+}
+
+static void leak_cleanup(struct grader *g)
+{
+	lab2_leak_cleanup(g);
+	close_orders(&at_exit);
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+#define UNIT(test, pts, hint)                                                  \
+	{                                                                      \
+		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
+		    "test_" #test, false                                       \
+	}
+#define HIDDEN(test, pts, hint)                                                \
+	{                                                                      \
+		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
+		    "test_hidden_" #test, true                                 \
+	}
+#define AGAIN(stage, name, fn, pts, hint)                                      \
+	{                                                                      \
+		stage name, STAGE_INTEGRATION, pts, fn, hint, NULL, false      \
+	}
+
+static const struct check checks[] = {
+    {"build", STAGE_BUILD, 3, check_build,
+     "read the first compiler error; fix it; rebuild with `make build LAB=4`",
+     NULL, false},
+
+    UNIT(size_from_env, 2, "unset or not a number: 4; 0: 1; above 1024: 1024"),
+    UNIT(threads_start_on_first_submit, 2,
+         "create the threads in the first tp_submit, all of them, not in "
+         "tp_init; join them all in tp_close"),
+    UNIT(work_runs_once, 3,
+         "each order is taken off the queue by exactly one cook, under the "
+         "lock"),
+    UNIT(thread_identity, 4,
+         "work runs on a pool thread; after_work only on the loop thread, "
+         "from the eventfd's callback, never from a cook"),
+    UNIT(many_jobs, 3,
+         "100,000 orders: none lost, none twice; a `while`, not an `if`, "
+         "around pthread_cond_wait"),
+    UNIT(ping_pong, 4,
+         "one order at a time: change the queue and signal under the same "
+         "lock, and wait in a loop that re-checks the queue"),
+    UNIT(coalesced_wakeups, 4,
+         "one ring may bring many dishes: take the whole done list each time "
+         "the eventfd is read, not one item"),
+    UNIT(loop_alive_while_in_flight, 2,
+         "ev_ref the eventfd watcher while work is in flight and ev_unref it "
+         "when none is"),
+    UNIT(cancel_queued, 3,
+         "tp_cancel: only a QUEUED order; move it to the done list as "
+         "CANCELLED and let the loop call after_work with -ECANCELED"),
+    UNIT(cancel_running, 2,
+         "a RUNNING or DONE order cannot be cancelled: "
+         "-EBUSY; an idle one: -EINVAL"),
+    UNIT(stats, 2,
+         "count busy, queued and completed under the lock, where they "
+         "change"),
+    UNIT(close_cancels_queued, 2,
+         "tp_close: cancel what is queued, broadcast, join, then run every "
+         "after_work before returning"),
+    UNIT(close_waits_running, 3,
+         "tp_close must pthread_join every thread: a running order finishes "
+         "first"),
+    UNIT(submit_after_close, 1, "after tp_close, tp_submit says -ESHUTDOWN"),
+    UNIT(after_work_can_submit, 2,
+         "never hold the lock while calling after_work: it may submit"),
+    HIDDEN(sizes_concurrency, 1,
+           "a pool of N runs N orders at once, whatever N"),
+    HIDDEN(cancel_all_then_close, 1,
+           "cancelled orders get after_work once, with -ECANCELED"),
+    HIDDEN(close_unused_pool, 1, "a pool never used starts no thread"),
+    HIDDEN(submit_during_close, 1,
+           "an after_work run by tp_close that submits gets -ESHUTDOWN"),
+    HIDDEN(reinit_no_leak, 1,
+           "init, submit, close ten times: no thread or descriptor left"),
+
+    {"races.helgrind", STAGE_RACES, 8, check_races_helgrind,
+     "every variable that a cook and the loop share (queue, done list, "
+     "counters, the order's state) is read and written under the lock",
+     "test_pool:test_races", false},
+
+    AGAIN("integration.", "lab1.get_root", lab1_get_root, 1,
+          "answer GET / with 200 and a Content-Length"),
+    AGAIN("integration.", "lab2.pipelined", lab2_pipelined, 1,
+          "answer pipelined requests in order"),
+    AGAIN("integration.", "lab1.clean_exit", lab1_clean_exit, 1,
+          "on SIGINT/SIGTERM close the pool (tp_close), then every handle, "
+          "and exit 0"),
+    AGAIN("integration.", "lab3.idle_timeout", lab3_idle_timeout, 1,
+          "keep-alive connections still time out"),
+    {"integration.cook", STAGE_INTEGRATION, 3, cook,
+     "submit the order from the route hook; in on_cooked swap the held "
+     "placeholder for kitchen_respond's answer and release it",
+     NULL, false},
+    {"integration.hash", STAGE_INTEGRATION, 3, hash,
+     "/hash is cooked like /cook: kitchen_work computes the digest on the "
+     "pool",
+     NULL, false},
+    {"integration.fifth_order_waits", STAGE_INTEGRATION, 6, fifth_order_waits,
+     "four cooks by default: the fifth order waits on the queue until one "
+     "is free",
+     NULL, false},
+    {"integration.pool_size_env", STAGE_INTEGRATION, 4, pool_size_env,
+     "read EV_THREADPOOL_SIZE in tp_init with tp_size_from", NULL, false},
+    {"integration.stats_scene", STAGE_INTEGRATION, 4, stats_scene,
+     "/stats is tp_stats: busy and queued as the cooks change them", NULL,
+     false},
+    {"integration.client_leaves_order", STAGE_INTEGRATION, 3,
+     client_leaves_order,
+     "an order whose client has gone still comes back: answer it, see the "
+     "write fail, close that connection and serve the rest",
+     NULL, false},
+
+    {"leaks.memory", STAGE_LEAKS, 3, check_leaks_memory,
+     "free every order in its after_work, cancelled ones too; tp_close "
+     "before the loop closes",
+     NULL, false},
+    {"leaks.invalid_access", STAGE_LEAKS, 2, check_leaks_invalid,
+     "an order freed while the pool still had it? (stack above)", NULL, false},
+    {"leaks.descriptors", STAGE_LEAKS, 1, check_leaks_fds,
+     "close the eventfd in tp_close", NULL, false},
+    {"leaks.threads", STAGE_LEAKS, 1, threads,
+     "start the pool's threads once, on the first order, and reuse them", NULL,
+     false},
+
+    {"latency.loop_free_while_cooking", STAGE_LATENCY, 6,
+     loop_free_while_cooking,
+     "the loop thread only submits; the work runs on the pool", NULL, false},
+    {"latency.idle_cpu_after_work", STAGE_LATENCY, 3, idle_cpu_after_work,
+     "read the eventfd in its callback, or level-triggered epoll reports it "
+     "for ever",
+     NULL, false},
+    {"latency.lab3.sleep_1000", STAGE_LATENCY, 2, lab3_sleep_1000,
+     "/sleep is still a timer, not a kitchen order", NULL, false},
+};
+
+const struct lab lab4 = {
+    .number = 4,
+    .dir = "04-thread-pool",
+    .title = "the kitchen: a thread pool wired to the loop",
+    .checks = checks,
+    .nchecks = sizeof(checks) / sizeof(checks[0]),
+    .setup = lab1_setup,
+    .leak_scenario = leak_scenario,
+    .leak_cleanup = leak_cleanup,
+};

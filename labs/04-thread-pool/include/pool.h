@@ -1,0 +1,141 @@
+/* pool.h - the kitchen: a fixed pool of threads and one work queue, wired
+ * to the lab 3 loop (lab 4). The equivalent of libuv's thread pool and
+ * uv_queue_work() (src/threadpool.c).
+ *
+ * The waiter (the loop thread) never cooks. He writes an order (a
+ * struct tp_work), pins it on the kitchen's rail (the queue) and goes back
+ * to his tables. A free cook (a pool thread) takes the oldest order, cooks
+ * it (work) and puts the dish on the pass (the done list), ringing the bell
+ * (an eventfd the loop watches) if the pass was empty. When the waiter hears
+ * the bell he takes every dish on the pass at once and serves each one
+ * (after_work), on his own thread:
+ *
+ *   loop thread                 pool threads (size of them)
+ *   tp_submit() --lock--> queue --cond--> work(w)
+ *                                           |
+ *   after_work(w, status) <-- done <--lock--+  + eventfd write if done was empty
+ *        (in the ev_io callback for the eventfd: read it, take all, unlock, run)
+ *
+ * Rules the tests check:
+ * - work runs exactly once, on a pool thread; after_work runs exactly once,
+ *   on the loop thread (the one running ev_run() or tp_close());
+ * - the pool has `size` threads: EV_THREADPOOL_SIZE from the environment
+ *   (like libuv's UV_THREADPOOL_SIZE), 4 when unset or not a number, 0 read
+ *   as 1, more than TP_MAX_THREADS read as TP_MAX_THREADS. They are started
+ *   together on the first tp_submit(), not before;
+ * - a waiting thread sleeps on the condition variable (no busy waiting) and
+ *   no wake-up is lost;
+ * - several completions may share one wake-up (one eventfd read), and none
+ *   is ever left behind;
+ * - while work is queued or running the pool keeps the loop alive
+ *   (ev_run(EV_RUN_DEFAULT) does not return); an idle pool does not.
+ *
+ * One pool serves one loop. Every function but the work callback itself is
+ * called on the loop thread.
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+enum {
+	TP_DEFAULT_THREADS = 4,
+	TP_MAX_THREADS = 1024,
+};
+
+/* The environment variable that sets the pool's size. */
+#define TP_SIZE_ENV "EV_THREADPOOL_SIZE"
+
+struct tp_pool;
+struct tp_work;
+
+/* Runs on a pool thread: may block, may burn CPU; must not touch the loop. */
+typedef void (*tp_work_fn)(struct tp_work *w);
+/* Runs on the loop thread once work has run (status 0) or was cancelled
+ * before it started (status -ECANCELED). w is yours again from here. */
+typedef void (*tp_after_fn)(struct tp_work *w, int status);
+
+/* Where an order is. Only the pool changes it, under the pool's lock. */
+enum tp_state {
+	TP_IDLE,      /* not submitted, or after_work has run */
+	TP_QUEUED,    /* on the rail, no cook has it */
+	TP_RUNNING,   /* a cook is on it */
+	TP_DONE,      /* on the pass: work ran, after_work pending */
+	TP_CANCELLED, /* on the pass: never ran, after_work pending */
+};
+
+/* One order. Embed it in your own struct (no malloc in the pool) and keep
+ * it alive until its after_work. */
+struct tp_work {
+	void *data; /* yours */
+	tp_work_fn work;
+	tp_after_fn after_work;
+	struct tp_pool *pool;  /* private */
+	struct ev_link link;   /* private: in the queue or the done list */
+	enum tp_state state;   /* private, under pool->lock */
+};
+
+/* What /stats shows: a snapshot taken under the lock. */
+struct tp_stats {
+	unsigned size;      /* threads in the pool (started or not) */
+	unsigned busy;      /* threads running a work callback now */
+	unsigned queued;    /* orders waiting for a thread */
+	uint64_t completed; /* work callbacks finished so far */
+};
+
+struct tp_pool {
+	struct ev_loop *loop;
+	unsigned size;       /* from the environment, see above */
+	pthread_t *threads;  /* size of them once started, else NULL */
+	unsigned started;    /* threads created (0 until the first submit) */
+
+	pthread_mutex_t lock; /* guards everything down to `completed` */
+	pthread_cond_t more;  /* signalled: work queued, or stopping */
+	struct ev_link queue; /* submitted, not started: oldest first */
+	struct ev_link done;  /* finished or cancelled, after_work pending */
+	bool stopping;        /* tp_close(): threads leave when they see it */
+	unsigned busy;
+	unsigned queued;
+	uint64_t completed;
+
+	int wake_fd;         /* eventfd: the bell, rung by pool threads */
+	struct ev_io wake;   /* the loop's watcher on wake_fd */
+	unsigned in_flight;  /* loop thread only: submitted, after_work not run */
+	uint64_t wakeups;    /* loop thread only: times the bell was answered */
+};
+
+/* Reads the size from the environment, creates the eventfd and its ev_io
+ * (threads start later). 0 or a negative errno. */
+int tp_init(struct tp_pool *p, struct ev_loop *loop);
+
+/* The size a value of EV_THREADPOOL_SIZE means (NULL: unset). */
+unsigned tp_size_from(const char *value);
+
+/* Queues w: work(w) will run on a pool thread, then after_work(w, 0) on
+ * the loop thread. Starts the threads on first use. Returns 0, -EINVAL
+ * (work or after_work NULL), -ESHUTDOWN after tp_close(), or the error
+ * from starting the threads. */
+int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
+              tp_after_fn after_work);
+
+/* Takes w back if no thread has started it: it will never run, and its
+ * after_work runs on the loop thread with -ECANCELED (from the loop, in a
+ * later iteration, never from inside tp_cancel). Returns 0, or -EBUSY if it
+ * is running or done (it then completes normally), or -EINVAL if it is not
+ * submitted. */
+int tp_cancel(struct tp_work *w);
+
+void tp_stats(struct tp_pool *p, struct tp_stats *s);
+
+/* Shuts the kitchen: queued work is cancelled, running work is waited for,
+ * every thread is joined, and then every pending after_work runs here, on
+ * the calling (loop) thread, with 0 or -ECANCELED. The eventfd's watcher is
+ * ev_close()d: run the loop once more before ev_loop_close(). 0 or a
+ * negative errno. */
+int tp_close(struct tp_pool *p);
+
+#endif
