@@ -5,12 +5,12 @@
 #
 #   docker/install-deps.sh           install what is missing (as root, or via sudo)
 #   docker/install-deps.sh --check   exit 0 if everything is present, 1 otherwise
-#   docker/install-deps.sh --bench   also what `make bench` needs (wrk, node)
+#   docker/install-deps.sh --bench   also what `make bench` needs (wrk, node, libuv)
 set -eu
 
 PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git"
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES wrk python3 util-linux"
+	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev"
 	# Node: Debian's nodejs, unless a node is already on the PATH.
 	command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 	shift
