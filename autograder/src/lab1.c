@@ -106,7 +106,6 @@ bool lab1_expect(struct result *r, int port, const char *req, size_t len,
 	return ok;
 }
 
-#define REQ(line) line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
 #define EXPECT(r, port, req, want)                                             \
 	lab1_expect((r), (port), (req), strlen(req), (want), NULL)
 
@@ -161,16 +160,16 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c,
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	bool ok = EXPECT(r, t.port, REQ("GET /"), 200);
-	ok = ok && lab1_expect(r, t.port, REQ("GET /"), strlen(REQ("GET /")),
+	bool ok = EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
+	ok = ok && lab1_expect(r, t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
 	                       200, &get);
-	if (ok && lab1_expect(r, t.port, REQ("HEAD /"), strlen(REQ("HEAD /")),
+	if (ok && lab1_expect(r, t.port, REQ_CLOSE("HEAD /"), strlen(REQ_CLOSE("HEAD /")),
 	                      200, &head)) {
 		/* The reply to HEAD is read to EOF: any byte after the head is
 		 * a body. */
 		int fd = probe_connect(t.port, REPLY_MS);
 		probe_reply_free(&head);
-		probe_send(fd, REQ("HEAD /"), strlen(REQ("HEAD /")), 0, 0);
+		probe_send(fd, REQ_CLOSE("HEAD /"), strlen(REQ_CLOSE("HEAD /")), 0, 0);
 		probe_recv(fd, &head, false, REPLY_MS);
 		close(fd);
 		probe_header(&get, "Content-Length", len_get, sizeof(len_get));
@@ -241,11 +240,11 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c,
                             struct result *r)
 {
 	static const char *const evil[] = {
-	    REQ("GET /files/../secret.txt"),
-	    REQ("GET /files/sub/../../secret.txt"),
-	    REQ("GET /files/..%2fsecret.txt"),
-	    REQ("GET /files//etc/passwd"),
-	    REQ("GET /files/./../secret.txt"),
+	    REQ_CLOSE("GET /files/../secret.txt"),
+	    REQ_CLOSE("GET /files/sub/../../secret.txt"),
+	    REQ_CLOSE("GET /files/..%2fsecret.txt"),
+	    REQ_CLOSE("GET /files//etc/passwd"),
+	    REQ_CLOSE("GET /files/./../secret.txt"),
 	};
 	struct target t;
 	struct http_reply rep;
@@ -254,8 +253,8 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c,
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	if (!lab1_expect(r, t.port, REQ("GET /files/sub/inner.txt"),
-	                 strlen(REQ("GET /files/sub/inner.txt")), 200, &rep))
+	if (!lab1_expect(r, t.port, REQ_CLOSE("GET /files/sub/inner.txt"),
+	                 strlen(REQ_CLOSE("GET /files/sub/inner.txt")), 200, &rep))
 		v = FAIL;
 	else if (rep.body_len != strlen(HELLO) ||
 	         memcmp(rep.body, HELLO, rep.body_len))
@@ -292,9 +291,9 @@ enum verdict lab1_not_found(struct grader *g, const struct check *c,
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	bool ok = EXPECT(r, t.port, REQ("GET /no-such-page"), 404) &&
-	          EXPECT(r, t.port, REQ("GET /files/missing.txt"), 404) &&
-	          EXPECT(r, t.port, REQ("GET /files/sub"), 404);
+	bool ok = EXPECT(r, t.port, REQ_CLOSE("GET /no-such-page"), 404) &&
+	          EXPECT(r, t.port, REQ_CLOSE("GET /files/missing.txt"), 404) &&
+	          EXPECT(r, t.port, REQ_CLOSE("GET /files/sub"), 404);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
@@ -316,7 +315,7 @@ enum verdict lab1_method_405(struct grader *g, const struct check *c,
 		    !strstr(allow, "GET"))
 			result_printf(r, "a 405 must say what is allowed: "
 			                 "\"Allow: GET, HEAD\"\n");
-		else if (EXPECT(r, t.port, REQ("DELETE /files/hello.txt"), 405))
+		else if (EXPECT(r, t.port, REQ_CLOSE("DELETE /files/hello.txt"), 405))
 			v = PASS;
 	}
 	probe_reply_free(&rep);
@@ -342,7 +341,7 @@ enum verdict lab1_malformed_400(struct grader *g, const struct check *c,
 	/* Stop at the first wrong answer: a hung server costs one timeout. */
 	for (size_t i = 0; ok && i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok = EXPECT(r, t.port, bad[i], 400);
-	if (ok && !EXPECT(r, t.port, REQ("GET /"), 200)) {
+	if (ok && !EXPECT(r, t.port, REQ_CLOSE("GET /"), 200)) {
 		result_printf(
 		    r, "after the malformed requests, GET / no longer works\n");
 		ok = false;
@@ -413,7 +412,7 @@ enum verdict lab1_headers_431(struct grader *g, const struct check *c,
 enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
                                  struct result *r)
 {
-	const char *req = REQ("GET /files/hello.txt");
+	const char *req = REQ_CLOSE("GET /files/hello.txt");
 	struct target t;
 	struct http_reply rep;
 	char a[300];
@@ -452,7 +451,7 @@ enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
  * the server's next write() fails with EPIPE, or raises SIGPIPE. */
 int lab1_vanish(int port)
 {
-	const char *req = REQ("GET /files/big.bin");
+	const char *req = REQ_CLOSE("GET /files/big.bin");
 	struct linger lg = {1, 0};
 	struct http_reply rep;
 	int small = 4096;
@@ -477,7 +476,7 @@ int lab1_vanish(int port)
  * SIGPIPE, whose default action kills the process. */
 static void order_and_leave(int port)
 {
-	const char *req = REQ("GET /files/big.bin");
+	const char *req = REQ_CLOSE("GET /files/big.bin");
 	int fd = probe_connect(port, REPLY_MS);
 
 	if (fd >= 0) {
@@ -513,7 +512,7 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
 			ok = false;
 		}
 	}
-	ok = ok && EXPECT(r, t.port, REQ("GET /"), 200);
+	ok = ok && EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
 	if (ok)
 		result_printf(r, "4 clients vanished (2 mid-response, 2 right "
 		                 "after asking); the server kept serving\n");
@@ -539,7 +538,7 @@ enum verdict lab1_many_connections(struct grader *g, const struct check *c,
 	}
 	for (i = 0; i < 200; i++) {
 		struct http_reply rep;
-		if (probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")),
+		if (probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
 		                  &rep, 3000) == 0 &&
 		    rep.status == 200)
 			served++;
@@ -571,13 +570,13 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
 
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
-	if (lab1_expect(r, t.port, REQ("GET /sleep?ms=200"),
-	                strlen(REQ("GET /sleep?ms=200")), 200, &rep)) {
+	if (lab1_expect(r, t.port, REQ_CLOSE("GET /sleep?ms=200"),
+	                strlen(REQ_CLOSE("GET /sleep?ms=200")), 200, &rep)) {
 		if (rep.ms < 190)
 			result_printf(r,
 			              "/sleep?ms=200 answered after %.0f ms\n",
 			              rep.ms);
-		else if (EXPECT(r, t.port, REQ("GET /sleep?ms=soon"), 400))
+		else if (EXPECT(r, t.port, REQ_CLOSE("GET /sleep?ms=soon"), 400))
 			v = PASS;
 	}
 	if (v == PASS)
@@ -594,7 +593,7 @@ static bool stops_on(struct grader *g, const struct check *c, int sig,
 
 	if (!lab1_serve(g, c, &t, r))
 		return false;
-	if (!EXPECT(r, t.port, REQ("GET /"), 200))
+	if (!EXPECT(r, t.port, REQ_CLOSE("GET /"), 200))
 		return lab1_done(&t, r, FAIL) == PASS;
 	/* Let it get back into accept(): a signal that lands between the
 	 * reply and accept() is seen even with SA_RESTART set. */
@@ -653,8 +652,8 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c,
 		size_t n = 0;
 		for (int i = 0; i < N && n == (size_t)i; i++) {
 			struct http_reply rep;
-			if (probe_request(t.port, REQ("GET /"),
-			                  strlen(REQ("GET /")), &rep,
+			if (probe_request(t.port, REQ_CLOSE("GET /"),
+			                  strlen(REQ_CLOSE("GET /")), &rep,
 			                  3000) == 0 &&
 			    rep.status == 200)
 				ms[n++] = rep.ms;
@@ -688,14 +687,14 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 {
 	struct target t;
 	struct http_reply a, b;
-	const char *slow = REQ("GET /sleep?ms=300");
+	const char *slow = REQ_CLOSE("GET /sleep?ms=300");
 
 	if (!lab1_serve(g, c, &t, r))
 		return SKIP;
 	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, slow, strlen(slow), 0, 0);
 	probe_sleep_ms(50);
-	probe_request(t.port, REQ("GET /"), strlen(REQ("GET /")), &b, REPLY_MS);
+	probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &b, REPLY_MS);
 	probe_recv(fd, &a, false, REPLY_MS);
 	close(fd);
 	if (a.status != 200 || b.status != 200) {
@@ -728,16 +727,16 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 void lab1_leak_scenario(struct grader *g, int port)
 {
 	static const char *const reqs[] = {
-	    REQ("GET /"),
-	    REQ("HEAD /"),
-	    REQ("GET /files/hello.txt"),
-	    REQ("GET /files/big.bin"),
-	    REQ("GET /nope"),
-	    REQ("GET /files/../secret.txt"),
+	    REQ_CLOSE("GET /"),
+	    REQ_CLOSE("HEAD /"),
+	    REQ_CLOSE("GET /files/hello.txt"),
+	    REQ_CLOSE("GET /files/big.bin"),
+	    REQ_CLOSE("GET /nope"),
+	    REQ_CLOSE("GET /files/../secret.txt"),
 	    "garbage\r\n\r\n",
-	    REQ("DELETE /"),
-	    REQ("GET /sleep?ms=20"),
-	    REQ("GET /sleep?ms=x"),
+	    REQ_CLOSE("DELETE /"),
+	    REQ_CLOSE("GET /sleep?ms=20"),
+	    REQ_CLOSE("GET /sleep?ms=x"),
 	};
 	struct http_reply rep;
 
@@ -757,7 +756,7 @@ void lab1_leak_scenario(struct grader *g, int port)
 		close(fd);
 	}
 	lab1_vanish(port);
-	probe_request(port, REQ("GET /"), strlen(REQ("GET /")), &rep, 10000);
+	probe_request(port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &rep, 10000);
 	probe_reply_free(&rep);
 }
 

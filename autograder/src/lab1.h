@@ -10,6 +10,12 @@
 #include "target.h"
 
 /* Creates the --root folder every lab's server serves. */
+/* A request line made a whole request, kept alive (REQ) or asking the
+ * server to close after its answer (REQ_CLOSE): REQ("GET /"). */
+#define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
+#define REQ_CLOSE(line)                                                        \
+	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
+
 int lab1_setup(struct grader *g);
 
 /* The requests lab 1's server runs through under valgrind. */

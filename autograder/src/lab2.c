@@ -19,10 +19,6 @@
 
 enum { REPLY_MS = 3000 };
 
-#define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
-#define REQ_CLOSE(line)                                                        \
-	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
-
 static bool serve(struct grader *g, const struct check *c, struct target *t,
                   struct result *r, int nofile)
 {

@@ -32,10 +32,6 @@ enum {
 	LATE_MS = 700,  /* a reply after its wave, by this much, is late */
 };
 
-#define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
-#define REQ_CLOSE(line)                                                        \
-	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
-
 static bool serve(struct grader *g, const struct check *c, struct target *t,
                   struct result *r, const char *const *env)
 {
