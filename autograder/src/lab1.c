@@ -161,15 +161,16 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c,
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	bool ok = EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
-	ok = ok && lab1_expect(r, t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
-	                       200, &get);
-	if (ok && lab1_expect(r, t.port, REQ_CLOSE("HEAD /"), strlen(REQ_CLOSE("HEAD /")),
-	                      200, &head)) {
+	ok = ok && lab1_expect(r, t.port, REQ_CLOSE("GET /"),
+	                       strlen(REQ_CLOSE("GET /")), 200, &get);
+	if (ok && lab1_expect(r, t.port, REQ_CLOSE("HEAD /"),
+	                      strlen(REQ_CLOSE("HEAD /")), 200, &head)) {
 		/* The reply to HEAD is read to EOF: any byte after the head is
 		 * a body. */
 		int fd = probe_connect(t.port, REPLY_MS);
 		probe_reply_free(&head);
-		probe_send(fd, REQ_CLOSE("HEAD /"), strlen(REQ_CLOSE("HEAD /")), 0, 0);
+		probe_send(fd, REQ_CLOSE("HEAD /"), strlen(REQ_CLOSE("HEAD /")),
+		           0, 0);
 		probe_recv(fd, &head, false, REPLY_MS);
 		close(fd);
 		probe_header(&get, "Content-Length", len_get, sizeof(len_get));
@@ -254,7 +255,8 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c,
 	if (!lab1_serve(g, c, &t, r))
 		return FAIL;
 	if (!lab1_expect(r, t.port, REQ_CLOSE("GET /files/sub/inner.txt"),
-	                 strlen(REQ_CLOSE("GET /files/sub/inner.txt")), 200, &rep))
+	                 strlen(REQ_CLOSE("GET /files/sub/inner.txt")), 200,
+	                 &rep))
 		v = FAIL;
 	else if (rep.body_len != strlen(HELLO) ||
 	         memcmp(rep.body, HELLO, rep.body_len))
@@ -315,7 +317,8 @@ enum verdict lab1_method_405(struct grader *g, const struct check *c,
 		    !strstr(allow, "GET"))
 			result_printf(r, "a 405 must say what is allowed: "
 			                 "\"Allow: GET, HEAD\"\n");
-		else if (EXPECT(r, t.port, REQ_CLOSE("DELETE /files/hello.txt"), 405))
+		else if (EXPECT(r, t.port, REQ_CLOSE("DELETE /files/hello.txt"),
+		                405))
 			v = PASS;
 	}
 	probe_reply_free(&rep);
@@ -538,8 +541,9 @@ enum verdict lab1_many_connections(struct grader *g, const struct check *c,
 	}
 	for (i = 0; i < 200; i++) {
 		struct http_reply rep;
-		if (probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
-		                  &rep, 3000) == 0 &&
+		if (probe_request(t.port, REQ_CLOSE("GET /"),
+		                  strlen(REQ_CLOSE("GET /")), &rep,
+		                  3000) == 0 &&
 		    rep.status == 200)
 			served++;
 		probe_reply_free(&rep);
@@ -576,7 +580,8 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
 			result_printf(r,
 			              "/sleep?ms=200 answered after %.0f ms\n",
 			              rep.ms);
-		else if (EXPECT(r, t.port, REQ_CLOSE("GET /sleep?ms=soon"), 400))
+		else if (EXPECT(r, t.port, REQ_CLOSE("GET /sleep?ms=soon"),
+		                400))
 			v = PASS;
 	}
 	if (v == PASS)
@@ -694,7 +699,8 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, slow, strlen(slow), 0, 0);
 	probe_sleep_ms(50);
-	probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &b, REPLY_MS);
+	probe_request(t.port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
+	              &b, REPLY_MS);
 	probe_recv(fd, &a, false, REPLY_MS);
 	close(fd);
 	if (a.status != 200 || b.status != 200) {
@@ -756,7 +762,8 @@ void lab1_leak_scenario(struct grader *g, int port)
 		close(fd);
 	}
 	lab1_vanish(port);
-	probe_request(port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")), &rep, 10000);
+	probe_request(port, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
+	              &rep, 10000);
 	probe_reply_free(&rep);
 }
 
