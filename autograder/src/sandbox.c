@@ -95,6 +95,38 @@ static int for_each_proc(uid_t uid, bool live_only, void (*fn)(pid_t))
 	return n;
 }
 
+/* Threads (tasks) the user runs: RLIMIT_NPROC counts threads, not
+ * processes, so a desktop with a browser open may already run thousands. */
+static int count_tasks(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	struct stat st;
+	char path[300], line[128];
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+		if (stat(path, &st) != 0 || st.st_uid != uid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		FILE *f = fopen(path, "r");
+		int threads = 1;
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "Threads: %d", &threads) == 1)
+				break;
+		if (f)
+			fclose(f);
+		n += threads;
+	}
+	closedir(d);
+	return n;
+}
+
 static void reap(pid_t pid)
 {
 	waitpid(pid, NULL, WNOHANG);
@@ -176,7 +208,7 @@ int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
 	for (size_t i = 0; env && env[i] && n < 31; i++)
 		envp[n++] = env[i];
 	envp[n] = NULL;
-	nproc_base = geteuid() == 0 ? 0 : for_each_proc(geteuid(), false, NULL);
+	nproc_base = geteuid() == 0 ? 0 : count_tasks(geteuid());
 
 	p->exited = false;
 	p->status = 0;
