@@ -569,6 +569,14 @@ static void leak_scenario(struct grader *g, int port)
 	place(&o, port, 2, REQ_CLOSE("GET /cook?ms=100"));
 	collect(&o, 10000);
 	close_orders(&o);
+	/* Clients that hang up while their orders cook or wait: the
+	 * orders come back (or are cancelled) with nobody to serve. */
+	place(&o, port, 6, REQ_CLOSE("GET /cook?ms=300"));
+	probe_sleep_ms(100);
+	for (int i = 0; i < o.n; i++)
+		hang_up(o.fd[i]);
+	o.n = 0;
+	probe_sleep_ms(1500);
 	place(&at_exit, port, 6, REQ_CLOSE("GET /cook?ms=2000"));
 	probe_sleep_ms(500);
 }

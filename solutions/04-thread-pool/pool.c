@@ -269,10 +269,10 @@ int tp_cancel(struct tp_work *w)
 	if (w->state == TP_IDLE) {
 		rc = -EINVAL;
 	} else if (w->state == TP_QUEUED) {
+		/* On the pass: after_work comes from the loop, later. */
 		list_del(&w->link);
 		p->queued--;
-		to_pass(p, w,
-		        TP_CANCELLED); /* after_work comes from the loop */
+		to_pass(p, w, TP_CANCELLED);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&p->lock);
