@@ -142,6 +142,23 @@ enum verdict check_races_helgrind(struct grader *g, const struct check *c,
 /* Paths: snprintf into buf, returning buf. */
 const char *path_join(char *buf, const char *a, const char *b);
 
+/* Rows of a lab's table: a public unit test (test_NAME), a hidden one
+ * (test_hidden_NAME), and an earlier lab's check run again. */
+#define UNIT(test, pts, hint)                                                  \
+	{                                                                      \
+		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
+		    "test_" #test, false                                       \
+	}
+#define HIDDEN(test, pts, hint)                                                \
+	{                                                                      \
+		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
+		    "test_hidden_" #test, true                                 \
+	}
+#define AGAIN(stage, name, fn, pts, hint)                                      \
+	{                                                                      \
+		stage name, STAGE_INTEGRATION, pts, fn, hint, NULL, false      \
+	}
+
 /* The labs the grader knows. */
 extern const struct lab lab1, lab2, lab3, lab4;
 

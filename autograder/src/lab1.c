@@ -770,17 +770,6 @@ void lab1_leak_scenario(struct grader *g, int port)
 /* ---- the table --------------------------------------------------------------
  */
 
-#define UNIT(test, pts, hint)                                                  \
-	{                                                                      \
-		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
-		    "test_" #test, false                                       \
-	}
-#define HIDDEN(test, pts, hint)                                                \
-	{                                                                      \
-		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
-		    "test_hidden_" #test, true                                 \
-	}
-
 static const struct check checks[] = {
     {"build", STAGE_BUILD, 5, check_build,
      "read the first compiler error; fix it; rebuild with `make build LAB=1`",

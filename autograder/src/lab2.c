@@ -477,16 +477,6 @@ void lab2_leak_cleanup(struct grader *g)
 /* ---- the table
  * ---------------------------------------------------------------------- */
 
-#define UNIT(test, pts, hint)                                                  \
-	{                                                                      \
-		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
-		    "test_" #test, false                                       \
-	}
-#define HIDDEN(test, pts, hint)                                                \
-	{                                                                      \
-		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
-		    "test_hidden_" #test, true                                 \
-	}
 #define LAB1(name, fn, pts, hint)                                              \
 	{                                                                      \
 		"integration.lab1." name, STAGE_INTEGRATION, pts, fn, hint,    \

@@ -589,21 +589,6 @@ static void leak_cleanup(struct grader *g)
 
 /* ---- the table --------------------------------------------------------- */
 
-#define UNIT(test, pts, hint)                                                  \
-	{                                                                      \
-		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
-		    "test_" #test, false                                       \
-	}
-#define HIDDEN(test, pts, hint)                                                \
-	{                                                                      \
-		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
-		    "test_hidden_" #test, true                                 \
-	}
-#define AGAIN(stage, name, fn, pts, hint)                                      \
-	{                                                                      \
-		stage name, STAGE_INTEGRATION, pts, fn, hint, NULL, false      \
-	}
-
 static const struct check checks[] = {
     {"build", STAGE_BUILD, 3, check_build,
      "read the first compiler error; fix it; rebuild with `make build LAB=4`",
