@@ -194,6 +194,29 @@ int target_stop(struct target *t, int timeout_ms)
 	return rc;
 }
 
+int target_stop_nudged(struct target *t, int timeout_ms)
+{
+	double deadline = probe_now_ms() + timeout_ms;
+	int rc = 0;
+
+	if (!target_alive(t))
+		return 0;
+	kill(t->proc.pid, SIGTERM);
+	for (;;) {
+		int left = (int)(deadline - probe_now_ms());
+
+		rc = sbx_wait(&t->proc, left < 1000 ? left : 1000);
+		if (rc != -ETIMEDOUT || left <= 1000)
+			break;
+		/* A blocking accept() that the signal just missed. */
+		int fd = probe_connect(t->port, 500);
+		if (fd >= 0)
+			close(fd);
+	}
+	target_kill(t);
+	return rc;
+}
+
 void target_kill(struct target *t)
 {
 	sbx_kill(&t->proc);

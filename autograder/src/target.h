@@ -40,6 +40,11 @@ bool target_explain_death(struct target *t, struct result *r);
  * (t->proc.status set), -ETIMEDOUT when it had to be killed. */
 int target_stop(struct target *t, int timeout_ms);
 
+/* The same, but a server still running after a second gets a connection
+ * (opened and closed) each second: a blocking server (lab 1) whose
+ * accept() began just after the signal arrived waits for one, and the
+ * leak stage is about what it frees, not about that window. */
+int target_stop_nudged(struct target *t, int timeout_ms);
 /* Kills it (if still running) and everything it started. */
 void target_kill(struct target *t);
 

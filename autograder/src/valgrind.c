@@ -99,7 +99,7 @@ static struct vg_run *run_once(struct grader *g, const struct check *c,
 	if (target_explain_death(&t, r)) {
 		snprintf(v->why, sizeof(v->why),
 		         "the server died during the scenario (see above)");
-	} else if (target_stop(&t, 10000) < 0) {
+	} else if (target_stop_nudged(&t, 10000) < 0) {
 		snprintf(v->why, sizeof(v->why),
 		         "the server did not exit within 10 s of SIGTERM, so "
 		         "valgrind could not check what it left behind");
