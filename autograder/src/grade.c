@@ -243,10 +243,14 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	         o->ref ? ", reference labs " : "", o->ref ? o->ref : "",
 	         o->hidden ? "included" : "not included");
 	int units = 0;
-	for (size_t i = 0; i < lab->nchecks; i++)
-		if (lab->checks[i].stage == STAGE_UNIT &&
-		    selected(o, &lab->checks[i]) && units++ == 0)
-			g.unit_case = lab->checks[i].arg;
+	for (size_t i = 0; i < lab->nchecks; i++) {
+		const struct check *c = &lab->checks[i];
+
+		if (c->stage == STAGE_UNIT && selected(o, c)) {
+			units++;
+			g.unit_case = c->arg;
+		}
+	}
 	if (units != 1 || !o->only)
 		g.unit_case = NULL;
 	for (size_t i = 0; i < lab->nchecks && rp.n < MAX_CHECKS; i++) {

@@ -509,22 +509,6 @@ static enum verdict idle_cpu_after_work(struct grader *g, const struct check *c,
 
 /* ---- leaks ------------------------------------------------------------- */
 
-static int threads_of(struct target *t)
-{
-	char path[64];
-	char *status;
-	const char *p;
-	int n = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.pid);
-	status = read_file(path, NULL);
-	p = status ? strstr(status, "\nThreads:") : NULL;
-	if (p)
-		n = atoi(p + strlen("\nThreads:"));
-	free(status);
-	return n;
-}
-
 static enum verdict threads(struct grader *g, const struct check *c,
                             struct result *r)
 {
@@ -534,10 +518,10 @@ static enum verdict threads(struct grader *g, const struct check *c,
 
 	if (!serve(g, c, &t, r, NULL))
 		return FAIL;
-	before = threads_of(&t);
+	before = target_threads(&t);
 	place(&o, t.port, 8, REQ_CLOSE("GET /cook?ms=200"));
 	probe_sleep_ms(100);
-	during = threads_of(&t);
+	during = target_threads(&t);
 	collect(&o, 3000);
 	close_orders(&o);
 	for (int round = 0; round < 5; round++) {
@@ -545,7 +529,7 @@ static enum verdict threads(struct grader *g, const struct check *c,
 		collect(&o, 3000);
 		close_orders(&o);
 	}
-	after = threads_of(&t);
+	after = target_threads(&t);
 	result_printf(r,
 	              "threads in the server: %d before any order, %d while "
 	              "cooking, %d after 48 orders\n",

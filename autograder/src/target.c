@@ -183,30 +183,21 @@ bool target_explain_death(struct target *t, struct result *r)
 	return true;
 }
 
-int target_stop(struct target *t, int timeout_ms)
-{
-	if (!target_alive(t))
-		return 0;
-	/* To the server alone, not the group: valgrind must see it exit. */
-	kill(t->proc.pid, SIGTERM);
-	int rc = sbx_wait(&t->proc, timeout_ms);
-	target_kill(t);
-	return rc;
-}
-
-int target_stop_nudged(struct target *t, int timeout_ms)
+/* SIGTERM, then wait; with nudge, a connection each second meanwhile. */
+static int stop(struct target *t, int timeout_ms, bool nudge)
 {
 	double deadline = probe_now_ms() + timeout_ms;
 	int rc = 0;
 
 	if (!target_alive(t))
 		return 0;
+	/* To the server alone, not the group: valgrind must see it exit. */
 	kill(t->proc.pid, SIGTERM);
 	for (;;) {
 		int left = (int)(deadline - probe_now_ms());
 
-		rc = sbx_wait(&t->proc, left < 1000 ? left : 1000);
-		if (rc != -ETIMEDOUT || left <= 1000)
+		rc = sbx_wait(&t->proc, nudge && left > 1000 ? 1000 : left);
+		if (rc != -ETIMEDOUT || !nudge || left <= 1000)
 			break;
 		/* A blocking accept() that the signal just missed. */
 		int fd = probe_connect(t->port, 500);
@@ -215,6 +206,16 @@ int target_stop_nudged(struct target *t, int timeout_ms)
 	}
 	target_kill(t);
 	return rc;
+}
+
+int target_stop(struct target *t, int timeout_ms)
+{
+	return stop(t, timeout_ms, false);
+}
+
+int target_stop_nudged(struct target *t, int timeout_ms)
+{
+	return stop(t, timeout_ms, true);
 }
 
 void target_kill(struct target *t)
@@ -243,20 +244,31 @@ double target_cpu_ms(struct target *t)
 	return (double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-long target_rss_kb(struct target *t)
+/* A number from the server's /proc/PID/status ("VmRSS: %ld"); -1 if absent. */
+static long status_field(struct target *t, const char *format)
 {
 	char path[64], line[256];
-	long kb = -1;
+	long value = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.pid);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (sscanf(line, format, &value) == 1)
 			break;
 	fclose(f);
-	return kb;
+	return value;
+}
+
+long target_rss_kb(struct target *t)
+{
+	return status_field(t, "VmRSS: %ld kB");
+}
+
+int target_threads(struct target *t)
+{
+	return (int)status_field(t, "Threads: %ld");
 }
 
 void target_tail(struct target *t, struct result *r, int lines)

@@ -53,6 +53,8 @@ double target_cpu_ms(struct target *t);
 
 /* The server's resident memory (VmRSS) in KiB; -1 on error. */
 long target_rss_kb(struct target *t);
+/* Its threads (the main one included); -1 on error. */
+int target_threads(struct target *t);
 
 /* The last lines of the server's output, for a failure message. */
 void target_tail(struct target *t, struct result *r, int lines);

@@ -164,7 +164,7 @@ enum kitchen_dish kitchen_take_order(const struct http_request *req,
 
 /* --- the work, on a pool thread --- */
 
-static struct kitchen_order *order_of(struct tp_work *w)
+struct kitchen_order *kitchen_order_of(struct tp_work *w)
 {
 	size_t off = offsetof(struct kitchen_order, work);
 
@@ -212,7 +212,7 @@ uint64_t kitchen_hash(const char *text, unsigned len, uint64_t rounds)
 
 void kitchen_work(struct tp_work *w)
 {
-	struct kitchen_order *o = order_of(w);
+	struct kitchen_order *o = kitchen_order_of(w);
 
 	if (o->dish == KITCHEN_COOK)
 		block_for(o->ms);
@@ -254,19 +254,13 @@ static int set_body(struct app_response *res, int status, const char *type,
 	return 0;
 }
 
-static int set_error(struct app_response *res, int status)
-{
-	return set_body(res, status, text_plain, "%d %s\n", status,
-	                http_reason(status));
-}
-
 int kitchen_respond(const struct kitchen_order *o, int status,
                     struct app_response *res)
 {
-	int rc;
+	int rc = 0;
 
 	if (status != 0)
-		rc = set_error(res, 503); /* cancelled: the kitchen closed */
+		app_error(503, res); /* cancelled: the kitchen closed */
 	else if (o->dish == KITCHEN_COOK)
 		rc = set_body(res, 200, text_plain, "cooked %d ms\n", o->ms);
 	else
@@ -289,5 +283,6 @@ int kitchen_stats(const struct tp_stats *s, struct app_response *res)
 
 int kitchen_refuse(struct app_response *res)
 {
-	return set_error(res, 400);
+	app_error(400, res);
+	return 0;
 }

@@ -488,13 +488,6 @@ static int add_client(struct server *srv, int fd)
 
 /* --- the kitchen --- */
 
-static struct kitchen_order *order_of(struct tp_work *w)
-{
-	size_t off = offsetof(struct kitchen_order, work);
-
-	return (struct kitchen_order *)(void *)((char *)w - off);
-}
-
 /* Puts the dish where the placeholder was and releases it as a /sleep's
  * answer is released: the requests pipelined behind it follow. */
 static int serve_dish(struct client *cl, const struct kitchen_order *o,
@@ -519,8 +512,8 @@ static int serve_dish(struct client *cl, const struct kitchen_order *o,
  * (-ECANCELED). On the loop thread, like every other callback. */
 static void on_cooked(struct tp_work *w, int status)
 {
-	/* TODO(lab 4): the order (order_of(w)) is back. Its owner is the
-	 * client waiting for it, or NULL if that client has left.
+	/* TODO(lab 4): the order (kitchen_order_of(w)) is back. Its owner is
+	 * the client waiting for it, or NULL if that client has left.
 	 * - Owner NULL: free the order, that's all.
 	 * - Else: clear the client's order first (the requests pipelined
 	 *   behind it are answered now, and one of them may place the
@@ -529,7 +522,6 @@ static void on_cooked(struct tp_work *w, int status)
 	 */
 	(void)w;
 	(void)status;
-	(void)order_of;
 	(void)serve_dish;
 }
 

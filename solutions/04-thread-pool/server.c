@@ -480,13 +480,6 @@ static int add_client(struct server *srv, int fd)
 
 /* --- the kitchen --- */
 
-static struct kitchen_order *order_of(struct tp_work *w)
-{
-	size_t off = offsetof(struct kitchen_order, work);
-
-	return (struct kitchen_order *)(void *)((char *)w - off);
-}
-
 /* Puts the dish where the placeholder was and releases it as a /sleep's
  * answer is released: the requests pipelined behind it follow. */
 static int serve_dish(struct client *cl, const struct kitchen_order *o,
@@ -511,7 +504,7 @@ static int serve_dish(struct client *cl, const struct kitchen_order *o,
  * (-ECANCELED). On the loop thread, like every other callback. */
 static void on_cooked(struct tp_work *w, int status)
 {
-	struct kitchen_order *o = order_of(w);
+	struct kitchen_order *o = kitchen_order_of(w);
 	struct client *cl = o->owner;
 
 	if (cl != NULL) {

@@ -51,6 +51,9 @@ struct kitchen_order {
 	void *owner;                /* the server's (the client waiting), or NULL */
 };
 
+/* The order whose pool part w is (in after_work, say). */
+struct kitchen_order *kitchen_order_of(struct tp_work *w);
+
 /* Reads the order a request makes. KITCHEN_COOK and KITCHEN_HASH fill o
  * for the pool. */
 enum kitchen_dish kitchen_take_order(const struct http_request *req,
