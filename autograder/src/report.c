@@ -1,6 +1,8 @@
 #include "report.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,26 @@ void result_printf(struct result *r, const char *fmt, ...)
 	r->len += (size_t)n;
 }
 
+void result_prepend(struct result *r, const char *fmt, ...)
+{
+	struct result head = {0};
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	if (!text)
+		return;
+	result_printf(&head, "%s%s", text, r->out ? r->out : "");
+	free(text);
+	free(r->out);
+	r->out = head.out;
+	r->len = head.len;
+	r->cap = head.cap;
+}
+
 static double earned(const struct check *c, const struct result *r)
 {
 	return r->verdict == PASS ? c->points : 0;
@@ -53,11 +75,144 @@ void report_totals(const struct report *rp, double *score, double *max)
 	}
 }
 
+/*
+ * Text from a student's program (its output, compiler messages about its
+ * source, unit test messages) is shown to people: on a terminal, which acts
+ * on control characters (ESC[8m hides the rest of the report, '\r' and
+ * backspace overwrite it), and on Gradescope, which rejects a results.json
+ * that is not valid UTF-8. So what a terminal acts on or what misleads a
+ * reader is shown the way C writes it ("\x1b", "\u202e"), and so is each
+ * byte that is not valid UTF-8: the student sees which bytes they sent.
+ */
+
+/* The longest escape, NUL included: "\u202e". */
+#define VISIBLE_ESC_MAX 8
+
+/* The code point of the UTF-8 sequence at s (n > 0 bytes available) and its
+ * length, or 0 when s does not start one. RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const struct {
+		unsigned char mask, lead;
+		size_t len;
+		uint32_t min; /* smaller is overlong */
+	} forms[] = {
+	    {0x80, 0x00, 1, 0},
+	    {0xe0, 0xc0, 2, 0x80},
+	    {0xf0, 0xe0, 3, 0x800},
+	    {0xf8, 0xf0, 4, 0x10000},
+	};
+
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		if ((s[0] & forms[f].mask) != forms[f].lead)
+			continue;
+		if (forms[f].len > n)
+			return 0;
+		*cp = s[0] & (unsigned char)~forms[f].mask;
+		for (size_t i = 1; i < forms[f].len; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			*cp = *cp << 6 | (s[i] & 0x3f);
+		}
+		if (*cp < forms[f].min || (*cp >= 0xd800 && *cp <= 0xdfff) ||
+		    *cp > 0x10ffff)
+			return 0;
+		return forms[f].len;
+	}
+	return 0; /* a continuation byte, or 0xf8-0xff */
+}
+
+/* What a terminal acts on: C0 controls but the line breaks and tabs that
+ * lay text out, DEL and C1 controls (U+009B is a one-byte ESC[); and the
+ * bidirectional overrides and isolates, which make text read in another
+ * order than it is ("Trojan Source"). */
+static bool acts_on_reader(uint32_t cp)
+{
+	return (cp < 0x20 && cp != '\n' && cp != '\t') ||
+	       (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* One byte the way C writes it: "\r", "\b", else "\x1b". */
+static void byte_escape(char esc[VISIBLE_ESC_MAX], unsigned char b)
+{
+	static const char named[0x20] = {
+	    ['\a'] = 'a', ['\b'] = 'b', ['\v'] = 'v',
+	    ['\f'] = 'f', ['\r'] = 'r',
+	};
+
+	if (b < 0x20 && named[b])
+		snprintf(esc, VISIBLE_ESC_MAX, "\\%c", named[b]);
+	else
+		snprintf(esc, VISIBLE_ESC_MAX, "\\x%02x", b);
+}
+
+/* How many bytes at the start of s (n > 0) make one character, or one
+ * invalid byte, and in esc what to show instead of them, or "" when they are
+ * shown as they are. */
+static size_t visible_next(const char *s, size_t n, char esc[VISIBLE_ESC_MAX])
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+	size_t len = utf8_decode(u, n, &cp);
+
+	esc[0] = '\0';
+	if (len == 0) {
+		/* Byte by byte: the next byte may start a valid sequence. */
+		byte_escape(esc, u[0]);
+		return 1;
+	}
+	if (acts_on_reader(cp)) {
+		if (cp < 0x80)
+			byte_escape(esc, (unsigned char)cp);
+		else
+			snprintf(esc, VISIBLE_ESC_MAX, "\\u%04x", (unsigned)cp);
+	}
+	return len;
+}
+
+typedef void put_fn(FILE *out, const char *s, size_t n);
+
+/* Passes s through put, with what visible_next escapes replaced: runs of
+ * text that need no escape go out in one call. */
+static void put_visible(FILE *out, const char *s, size_t n, put_fn *put)
+{
+	const char *run = s;
+
+	while (n > 0) {
+		char esc[VISIBLE_ESC_MAX];
+		size_t len = visible_next(s, n, esc);
+
+		if (esc[0]) {
+			put(out, run, (size_t)(s - run));
+			put(out, esc, strlen(esc));
+			run = s + len;
+		}
+		s += len;
+		n -= len;
+	}
+	put(out, run, (size_t)(s - run));
+}
+
+static void put_raw(FILE *out, const char *s, size_t n)
+{
+	fwrite(s, 1, n, out);
+}
+
+void fput_visible(FILE *out, const char *s, size_t n)
+{
+	put_visible(out, s, n, put_raw);
+}
+
 static void print_indented(FILE *out, const char *text, const char *indent)
 {
 	for (const char *p = text; p && *p;) {
 		size_t n = strcspn(p, "\n");
-		fprintf(out, "%s%.*s\n", indent, (int)n, p);
+
+		fputs(indent, out);
+		fput_visible(out, p, n);
+		fputc('\n', out);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -74,8 +229,13 @@ void report_text(FILE *out, const struct report *rp, int colour)
 
 	fprintf(out, "%sLab %d: %s%s\n", bold, rp->lab->number, rp->lab->title,
 	        off);
-	if (rp->preamble)
-		fprintf(out, "%s%s%s\n", dim, rp->preamble, off);
+	if (rp->preamble) {
+		/* It names the submission's path, whose name the student
+		 * (or an upload) may have chosen. */
+		fputs(dim, out);
+		fput_visible(out, rp->preamble, strlen(rp->preamble));
+		fprintf(out, "%s\n", off);
+	}
 	for (size_t i = 0; i < rp->n; i++) {
 		const struct check *c = rp->checks[i];
 		const struct result *r = &rp->results[i];
@@ -118,12 +278,13 @@ void report_text(FILE *out, const struct report *rp, int colour)
 	        rp->seconds);
 }
 
-void json_string(FILE *out, const char *s)
+/* After put_visible, these are the only characters JSON must escape: the
+ * other controls have become escapes such as "\x1b" (which this makes
+ * "\\x1b" in the JSON source, so that the student is shown "\x1b"). */
+static void put_json(FILE *out, const char *s, size_t n)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;
-	     p++) {
-		switch (*p) {
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
 		case '"':
 			fputs("\\\"", out);
 			break;
@@ -133,19 +294,20 @@ void json_string(FILE *out, const char *s)
 		case '\n':
 			fputs("\\n", out);
 			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
 		case '\t':
 			fputs("\\t", out);
 			break;
 		default:
-			if (*p < 0x20)
-				fprintf(out, "\\u%04x", *p);
-			else
-				fputc(*p, out);
+			fputc(s[i], out);
 		}
 	}
+}
+
+void json_string(FILE *out, const char *s)
+{
+	s = s ? s : "";
+	fputc('"', out);
+	put_visible(out, s, strlen(s), put_json);
 	fputc('"', out);
 }
 

@@ -23,7 +23,16 @@ void report_text(FILE *out, const struct report *rp, int colour);
 void report_json(FILE *out, const struct report *rp);
 void report_tsv(FILE *out, const struct report *rp);
 
-/* Writes s as a JSON string literal (quotes included). */
+/* Writes s as a JSON string literal (quotes included), escaped as
+ * fput_visible does and then for JSON, so that the file is valid UTF-8
+ * whatever bytes s holds. */
 void json_string(FILE *out, const char *s);
+
+/* Writes n bytes of text a student's program wrote, made safe to show
+ * (report.c says why): valid UTF-8 as it is, except the controls a terminal
+ * acts on (C0 but '\n' and '\t', DEL, C1) and the bidirectional overrides
+ * and isolates, shown as C writes them ("\r", "\x1b", "\u202e"); and each
+ * byte that is not valid UTF-8 as "\xff". */
+void fput_visible(FILE *out, const char *s, size_t n);
 
 #endif
