@@ -8,7 +8,8 @@
 #   docker/install-deps.sh --bench   also what `make bench` needs (wrk, node, libuv)
 set -eu
 
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git"
+# bubblewrap is the grader's sandbox for student code (autograder/README.md).
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap"
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev"
 	# Node: Debian's nodejs, unless a node is already on the PATH.

@@ -7,6 +7,9 @@
 #   SRC_ROOT  the tree holding labs/ and solutions/ (the grader points it at
 #             a scratch copy of a submission)
 #   HIDDEN    a folder with hidden tests (autograder/hidden), or empty
+#   HIDDEN_OBJS  a folder with hidden tests already compiled (NAME.o each),
+#             or empty: the grader compiles them where student code cannot
+#             read their sources (target hidden-objs), and links them here
 #   OUT       where objects and programs go
 #
 # Lab N links labs/common, the LIB modules of labs 1..N-1, and lab N's LIB and
@@ -68,13 +71,19 @@ TEST_LINK := $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)
 TEST_DIR    := $(SRC_ROOT)/labs/$(LAB_$(LAB)_DIR)/tests
 HIDDEN_DIR  := $(if $(HIDDEN),$(HIDDEN)/$(LAB_$(LAB)_DIR))
 HIDDEN_SRCS := $(if $(HIDDEN_DIR),$(wildcard $(HIDDEN_DIR)/*.c))
+HIDDEN_ODIR := $(if $(HIDDEN_OBJS),$(HIDDEN_OBJS),$(LABDIR)/obj/hidden)
+HIDDEN_O    := $(if $(HIDDEN_OBJS),$(wildcard $(HIDDEN_OBJS)/*.o), \
+                 $(patsubst $(HIDDEN_DIR)/%.c,$(HIDDEN_ODIR)/%.o,$(HIDDEN_SRCS)))
 TESTS       := $(foreach t,$(LAB_$(LAB)_TESTS),$(LABDIR)/$(t)) \
-               $(patsubst $(HIDDEN_DIR)/%.c,$(LABDIR)/hidden_%,$(HIDDEN_SRCS))
+               $(patsubst $(HIDDEN_ODIR)/%.o,$(LABDIR)/hidden_%,$(HIDDEN_O))
 
-.PHONY: lab lab-server lab-tests
+.PHONY: lab lab-server lab-tests hidden-objs
 lab: lab-server lab-tests
 lab-server: $(LABDIR)/server
 lab-tests: $(TESTS)
+# Only the hidden tests' objects: what the grader compiles outside the
+# sandbox (they include given headers only, never a student's file).
+hidden-objs: $(HIDDEN_O)
 
 # Which objects make up the lab changes with REF: record the list, so that
 # switching relinks even when every object is older than the program.
@@ -96,7 +105,11 @@ $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c
 $(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) $(OBJ_LIST)
 	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
-$(LABDIR)/hidden_%: $(HIDDEN_DIR)/%.c $(TEST_LINK) $(OBJ_LIST)
-	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
+$(LABDIR)/obj/hidden/%.o: $(HIDDEN_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(LABDIR)/hidden_%: $(HIDDEN_ODIR)/%.o $(TEST_LINK) $(OBJ_LIST)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
 -include $(shell find $(LABDIR) -name '*.d' 2>/dev/null)

@@ -11,16 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "grader.h"
+#include "probe.h"
 #include "util.h"
 
 const struct sbx_limits LIMITS_TEST = {
     .cpu_s = 120, .mem_mb = 2048, .nproc = 64, .fsize_mb = 256, .nofile = 256};
 static const struct sbx_limits LIMITS_BUILD = {
-    .cpu_s = 300, .mem_mb = 4096, .nproc = 64, .fsize_mb = 512, .nofile = 256};
+    .cpu_s = 300, .mem_mb = 4096, .nproc = 64, .fsize_mb = 64, .nofile = 256};
+enum { BUILD_TIMEOUT_MS = 120000 };
 
 /* labs/NN-* for lab k, or NULL. */
 static int lab_dir(const char *root, int k, char *buf, size_t cap)
@@ -64,11 +67,30 @@ static int edited_files(const char *dir, int k, char *buf, size_t cap)
 static const char *find_submitted(const char *sub, const char *dir,
                                   const char *file, char *buf, size_t cap)
 {
+	struct stat st;
+
 	snprintf(buf, cap, "%s/%s/%s", sub, dir, file);
-	if (access(buf, R_OK) == 0)
+	if (lstat(buf, &st) == 0)
 		return buf;
 	snprintf(buf, cap, "%s/%s", sub, file);
-	return access(buf, R_OK) == 0 ? buf : NULL;
+	return lstat(buf, &st) == 0 ? buf : NULL;
+}
+
+/* A submitted file is the student's: a link (to a hidden test, to
+ * /etc/shadow) is refused, not followed, or the compiler's messages would
+ * quote what it points at. */
+static int copy_submitted(const char *from, const char *to)
+{
+	enum { MAX_SOURCE = 1 << 20 };
+	size_t len;
+	char *data = read_untrusted(from, MAX_SOURCE + 1, &len);
+	int rc;
+
+	if (!data)
+		return errno == ELOOP ? -ELOOP : -EINVAL;
+	rc = len > MAX_SOURCE ? -EFBIG : write_file(to, data, len);
+	free(data);
+	return rc;
 }
 
 static bool in_list(const char *list, int k)
@@ -85,70 +107,135 @@ static bool in_list(const char *list, int k)
 	return false;
 }
 
-/* Lays the edited files of labs 1..N over scratch/labs. */
-static int overlay(struct grader *g, FILE *log)
+static void note(struct grader *g, const char *fmt, const char *dir,
+                 const char *file)
+{
+	size_t used = strlen(g->notes);
+
+	snprintf(g->notes + used, sizeof(g->notes) - used, fmt, dir, file);
+}
+
+/* Lays the edited files of labs 1..N over box/labs. */
+static int overlay(struct grader *g, char *why, size_t cap)
 {
 	for (int k = 1; k <= g->lab->number; k++) {
 		char dir[PATH_MAX], files[512], src[PATH_MAX], dst[PATH_MAX];
 
 		if (lab_dir(g->repo, k, dir, sizeof(dir)) < 0 ||
-		    edited_files(dir, k, files, sizeof(files)) < 0)
+		    edited_files(dir, k, files, sizeof(files)) < 0) {
+			snprintf(why, cap, "lab %d has no labs/NN-*/lab.mk", k);
 			return -ENOENT;
+		}
 		const char *name = strrchr(dir, '/') + 1;
 		bool from_ref =
 		    !strcmp(g->impl, "solutions") || in_list(g->ref, k);
 		for (char *f = strtok(files, " \t"); f;
 		     f = strtok(NULL, " \t")) {
-			const char *from = NULL;
-			if (from_ref) {
+			const char *from = src;
+			int rc;
+
+			snprintf(dst, sizeof(dst), "%s/labs/%s/%s", g->box,
+			         name, f);
+			if (from_ref)
 				snprintf(src, sizeof(src), "%s/solutions/%s/%s",
 				         g->repo, name, f);
-				from = src;
-			} else if (g->submission) {
-				from = find_submitted(g->submission, name, f,
-				                      src, sizeof(src));
-			} else {
+			else if (!g->submission)
 				snprintf(src, sizeof(src), "%s/labs/%s/%s",
 				         g->repo, name, f);
-				from = src;
-			}
-			snprintf(dst, sizeof(dst), "%s/labs/%s/%s", g->scratch,
-			         name, f);
-			if (!from) {
-				fprintf(log,
-				        "note: the submission has no %s/%s; "
-				        "using the starter's\n",
-				        name, f);
+			else if (!(from = find_submitted(g->submission, name, f,
+			                                 src, sizeof(src))))
+				note(g,
+				     "note: the submission has no %s/%s; using "
+				     "the starter's\n",
+				     name, f);
+			if (!from)
 				continue;
-			}
-			if (copy_file(from, dst) < 0) {
-				fprintf(log, "error: cannot copy %s\n", from);
-				return -EIO;
+			rc = g->submission && !from_ref
+			         ? copy_submitted(from, dst)
+			         : copy_file(from, dst);
+			if (rc == -ELOOP || rc == -EINVAL || rc == -EFBIG) {
+				note(g,
+				     "note: the submission's %s/%s is not a "
+				     "plain file of at most 1 MiB (a link?); "
+				     "using the starter's\n",
+				     name, f);
+			} else if (rc < 0) {
+				snprintf(why, cap, "cannot copy %s: %s", from,
+				         strerror(-rc));
+				return rc;
 			}
 		}
 	}
 	return 0;
 }
 
-int grader_prepare(struct grader *g)
+/* Hidden tests are compiled here, by the grader, from the course's own
+ * tree (their sources and the given headers; no student file): student
+ * code gets the objects to link, never the sources. */
+static int compile_hidden(struct grader *g, char *why, size_t cap)
+{
+	char mk[PATH_MAX], root[PATH_MAX + 16], out[PATH_MAX + 16],
+	    hidden[PATH_MAX + 16], lab[16], log[PATH_MAX], objs[PATH_MAX],
+	    dest[PATH_MAX];
+
+	path_join(mk, g->repo, "mk/build.mk");
+	snprintf(root, sizeof(root), "SRC_ROOT=%s", g->repo);
+	snprintf(out, sizeof(out), "OUT=%s/hidden-build", g->priv);
+	snprintf(hidden, sizeof(hidden), "HIDDEN=%s/autograder/hidden",
+	         g->repo);
+	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
+	path_join(log, g->priv, "hidden.log");
+	char *argv[] = {
+	    "env",         "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
+	    "make",        "-s", "--no-print-directory",
+	    "-f",          mk,   lab,
+	    root,          out,  hidden,
+	    "hidden-objs", NULL};
+	if (run_trusted(argv, log) != 0) {
+		snprintf(why, cap, "the hidden tests did not compile (see %s)",
+		         log);
+		return -EIO;
+	}
+	snprintf(objs, sizeof(objs), "%s/hidden-build/lab%d/obj/hidden",
+	         g->priv, g->lab->number);
+	path_join(dest, g->box, "hidden");
+	if (access(objs, F_OK) != 0)
+		return 0; /* this lab has no hidden tests */
+	/* The objects only: the dependency files name the sources. */
+	glob_t gl;
+	char pat[PATH_MAX + 8], to[PATH_MAX];
+	int rc = 0;
+	snprintf(pat, sizeof(pat), "%s/*.o", objs);
+	if (mkdir(dest, 0755) < 0 || glob(pat, 0, NULL, &gl) != 0) {
+		snprintf(why, cap, "cannot copy the hidden tests' objects");
+		return -EIO;
+	}
+	for (size_t i = 0; i < gl.gl_pathc && rc == 0; i++)
+		rc = copy_file(
+		    gl.gl_pathv[i],
+		    path_join(to, dest, strrchr(gl.gl_pathv[i], '/') + 1));
+	globfree(&gl);
+	if (rc < 0)
+		snprintf(why, cap, "cannot copy the hidden tests' objects");
+	return rc;
+}
+
+int grader_prepare(struct grader *g, char *why, size_t cap)
 {
 	char path[PATH_MAX];
-	FILE *log;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/labs", g->repo);
-	if ((rc = copy_tree(path, g->scratch)) < 0)
-		return rc;
+	if ((rc = copy_tree(path, g->box)) < 0)
+		goto copy_failed;
 	snprintf(path, sizeof(path), "%s/mk", g->repo);
-	if ((rc = copy_tree(path, g->scratch)) < 0)
+	if ((rc = copy_tree(path, g->box)) < 0)
+		goto copy_failed;
+	if (g->hidden && (rc = compile_hidden(g, why, cap)) < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/autograder/hidden", g->repo);
-	if (g->hidden && (rc = copy_tree(path, g->scratch)) < 0)
-		return rc;
-	if (!(log = fopen(path_join(path, g->scratch, "overlay.log"), "w")))
-		return -errno;
-	rc = overlay(g, log);
-	fclose(log);
+	return overlay(g, why, cap);
+copy_failed:
+	snprintf(why, cap, "cannot copy %s into %s", path, g->box);
 	return rc;
 }
 
@@ -187,21 +274,29 @@ static void show_errors(const char *log, struct result *r)
 	}
 }
 
+enum { LOG_CAP = 4 << 20 }; /* bytes of any log the grader reads */
+
 static enum verdict run_build(struct grader *g, struct result *r)
 {
 	char mk[PATH_MAX], log[PATH_MAX], root[PATH_MAX + 16],
 	    out[PATH_MAX + 16], hidden[PATH_MAX + 16], lab[16], build[PATH_MAX];
 	struct sbx_proc p;
+	int rc;
 
-	path_join(build, g->scratch, "build");
-	mkdir(build, 0755);
-	sbx_give(build);
-	snprintf(root, sizeof(root), "SRC_ROOT=%s", g->scratch);
+	if (g->notes[0])
+		result_printf(r, "%s", g->notes);
+	path_join(build, g->box, "build");
+	if ((rc = sbx_mkdir(build)) < 0 && rc != -EEXIST) {
+		result_printf(r, "grader: cannot make %s: %s\n", build,
+		              strerror(-rc));
+		return FAIL;
+	}
+	snprintf(root, sizeof(root), "SRC_ROOT=%s", g->box);
 	snprintf(out, sizeof(out), "OUT=%s", build);
-	snprintf(hidden, sizeof(hidden), "HIDDEN=%s",
-	         g->hidden ? path_join(mk, g->scratch, "hidden") : "");
+	snprintf(hidden, sizeof(hidden), "HIDDEN_OBJS=%s",
+	         g->hidden ? path_join(mk, g->box, "hidden") : "");
 	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
-	path_join(mk, g->scratch, "mk/build.mk");
+	path_join(mk, g->box, "mk/build.mk");
 	char *argv[] = {"/usr/bin/make",
 	                "-k",
 	                "-j2",
@@ -215,14 +310,16 @@ static enum verdict run_build(struct grader *g, struct result *r)
 	                hidden,
 	                "lab",
 	                NULL};
-	path_join(log, g->scratch, "build.log");
-	int rc =
-	    sbx_run(&p, argv, NULL, g->scratch, log, &LIMITS_BUILD, 300000);
+	path_join(log, g->priv, "build.log");
+	struct sbx_spec spec = {
+	    .argv = argv, .cwd = g->box, .log = log, .lim = &LIMITS_BUILD};
+	rc = sbx_run(&p, &spec, BUILD_TIMEOUT_MS);
 
-	g->build_log = read_file(log, NULL);
+	g->build_log = read_untrusted(log, LOG_CAP, NULL);
 	show_warnings(g->build_log, r);
 	if (rc == -ETIMEDOUT) {
-		result_printf(r, "the build did not finish within 300 s\n");
+		result_printf(r, "the build did not finish within %d s\n",
+		              BUILD_TIMEOUT_MS / 1000);
 		return FAIL;
 	}
 	if (rc < 0 || !WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0) {
@@ -286,7 +383,7 @@ static void run_units(struct grader *g)
 		    (!g->hidden && !strncmp(name, "hidden_", 7)))
 			continue;
 		snprintf(xml, sizeof(xml), "%s/%s.xml", g->run, name);
-		snprintf(log, sizeof(log), "%s/%s.log", g->run, name);
+		snprintf(log, sizeof(log), "%s/%s.log", g->priv, name);
 		unlink(xml);
 		snprintf(env0, sizeof(env0), "CK_XML_LOG_FILE_NAME=%s", xml);
 		if (g->unit_case)
@@ -295,9 +392,20 @@ static void run_units(struct grader *g)
 		char *env[] = {env0, "CK_DEFAULT_TIMEOUT=10",
 		               g->unit_case ? one_case : NULL, NULL};
 		char *argv[] = {(char *)bin, NULL};
-		int rc =
-		    sbx_run(&p, argv, env, g->run, log, &LIMITS_TEST, 180000);
-		char *text = read_file(xml, NULL);
+		struct sbx_spec spec = {.argv = argv,
+		                        .env = env,
+		                        .cwd = g->run,
+		                        .log = log,
+		                        .lim = &LIMITS_TEST};
+		/* Each program within what is left of the unit stage's
+		 * deadline, so that a hang names its program. */
+		double left = probe_time_left_ms() - 2000;
+		int limit = left < 1000     ? 1000
+		            : left > 180000 ? 180000
+		                            : (int)left;
+		int rc = sbx_run(&p, &spec, limit);
+		/* Check's log, written by the test program: untrusted. */
+		char *text = read_untrusted(xml, LOG_CAP, NULL);
 		if (text)
 			parse_xml(g, text);
 		free(text);
@@ -305,7 +413,7 @@ static void run_units(struct grader *g)
 		snprintf(g->units_note + used, sizeof(g->units_note) - used,
 		         "%s %s; ", name,
 		         rc == -ETIMEDOUT
-		             ? "timed out after 180 s"
+		             ? "was stopped: it ran out of time"
 		             : sbx_describe(p.status, how, sizeof(how)));
 	}
 	globfree(&gl);

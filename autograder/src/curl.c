@@ -18,9 +18,9 @@ int curl_fetch(struct grader *g, int port, const char *path,
 	memset(c, 0, sizeof(*c));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
 	snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-	path_join(body, g->scratch, "curl.body");
-	path_join(head, g->scratch, "curl.head");
-	path_join(log, g->scratch, "curl.log");
+	path_join(body, g->priv, "curl.body");
+	path_join(head, g->priv, "curl.head");
+	path_join(log, g->priv, "curl.log");
 	unlink(body);
 	unlink(head);
 	unlink(log);

@@ -14,12 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "grader.h"
 #include "probe.h"
 #include "report.h"
 #include "util.h"
 
-int grader_prepare(struct grader *g);
+int grader_prepare(struct grader *g, char *why, size_t cap);
 
 static const struct lab *const all_labs[] = {&lab1, &lab2, &lab3, &lab4};
 enum { NLABS = sizeof(all_labs) / sizeof(all_labs[0]), MAX_CHECKS = 128 };
@@ -27,9 +28,12 @@ enum { NLABS = sizeof(all_labs) / sizeof(all_labs[0]), MAX_CHECKS = 128 };
 struct options {
 	int lab;
 	bool all;
-	const char *impl, *submission, *ref, *format, *output, *tsv, *only;
+	const char *impl, *submission, *ref, *format, *output, *tsv, *json,
+	    *only;
 	bool hidden;
 	int colour;
+	enum sbx_mode sandbox;
+	int budget_s;
 	char repo[PATH_MAX];
 };
 
@@ -52,42 +56,56 @@ static void usage(FILE *out)
 	    "  --output FILE       write the report to FILE instead of stdout\n"
 	    "  --gradescope        = --format json --output "
 	    "/autograder/results/results.json\n"
+	    "  --json FILE         also write results.json to FILE\n"
 	    "  --tsv FILE          also write "
 	    "'name<TAB>status<TAB>score<TAB>max' lines to FILE\n"
 	    "  --hidden, --no-hidden  run the hidden tests or not (default: "
 	    "when autograder/hidden exists)\n"
 	    "  --only A,B          run only these checks (and the build)\n"
+	    "  --budget SECONDS    the time a lab's grading may take "
+	    "(default 300)\n"
+	    "  --sandbox MODE      auto (default), namespaces, permissions "
+	    "or plain:\n"
+	    "                      how student code is confined "
+	    "(autograder/README.md)\n"
 	    "  --no-colour         plain text even on a terminal\n"
 	    "exit status: 0 every check passed, 1 some failed, 2 the grader "
 	    "failed\n");
 }
 
+static int sandbox_mode(const char *name)
+{
+	static const char *const names[] = {"auto", "namespaces", "permissions",
+	                                    "plain"};
+
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, names[i]))
+			return i;
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-	    {"lab", 1, 0, 'l'},
-	    {"all", 0, 0, 'a'},
-	    {"impl", 1, 0, 'i'},
-	    {"submission", 1, 0, 's'},
-	    {"ref", 1, 0, 'r'},
-	    {"format", 1, 0, 'f'},
-	    {"output", 1, 0, 'o'},
-	    {"gradescope", 0, 0, 'g'},
-	    {"tsv", 1, 0, 't'},
-	    {"hidden", 0, 0, 'H'},
-	    {"no-hidden", 0, 0, 'N'},
-	    {"only", 1, 0, 'O'},
-	    {"no-colour", 0, 0, 'C'},
-	    {"no-color", 0, 0, 'C'},
-	    {"repo", 1, 0, 'R'},
-	    {"help", 0, 0, 'h'},
-	    {0, 0, 0, 0},
+	    {"lab", 1, 0, 'l'},      {"all", 0, 0, 'a'},
+	    {"impl", 1, 0, 'i'},     {"submission", 1, 0, 's'},
+	    {"ref", 1, 0, 'r'},      {"format", 1, 0, 'f'},
+	    {"output", 1, 0, 'o'},   {"gradescope", 0, 0, 'g'},
+	    {"tsv", 1, 0, 't'},      {"json", 1, 0, 'j'},
+	    {"hidden", 0, 0, 'H'},   {"no-hidden", 0, 0, 'N'},
+	    {"only", 1, 0, 'O'},     {"sandbox", 1, 0, 'S'},
+	    {"budget", 1, 0, 'B'},   {"no-colour", 0, 0, 'C'},
+	    {"no-color", 0, 0, 'C'}, {"repo", 1, 0, 'R'},
+	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
 	};
 	char hidden_dir[PATH_MAX + 32];
 	int opt, hidden = -1;
 
-	*o = (struct options){
-	    .lab = 1, .impl = "labs", .format = "text", .colour = -1};
+	*o = (struct options){.lab = 1,
+	                      .impl = "labs",
+	                      .format = "text",
+	                      .colour = -1,
+	                      .budget_s = BUDGET_S_DEFAULT};
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
@@ -118,6 +136,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't':
 			o->tsv = optarg;
 			break;
+		case 'j':
+			o->json = optarg;
+			break;
 		case 'H':
 			hidden = 1;
 			break;
@@ -129,6 +150,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'C':
 			o->colour = 0;
+			break;
+		case 'B':
+			if ((o->budget_s = atoi(optarg)) <= TEARDOWN_S) {
+				fprintf(stderr, "grade: --budget must be a "
+				                "number of seconds\n");
+				return -1;
+			}
+			break;
+		case 'S':
+			if ((o->sandbox = sandbox_mode(optarg)) < 0) {
+				fprintf(stderr,
+				        "grade: --sandbox must be auto, "
+				        "namespaces, permissions or "
+				        "plain\n");
+				return -1;
+			}
 			break;
 		case 'R':
 			snprintf(o->repo, sizeof(o->repo), "%s", optarg);
@@ -178,23 +215,32 @@ static bool selected(const struct options *o, const struct check *c)
 	return false;
 }
 
-static int make_scratch(struct grader *g)
+/* scratch/ holds box/ (the sandbox's view: the course's labs/ and mk/ with
+ * the submission laid over, build/, run/, tmp/ and www/) and private/ (the
+ * grader's logs and hidden tests, which no student program can reach). */
+static int make_scratch(struct grader *g, char *why, size_t cap)
 {
 	const char *tmp = getenv("TMPDIR");
+	int rc;
 
 	snprintf(g->scratch, sizeof(g->scratch), "%s/grade-XXXXXX",
 	         tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(g->scratch))
 		return -errno;
-	/* The sandbox uid must reach the programs and files inside. */
+	/* The sandbox uid must reach the box inside. */
 	chmod(g->scratch, 0755);
-	snprintf(g->bin, sizeof(g->bin), "%s/build/lab%d", g->scratch,
+	path_join(g->box, g->scratch, "box");
+	path_join(g->priv, g->scratch, "private");
+	snprintf(g->bin, sizeof(g->bin), "%s/build/lab%d", g->box,
 	         g->lab->number);
-	path_join(g->run, g->scratch, "run");
-	path_join(g->www, g->scratch, "www");
-	if (mkdir(g->run, 0755) < 0 || mkdir(g->www, 0755) < 0)
+	path_join(g->run, g->box, "run");
+	path_join(g->www, g->box, "www");
+	if (mkdir(g->box, 0755) < 0 || mkdir(g->priv, 0700) < 0 ||
+	    mkdir(g->www, 0755) < 0)
 		return -errno;
-	return sbx_give(g->run);
+	if ((rc = sbx_mkdir(g->run)) < 0)
+		return rc;
+	return sbx_set_box(g->box, g->repo, why, cap);
 }
 
 static void free_grader(struct grader *g)
@@ -202,6 +248,8 @@ static void free_grader(struct grader *g)
 	free(g->build_log);
 	free(g->units);
 	leaks_free(g);
+	if (!g->scratch[0])
+		return;
 	if (!getenv("GRADE_KEEP_SCRATCH"))
 		remove_tree(g->scratch);
 	else
@@ -212,7 +260,7 @@ static void free_grader(struct grader *g)
  * whatever did build (say the server, when only a test failed to link)
  * earns its points, and what did not says so in its own message. */
 static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
-                     FILE *tsv, bool *all_passed)
+                     FILE *tsv, FILE *json, bool *all_passed)
 {
 	struct grader g = {.repo = o->repo,
 	                   .lab = lab,
@@ -222,26 +270,37 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	                   .hidden = o->hidden};
 	static const struct check *run[MAX_CHECKS];
 	static struct result results[MAX_CHECKS];
-	char preamble[PATH_MAX + 128];
+	char preamble[PATH_MAX + 800], why[PATH_MAX + 200] = "";
 	struct report rp = {.lab = lab,
 	                    .checks = run,
 	                    .results = results,
 	                    .preamble = preamble};
 	double start = probe_now_ms();
+	struct bounds b;
 	int rc;
 
 	memset(results, 0, sizeof(results));
-	if ((rc = make_scratch(&g)) < 0 || (rc = grader_prepare(&g)) < 0 ||
+	if ((rc = make_scratch(&g, why, sizeof(why))) < 0 ||
+	    (rc = grader_prepare(&g, why, sizeof(why))) < 0 ||
 	    (lab->setup && (rc = lab->setup(&g)) < 0)) {
-		fprintf(stderr,
-		        "grade: cannot prepare a scratch copy in %s: %s\n",
-		        g.scratch, strerror(-rc));
+		fprintf(stderr, "grade: cannot prepare the scratch copy: %s\n",
+		        why[0] ? why : strerror(-rc));
+		free_grader(&g);
 		return -1;
 	}
-	snprintf(preamble, sizeof(preamble), "graded: %s%s%s; hidden tests %s",
+	snprintf(preamble, sizeof(preamble),
+	         "graded: %s%s%s; hidden tests %s; time budget %d s\n"
+	         "sandbox: %s",
 	         o->submission ? o->submission : o->impl,
 	         o->ref ? ", reference labs " : "", o->ref ? o->ref : "",
-	         o->hidden ? "included" : "not included");
+	         o->hidden ? "included" : "not included", o->budget_s,
+	         sbx_mode_text());
+	if ((rc = bounds_begin(&b, &g, start, o->budget_s, &DISK_BUDGET)) < 0) {
+		fprintf(stderr, "grade: cannot start the watchdog: %s\n",
+		        strerror(-rc));
+		free_grader(&g);
+		return -1;
+	}
 	int units = 0;
 	for (size_t i = 0; i < lab->nchecks; i++) {
 		const struct check *c = &lab->checks[i];
@@ -260,12 +319,11 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 		if (!selected(o, c))
 			continue;
 		run[rp.n++] = c;
-		double t0 = probe_now_ms();
-		r->verdict = c->run(&g, c, r);
-		r->seconds = (probe_now_ms() - t0) / 1000;
+		bounds_run(&b, &g, c, r);
 		if (c->stage != STAGE_EXPERIMENT && r->verdict != PASS)
 			*all_passed = false;
 	}
+	bounds_end(&b);
 	rp.seconds = (probe_now_ms() - start) / 1000;
 	if (!strcmp(o->format, "json"))
 		report_json(out, &rp);
@@ -273,6 +331,8 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 		report_text(out, &rp, o->colour);
 	if (tsv)
 		report_tsv(tsv, &rp);
+	if (json)
+		report_json(json, &rp);
 	for (size_t i = 0; i < rp.n; i++)
 		free(results[i].out);
 	free_grader(&g);
@@ -282,7 +342,7 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 int main(int argc, char **argv)
 {
 	struct options o;
-	FILE *out = stdout, *tsv = NULL;
+	FILE *out = stdout, *tsv = NULL, *json = NULL;
 	bool all_passed = true;
 	int graded = 0;
 
@@ -290,7 +350,12 @@ int main(int argc, char **argv)
 		return 2;
 	/* A server that vanishes must not kill the grader that talks to it. */
 	signal(SIGPIPE, SIG_IGN);
-	sbx_init();
+	if (sbx_init(o.sandbox) < 0) {
+		fprintf(stderr,
+		        "grade: that sandbox is not available here: %s\n",
+		        sbx_mode_text());
+		return 2;
+	}
 	/* Checks that hold a thousand connections need as many descriptors. */
 	struct rlimit nofile;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
@@ -310,10 +375,15 @@ int main(int argc, char **argv)
 		        strerror(errno));
 		return 2;
 	}
+	if (o.json && !(json = fopen(o.json, "w"))) {
+		fprintf(stderr, "grade: cannot write %s: %s\n", o.json,
+		        strerror(errno));
+		return 2;
+	}
 	for (size_t i = 0; i < NLABS; i++) {
 		if (!o.all && all_labs[i]->number != o.lab)
 			continue;
-		if (grade_lab(&o, all_labs[i], out, tsv, &all_passed) < 0)
+		if (grade_lab(&o, all_labs[i], out, tsv, json, &all_passed) < 0)
 			return 2;
 		graded++;
 	}
@@ -331,6 +401,8 @@ int main(int argc, char **argv)
 	}
 	if (tsv)
 		fclose(tsv);
+	if (json)
+		fclose(json);
 	if (out != stdout)
 		fclose(out);
 	return all_passed ? 0 : 1;

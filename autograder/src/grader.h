@@ -85,13 +85,17 @@ struct grader {
 	bool hidden;
 	bool verbose;
 
-	char scratch[PATH_MAX]; /* private copy: build, run, files */
-	char bin[PATH_MAX];     /* scratch/build/labN */
-	char run[PATH_MAX];     /* writable by the sandbox uid */
-	char www[PATH_MAX];     /* the --root given to servers */
+	char scratch[PATH_MAX]; /* this grading's folder, removed at the end */
+	char box[PATH_MAX];     /* scratch/box: all that student code sees */
+	char priv[PATH_MAX];    /* scratch/private: the grader's alone (logs,
+	                           hidden tests); the sandbox cannot reach it */
+	char bin[PATH_MAX];     /* box/build/labN */
+	char run[PATH_MAX];     /* box/run: writable by the sandbox uid */
+	char www[PATH_MAX];     /* box/www: the --root given to servers */
 
 	bool built;
 	char *build_log;
+	char notes[1024]; /* about the submission's files, shown by the build */
 
 	/* Set when the only unit check selected (--only) is this test: the
 	 * test programs then run that test alone (CK_RUN_CASE), so that a
@@ -108,6 +112,10 @@ struct grader {
 
 /* Appends to the check's output (printf-style). */
 void result_printf(struct result *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Puts text before the check's output (printf-style). */
+void result_prepend(struct result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* "build", "unit", ... */

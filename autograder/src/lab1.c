@@ -48,7 +48,7 @@ int lab1_setup(struct grader *g)
 	    write_file(path_join(path, g->www, "sub/inner.txt"), HELLO,
 	               strlen(HELLO)) < 0 ||
 	    write_file(path_join(path, g->www, "big.bin"), big, BIG_FILE) < 0 ||
-	    write_file(path_join(path, g->scratch, "secret.txt"), SECRET,
+	    write_file(path_join(path, g->box, "secret.txt"), SECRET,
 	               strlen(SECRET)) < 0)
 		rc = -EIO;
 	free(big);
@@ -603,7 +603,7 @@ static bool stops_on(struct grader *g, const struct check *c, int sig,
 	/* Let it get back into accept(): a signal that lands between the
 	 * reply and accept() is seen even with SA_RESTART set. */
 	probe_sleep_ms(100);
-	kill(t.proc.pid, sig);
+	sbx_signal(&t.proc, sig);
 	if (sbx_wait(&t.proc, 3000) < 0) {
 		result_printf(r,
 		              "after %s the server was still running 3 s "

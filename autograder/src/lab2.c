@@ -49,7 +49,7 @@ enum verdict lab2_keep_alive_curl(struct grader *g, const struct check *c,
 	snprintf(u1, sizeof(u1), "http://127.0.0.1:%d/", t.port);
 	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/files/hello.txt", t.port);
 	snprintf(u3, sizeof(u3), "http://127.0.0.1:%d/nope", t.port);
-	path_join(out, g->scratch, "curl.keepalive");
+	path_join(out, g->priv, "curl.keepalive");
 	unlink(out);
 	char *argv[] = {
 	    "curl",      "-sS",       "--max-time",

@@ -22,10 +22,32 @@ double probe_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The running check's deadline (0: none). Every wait here ends by it, so
+ * that a check stuck on a server that stopped answering (say, 1100
+ * connections that each wait a second) ends when its time is up. */
+static double check_deadline;
+
+void probe_set_deadline(double at_ms)
+{
+	check_deadline = at_ms;
+}
+
+double probe_time_left_ms(void)
+{
+	return check_deadline ? check_deadline - probe_now_ms() : 1e12;
+}
+
+static double clamp(double deadline)
+{
+	return check_deadline && check_deadline < deadline ? check_deadline
+	                                                   : deadline;
+}
+
 static int wait_fd(int fd, short events, double deadline)
 {
 	struct pollfd pfd = {fd, events, 0};
 
+	deadline = clamp(deadline);
 	if (fd < 0)
 		return -EBADF; /* poll() would ignore it and wait it out */
 
@@ -78,6 +100,10 @@ fail:
 
 void probe_sleep_ms(int ms)
 {
+	double left = probe_time_left_ms();
+
+	if (left < ms)
+		ms = left > 0 ? (int)left : 0;
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)

@@ -56,8 +56,15 @@ bool probe_wait_closed(int fd, int timeout_ms);
 
 void probe_reply_free(struct http_reply *r);
 
-/* Sleeps ms milliseconds (EINTR resumed). */
+/* Sleeps ms milliseconds (EINTR resumed), but not past the deadline. */
 void probe_sleep_ms(int ms);
+
+/* The running check's deadline on probe_now_ms's clock (0: none): no wait
+ * in this module lasts past it. Set by the driver around each check. */
+void probe_set_deadline(double at_ms);
+
+/* Milliseconds until that deadline (very many when there is none). */
+double probe_time_left_ms(void);
 
 /* Milliseconds on the monotonic clock. */
 double probe_now_ms(void);

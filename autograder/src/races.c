@@ -20,20 +20,13 @@
 
 #include "grader.h"
 #include "util.h"
+#include "vglog.h"
 
-enum { HELGRIND_TIMEOUT_MS = 240000 };
+enum { HELGRIND_TIMEOUT_MS = 100000 };
 
 /* Address space is not limited: valgrind reserves far more than it uses. */
 static const struct sbx_limits LIMITS_HELGRIND = {
     .cpu_s = 480, .mem_mb = 0, .nproc = 64, .fsize_mb = 64, .nofile = 256};
-
-/* "==123== ERROR SUMMARY: 3 errors from 2 contexts" -> 3; -1 if absent. */
-static long error_count(const char *log)
-{
-	const char *p = log ? strstr(log, "ERROR SUMMARY: ") : NULL;
-
-	return p ? strtol(p + strlen("ERROR SUMMARY: "), NULL, 10) : -1;
-}
 
 /* helgrind calls a pthread_cond_signal() made after the mutex was
  * unlocked "dubious", but POSIX allows it and many pools do it (the woken
@@ -74,38 +67,56 @@ static const char *first_report(const char *log)
 
 /* Quotes helgrind's first data race (both threads' stacks), or else its
  * first report of any other kind. */
-static void show_first_report(struct result *r, const char *log)
+static void show_first_report(struct result *r, const struct vglog *l)
 {
-	const char *p = strstr(log, "Possible data race");
+	static const char *const race[] = {"Possible data race"};
+	const char *first = first_report(l->text);
+	char line[256];
 
-	if (!p)
-		p = first_report(log);
-	if (!p)
-		return;
-	while (p > log && p[-1] != '\n')
-		p--;
-	const char *end = p;
-	for (int lines = 0; *end && lines < 24;)
-		if (*end++ == '\n')
-			lines++;
-	result_printf(r, "helgrind says:\n%.*s", (int)(end - p), p);
+	if (vglog_count(l, race[0]) > 0) {
+		vglog_quote(r, l, race, 1, 24, "helgrind");
+	} else if (first) {
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(first, "\n"),
+		         first);
+		const char *const needle[] = {line};
+		vglog_quote(r, l, needle, 1, 24, "helgrind");
+	}
+}
+
+/* What Check's XML log (written by the test itself) says: 1 the test
+ * passed, 0 it did not, -1 there is no log to read. */
+static int test_passed(const char *xml_path)
+{
+	char *xml = read_untrusted(xml_path, 1 << 20, NULL);
+	int ok = !xml ? -1
+	         : strstr(xml, "<test result=\"success\"") &&
+	                 !strstr(xml, "<test result=\"failure\"") &&
+	                 !strstr(xml, "<test result=\"error\"")
+	             ? 1
+	             : 0;
+
+	free(xml);
+	return ok;
 }
 
 enum verdict check_races_helgrind(struct grader *g, const struct check *c,
                                   struct result *r)
 {
 	char prog[PATH_MAX], bin[PATH_MAX], log[PATH_MAX], vg_log[PATH_MAX];
-	char vg_arg[PATH_MAX + 16], case_env[160], how[96];
+	char xml[PATH_MAX], xml_env[PATH_MAX + 32], case_env[160], how[96];
 	const char *test = strchr(c->arg, ':') + 1;
 	struct sbx_proc p;
+	struct vglog vg;
+	int passed;
 
 	snprintf(prog, sizeof(prog), "%.*s", (int)(test - 1 - c->arg), c->arg);
 	path_join(bin, g->bin, prog);
-	snprintf(log, sizeof(log), "%s/%s.helgrind.out", g->run, test);
-	snprintf(vg_log, sizeof(vg_log), "%s/%s.helgrind", g->run, test);
-	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", vg_log);
+	snprintf(log, sizeof(log), "%s/%s.helgrind.out", g->priv, test);
+	snprintf(vg_log, sizeof(vg_log), "%s/%s.helgrind", g->priv, test);
+	snprintf(xml, sizeof(xml), "%s/%s.helgrind.xml", g->run, test);
+	snprintf(xml_env, sizeof(xml_env), "CK_XML_LOG_FILE_NAME=%s", xml);
 	snprintf(case_env, sizeof(case_env), "CK_RUN_CASE=%s", test);
-	unlink(vg_log);
+	unlink(xml);
 	if (access(bin, X_OK) != 0) {
 		result_printf(r, "there is no %s program (it did not build)\n",
 		              prog);
@@ -114,14 +125,20 @@ enum verdict check_races_helgrind(struct grader *g, const struct check *c,
 	char *argv[] = {"/usr/bin/valgrind",
 	                "--tool=helgrind",
 	                "--fair-sched=yes",
-	                vg_arg,
+	                "--error-exitcode=99",
+	                "--trace-children=yes",
+	                "--log-fd=3",
 	                bin,
 	                NULL};
-	char *env[] = {"CK_FORK=no", case_env, NULL};
-	int rc = sbx_run(&p, argv, env, g->run, log, &LIMITS_HELGRIND,
-	                 HELGRIND_TIMEOUT_MS);
-	char *vg = read_file(vg_log, NULL);
-	long errors = error_count(vg);
+	char *env[] = {"CK_FORK=no", case_env, xml_env, NULL};
+	struct sbx_spec spec = {.argv = argv,
+	                        .env = env,
+	                        .cwd = g->run,
+	                        .log = log,
+	                        .fd3_log = vg_log,
+	                        .lim = &LIMITS_HELGRIND};
+	int rc = sbx_run(&p, &spec, HELGRIND_TIMEOUT_MS);
+	bool have_log = vglog_read(&vg, vg_log, rc == 0 ? p.status : -1) == 0;
 	enum verdict v = FAIL;
 
 	if (rc == -ETIMEDOUT) {
@@ -133,14 +150,26 @@ enum verdict check_races_helgrind(struct grader *g, const struct check *c,
 	} else if (rc < 0) {
 		result_printf(r, "grader: cannot run helgrind: %s\n",
 		              strerror(-rc));
-	} else if (errors < 0) {
+	} else if (have_log && vg.tamper[0]) {
+		r->no_hint = true;
+		result_printf(r,
+		              "helgrind's log cannot be believed: %s. Nothing "
+		              "but helgrind may write to descriptor 3\n",
+		              vg.tamper);
+	} else if (!have_log || vg.errors < 0) {
 		result_printf(r, "helgrind wrote no summary: %s %s\n", test,
 		              sbx_describe(p.status, how, sizeof(how)));
-	} else if (errors > 0 && first_report(vg) != NULL) {
+	} else if (vg.errors > 0 && first_report(vg.text) != NULL) {
 		result_printf(r, "helgrind reported %ld error(s) in %s\n",
-		              errors, test);
-		show_first_report(r, vg);
-	} else if (!WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0) {
+		              vg.errors, test);
+		show_first_report(r, &vg);
+	} else if ((passed = test_passed(xml)) < 0) {
+		result_printf(r,
+		              "no race reported, but %s left no readable "
+		              "result (Check's XML log is missing or is not a "
+		              "plain file)\n",
+		              test);
+	} else if (!passed) {
 		result_printf(r,
 		              "no race reported, but %s itself failed under "
 		              "helgrind (%s); run it yourself: CK_FORK=no "
@@ -155,6 +184,6 @@ enum verdict check_races_helgrind(struct grader *g, const struct check *c,
 		              test);
 		v = PASS;
 	}
-	free(vg);
+	vglog_free(&vg);
 	return v;
 }

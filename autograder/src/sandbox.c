@@ -1,9 +1,12 @@
+/* sandbox.c - starting, watching and killing untrusted programs. The
+ * filesystem view (bubblewrap's arguments, the course closed by
+ * permissions, the clean-up of shared places) is in confine.c. */
 #include "sandbox.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +18,50 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A uid no real account uses, different for each grader process, so that
- * graders running side by side (make test) never kill each other's code. */
-int sbx_init(void)
+#include "confine.h"
+
+enum { DRAIN_CAP = 8 << 20 }; /* bytes of fd 3 kept; the rest is dropped */
+
+/* Every process sbx_spawn started and nobody has reaped yet, so that
+ * sbx_kill_all (the watchdog's thread) can reach them. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	pid_t pid, prog;
+} live[64];
+enum { NLIVE = sizeof(live) / sizeof(live[0]) };
+
+static void live_add(const struct sbx_proc *p)
+{
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < NLIVE; i++)
+		if (live[i].pid == 0) {
+			live[i].pid = p->pid;
+			live[i].prog = p->prog;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(const struct sbx_proc *p)
+{
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < NLIVE; i++)
+		if (live[i].pid == p->pid)
+			live[i].pid = live[i].prog = 0;
+	pthread_mutex_unlock(&live_lock);
+}
+
+int sbx_init(enum sbx_mode want)
 {
 	/* Orphaned sandbox processes are re-parented to us, not to init,
 	 * so they can be reaped (and counted) here. */
-	return prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ? -errno : 0;
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return -errno;
+	return confine_init(want);
 }
 
+/* A uid no real account uses, different for each grader process, so that
+ * graders running side by side (make test) never kill each other's code. */
 uid_t sbx_uid(void)
 {
 	static uid_t uid;
@@ -35,11 +73,20 @@ uid_t sbx_uid(void)
 	return uid;
 }
 
-int sbx_give(const char *path)
+int sbx_mkdir(const char *path)
 {
-	if (geteuid() != 0)
-		return 0;
-	return chown(path, sbx_uid(), sbx_uid()) < 0 ? -errno : 0;
+	int fd, rc = 0;
+
+	if (mkdir(path, 0700) < 0)
+		return -errno;
+	/* By descriptor: nothing can swap the folder for a link meanwhile. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (geteuid() == 0 && fchown(fd, sbx_uid(), sbx_uid()) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 static long now_ms(void)
@@ -58,87 +105,6 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Calls fn(pid) for every process of uid; returns how many matched. */
-static int for_each_proc(uid_t uid, bool live_only, void (*fn)(pid_t))
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	struct stat st;
-	char path[300], state[8];
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
-		if (stat(path, &st) != 0 || st.st_uid != uid)
-			continue;
-		if (live_only) {
-			snprintf(path, sizeof(path), "/proc/%s/stat",
-			         e->d_name);
-			FILE *f = fopen(path, "r");
-			bool zombie =
-			    f && fscanf(f, "%*d (%*[^)]) %7s", state) == 1 &&
-			    state[0] == 'Z';
-			if (f)
-				fclose(f);
-			if (zombie)
-				continue;
-		}
-		n++;
-		if (fn)
-			fn((pid_t)atoi(e->d_name));
-	}
-	closedir(d);
-	return n;
-}
-
-/* Threads (tasks) the user runs: RLIMIT_NPROC counts threads, not
- * processes, so a desktop with a browser open may already run thousands. */
-static int count_tasks(uid_t uid)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	struct stat st;
-	char path[300], line[128];
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
-		if (stat(path, &st) != 0 || st.st_uid != uid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
-		FILE *f = fopen(path, "r");
-		int threads = 1;
-		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "Threads: %d", &threads) == 1)
-				break;
-		if (f)
-			fclose(f);
-		n += threads;
-	}
-	closedir(d);
-	return n;
-}
-
-static void reap(pid_t pid)
-{
-	waitpid(pid, NULL, WNOHANG);
-}
-
-int sbx_leftovers(void)
-{
-	if (geteuid() != 0)
-		return 0;
-	return for_each_proc(sbx_uid(), true, NULL);
-}
-
 static void set_limit(int res, rlim_t soft, rlim_t hard)
 {
 	struct rlimit rl = {soft, hard};
@@ -146,10 +112,21 @@ static void set_limit(int res, rlim_t soft, rlim_t hard)
 	setrlimit(res, &rl);
 }
 
-/* In the child, between fork and exec: only async-signal-safe work. */
-static void child_setup(const char *cwd, int log_fd,
-                        const struct sbx_limits *lim, int nproc_base)
+/* dup2 that does nothing when there is nothing to move. */
+static int place(int fd, int want)
 {
+	if (fd < 0 || want < 0)
+		return 0;
+	return dup2(fd, want) < 0 ? -1 : 0;
+}
+
+/* In the child, between fork and exec: only async-signal-safe work.
+ * fds[] are (high-numbered) descriptors to become 1 and 2, 3, and the
+ * bubblewrap info fd. */
+static void child_setup(const struct sbx_spec *s, const int fds[3], int info_at,
+                        int nproc_base)
+{
+	const struct sbx_limits *lim = s->lim;
 	int null_fd = open("/dev/null", O_RDONLY);
 	sigset_t none;
 
@@ -160,12 +137,11 @@ static void child_setup(const char *cwd, int log_fd,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 ||
-	    dup2(log_fd, 2) < 0)
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(fds[0], 1) < 0 ||
+	    dup2(fds[0], 2) < 0 || place(fds[1], 3) < 0 ||
+	    place(fds[2], info_at) < 0)
 		_exit(126);
-	close_range(3, ~0U, 0);
-	if (cwd && chdir(cwd) < 0)
-		_exit(126);
+	close_range(info_at > 0 ? info_at + 1 : fds[1] >= 0 ? 4 : 3, ~0U, 0);
 	if (lim->cpu_s)
 		set_limit(RLIMIT_CPU, lim->cpu_s, lim->cpu_s + 1);
 	if (lim->mem_mb)
@@ -177,6 +153,14 @@ static void child_setup(const char *cwd, int log_fd,
 	if (lim->nofile)
 		set_limit(RLIMIT_NOFILE, lim->nofile, lim->nofile);
 	set_limit(RLIMIT_CORE, 0, 0);
+	/* Root ignores RLIMIT_NPROC; the limit binds from the moment the
+	 * program runs as the sandbox uid (here, or in bubblewrap). */
+	set_limit(RLIMIT_NPROC, nproc_base + lim->nproc,
+	          nproc_base + lim->nproc);
+	if (confine_mode() == SBX_NAMESPACES)
+		return; /* bubblewrap changes folder and uid itself */
+	if (chdir(s->cwd) < 0)
+		_exit(126);
 	if (geteuid() == 0) {
 		uid_t uid = sbx_uid();
 
@@ -184,51 +168,199 @@ static void child_setup(const char *cwd, int log_fd,
 		    setuid(uid) < 0)
 			_exit(126);
 	}
-	set_limit(RLIMIT_NPROC, nproc_base + lim->nproc,
-	          nproc_base + lim->nproc);
 }
 
-int sbx_spawn(struct sbx_proc *p, char *const argv[], char *const env[],
-              const char *cwd, const char *log_path,
-              const struct sbx_limits *lim)
+static int threads_of(pid_t pid, void *arg)
 {
-	char *envp[32];
-	size_t n = 0;
-	int log_fd, nproc_base;
+	char path[64], line[128];
+	int threads = 1;
+	FILE *f;
 
-	log_fd =
-	    open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (log_fd < 0)
-		return -errno;
-	sbx_give(log_path);
-	/* A clean, minimal environment: nothing of the grader's leaks in. */
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &threads) == 1)
+			break;
+	fclose(f);
+	return threads;
+}
+
+/* Threads (tasks) the user runs: RLIMIT_NPROC counts threads, not
+ * processes, so a desktop with a browser open may already run thousands. */
+static int count_tasks(uid_t uid)
+{
+	return confine_each_proc(uid, threads_of, NULL);
+}
+
+/* The copier of fd 3: a process of the grader's (root's, when root), so
+ * the sandbox can neither kill it nor reach the file it writes. */
+static pid_t start_drain(int from, int to)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (dup2(from, 0) < 0 || dup2(to, 1) < 0)
+		_exit(1);
+	/* Holding none of the grader's sockets: a client the grader closes
+	 * must look closed to the server. */
+	close_range(3, ~0U, 0);
+	char buf[65536];
+	long kept = 0;
+	for (;;) {
+		ssize_t n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (kept + n > DRAIN_CAP)
+			n = kept < DRAIN_CAP ? DRAIN_CAP - kept : 0;
+		if (n > 0 && write(1, buf, (size_t)n) != n)
+			break;
+		kept += n;
+	}
+	_exit(0);
+}
+
+static int open_new(const char *path)
+{
+	return open(path,
+	            O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC |
+	                O_NOCTTY,
+	            0600);
+}
+
+/* "K=V" entries: a clean, minimal environment; nothing of the grader's. */
+static void make_env(char **envp, size_t cap, char *const *extra)
+{
+	size_t n = 0;
+
 	envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	envp[n++] = "LC_ALL=C";
 	envp[n++] = "HOME=/tmp";
-	for (size_t i = 0; env && env[i] && n < 31; i++)
-		envp[n++] = env[i];
+	envp[n++] = (char *)confine_tmpdir_env();
+	for (size_t i = 0; extra && extra[i] && n + 1 < cap; i++)
+		envp[n++] = extra[i];
 	envp[n] = NULL;
-	nproc_base = geteuid() == 0 ? 0 : count_tasks(geteuid());
+}
 
-	p->exited = false;
-	p->status = 0;
+/* Descriptors the child needs, each above 9 so that moving them into
+ * place never overwrites another. */
+struct plumbing {
+	int log, fd3[2], info[2];
+};
+
+static void plumbing_close(struct plumbing *pl)
+{
+	int *all[] = {&pl->log, &pl->fd3[0], &pl->fd3[1], &pl->info[0],
+	              &pl->info[1]};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (*all[i] >= 0) {
+			close(*all[i]);
+			*all[i] = -1;
+		}
+}
+
+static int high(int fd)
+{
+	int h = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+
+	if (fd >= 0)
+		close(fd);
+	return h;
+}
+
+static int plumb(struct plumbing *pl, const struct sbx_spec *s, int *log3)
+{
+	*pl = (struct plumbing){-1, {-1, -1}, {-1, -1}};
+	*log3 = -1;
+	if ((pl->log = high(open_new(s->log))) < 0)
+		return -errno;
+	if (s->fd3_log) {
+		if ((*log3 = open_new(s->fd3_log)) < 0 ||
+		    pipe2(pl->fd3, O_CLOEXEC) < 0)
+			return -errno;
+		pl->fd3[0] = high(pl->fd3[0]);
+		pl->fd3[1] = high(pl->fd3[1]);
+	}
+	if (confine_mode() == SBX_NAMESPACES) {
+		if (pipe2(pl->info, O_CLOEXEC) < 0)
+			return -errno;
+		pl->info[0] = high(pl->info[0]);
+		pl->info[1] = high(pl->info[1]);
+	}
+	return 0;
+}
+
+int sbx_spawn(struct sbx_proc *p, const struct sbx_spec *s)
+{
+	struct plumbing pl;
+	char *envp[40], *argv[160];
+	int rc, log3, nproc_base = 0;
+	/* bubblewrap's info fd comes after fd 3 when fd 3 is in use. */
+	int info_at = confine_mode() != SBX_NAMESPACES ? -1
+	              : s->fd3_log                     ? 4
+	                                               : 3;
+
+	*p = (struct sbx_proc){0};
+	if ((rc = plumb(&pl, s, &log3)) < 0)
+		goto fail;
+	make_env(envp, sizeof(envp) / sizeof(envp[0]), s->env);
+	if (confine_argv(argv, sizeof(argv) / sizeof(argv[0]), s, info_at) <
+	    0) {
+		rc = -E2BIG;
+		goto fail;
+	}
+	if (geteuid() != 0)
+		nproc_base = count_tasks(geteuid()) +
+		             (confine_mode() == SBX_NAMESPACES ? 2 : 0);
+	if (s->fd3_log && (p->drain = start_drain(pl.fd3[0], log3)) < 0) {
+		rc = -errno;
+		p->drain = 0;
+		goto fail;
+	}
 	p->pid = fork();
 	if (p->pid < 0) {
-		int err = -errno;
-
-		close(log_fd);
-		return err;
+		rc = -errno;
+		goto fail;
 	}
 	if (p->pid == 0) {
-		child_setup(cwd, log_fd, lim, nproc_base);
+		int fds[3] = {pl.log, pl.fd3[1], pl.info[1]};
+
+		child_setup(s, fds, info_at, nproc_base);
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
-	close(log_fd);
-	/* Also from the parent, so that no signal can race the child's setsid.
-	 */
+	/* Also from the parent, so that no signal can race the setsid. */
 	setpgid(p->pid, p->pid);
-	return 0;
+	p->prog = p->pid;
+	if (info_at > 0) {
+		close(pl.info[1]);
+		pl.info[1] = -1;
+		p->prog = confine_find_program(pl.info[0], p->pid);
+	}
+	live_add(p);
+	rc = 0;
+fail:
+	plumbing_close(&pl);
+	if (log3 >= 0)
+		close(log3);
+	if (rc < 0 && p->drain > 0) {
+		kill(p->drain, SIGKILL);
+		waitpid(p->drain, NULL, 0);
+		p->drain = 0;
+	}
+	return rc;
+}
+
+static void reaped(struct sbx_proc *p, int status)
+{
+	p->exited = true;
+	p->status = confine_status(status);
+	live_remove(p);
 }
 
 int sbx_wait(struct sbx_proc *p, int timeout_ms)
@@ -236,10 +368,11 @@ int sbx_wait(struct sbx_proc *p, int timeout_ms)
 	long deadline = now_ms() + timeout_ms;
 
 	while (!p->exited) {
-		pid_t r = waitpid(p->pid, &p->status, WNOHANG);
+		int status;
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
 
 		if (r == p->pid) {
-			p->exited = true;
+			reaped(p, status);
 			break;
 		}
 		if (r < 0 && errno != EINTR)
@@ -253,31 +386,27 @@ int sbx_wait(struct sbx_proc *p, int timeout_ms)
 
 void sbx_signal(struct sbx_proc *p, int sig)
 {
-	if (p->pid > 0 && !p->exited)
-		kill(-p->pid, sig);
+	if (p->prog > 0 && !p->exited)
+		kill(p->prog, sig);
 }
 
-/* kill(-1) from a process running as the sandbox uid reaches exactly that
- * uid's processes: the ones that escaped the process group included. */
-static void sweep_uid(void)
+/* The drain ends when the last holder of fd 3 is gone; everything of the
+ * sandbox has been killed by now, so it is a matter of milliseconds. */
+static void end_drain(struct sbx_proc *p)
 {
-	if (geteuid() != 0)
+	if (p->drain <= 0)
 		return;
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* Repeat: a fork bomb may still be forking while we kill.
-		 * kill() fails with ESRCH once nothing of the uid is left. */
-		if (setgid(sbx_uid()) == 0 && setuid(sbx_uid()) == 0)
-			for (int i = 0; i < 50 && kill(-1, SIGKILL) == 0; i++)
-				sleep_ms(1);
-		_exit(0);
+	for (int i = 0; i < 1000; i++) {
+		pid_t r = waitpid(p->drain, NULL, WNOHANG);
+		if (r == p->drain || (r < 0 && errno != EINTR))
+			break;
+		if (i == 999) {
+			kill(p->drain, SIGKILL);
+			waitpid(p->drain, NULL, 0);
+		}
+		sleep_ms(2);
 	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	/* Orphans of the uid were handed to us (we are a subreaper): reap
-	 * them, or they stay zombies for as long as the grader runs. */
-	for_each_proc(sbx_uid(), false, reap);
+	p->drain = 0;
 }
 
 void sbx_kill(struct sbx_proc *p)
@@ -285,27 +414,45 @@ void sbx_kill(struct sbx_proc *p)
 	if (p->pid <= 0)
 		return;
 	kill(-p->pid, SIGKILL);
+	kill(p->prog, SIGKILL);
 	if (!p->exited) {
-		kill(p->pid, SIGKILL);
-		while (waitpid(p->pid, &p->status, 0) < 0 && errno == EINTR)
+		int status;
+
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
 			;
-		p->exited = true;
+		reaped(p, status);
 	}
-	/* After the main process is reaped, so its status is ours to keep. */
-	sweep_uid();
+	/* After the program is reaped, so its status is ours to keep. */
+	confine_sweep();
+	end_drain(p);
 }
 
-int sbx_run(struct sbx_proc *p, char *const argv[], char *const env[],
-            const char *cwd, const char *log_path, const struct sbx_limits *lim,
-            int timeout_ms)
+void sbx_kill_all(void)
 {
-	int rc = sbx_spawn(p, argv, env, cwd, log_path, lim);
+	pthread_mutex_lock(&live_lock);
+	for (size_t i = 0; i < NLIVE; i++)
+		if (live[i].pid > 0) {
+			kill(-live[i].pid, SIGKILL);
+			kill(live[i].prog, SIGKILL);
+		}
+	pthread_mutex_unlock(&live_lock);
+	confine_kill_uid();
+}
+
+int sbx_run(struct sbx_proc *p, const struct sbx_spec *s, int timeout_ms)
+{
+	int rc = sbx_spawn(p, s);
 
 	if (rc < 0)
 		return rc;
 	rc = sbx_wait(p, timeout_ms);
 	sbx_kill(p); /* the group may have stragglers even after a clean exit */
 	return rc;
+}
+
+int sbx_leftovers(void)
+{
+	return geteuid() == 0 ? confine_count_live(sbx_uid()) : 0;
 }
 
 const char *sbx_describe(int status, char *buf, size_t cap)

@@ -12,15 +12,27 @@
 #include "probe.h"
 #include "util.h"
 
-const struct sbx_limits LIMITS_SERVER = {
-    .cpu_s = 60, .mem_mb = 512, .nproc = 16, .fsize_mb = 16, .nofile = 64};
+const struct sbx_limits LIMITS_SERVER = {.cpu_s = 60,
+                                         .mem_mb = 512,
+                                         .nproc = 16,
+                                         .fsize_mb = 16,
+                                         .nofile = 64,
+                                         .net = true};
 /* valgrind reserves far more address space than it uses: no RLIMIT_AS. */
-const struct sbx_limits LIMITS_VALGRIND = {
-    .cpu_s = 300, .mem_mb = 0, .nproc = 16, .fsize_mb = 64, .nofile = 256};
+const struct sbx_limits LIMITS_VALGRIND = {.cpu_s = 300,
+                                           .mem_mb = 0,
+                                           .nproc = 16,
+                                           .fsize_mb = 64,
+                                           .nofile = 256,
+                                           .net = true};
+
+/* The server's output is its own to write: read it as untrusted, and no
+ * more of it than a report could use. */
+enum { OUTPUT_CAP = 1 << 20 };
 
 static int find_port(const char *log)
 {
-	char *text = read_file(log, NULL);
+	char *text = read_untrusted(log, OUTPUT_CAP, NULL);
 	const char *p =
 	    text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
 	int port = -1;
@@ -63,7 +75,7 @@ static int start_failed(struct grader *g, struct target *t,
 int target_start(struct grader *g, struct target *t,
                  const struct target_opts *o, struct result *r)
 {
-	char server[PATH_MAX], vg_arg[PATH_MAX + 16];
+	char server[PATH_MAX];
 	struct sbx_limits lim = o->valgrind ? LIMITS_VALGRIND : LIMITS_SERVER;
 	const char *tag = o->tag ? o->tag : "server";
 	int rc, wait_ms = o->valgrind ? 30000 : 5000;
@@ -73,31 +85,30 @@ int target_start(struct grader *g, struct target *t,
 	if (o->nofile)
 		lim.nofile = o->nofile;
 	path_join(server, g->bin, "server");
-	snprintf(t->log, sizeof(t->log), "%s/%s.log", g->run, tag);
-	snprintf(t->vg_log, sizeof(t->vg_log), "%s/%s.valgrind", g->run, tag);
-	unlink(t->log);
-	unlink(t->vg_log);
+	snprintf(t->log, sizeof(t->log), "%s/%s.log", g->priv, tag);
+	snprintf(t->vg_log, sizeof(t->vg_log), "%s/%s.valgrind", g->priv, tag);
 	if (access(server, X_OK) != 0) {
 		result_printf(r,
 		              "there is no server program (%s did not build)\n",
 		              "server");
 		return -1;
 	}
-	snprintf(vg_arg, sizeof(vg_arg), "--log-file=%s", t->vg_log);
 	char *argv[32];
 	size_t n = 0;
 	if (o->valgrind) {
 		static char *const vg[] = {
-		    "/usr/bin/valgrind",
-		    "--leak-check=full",
+		    "/usr/bin/valgrind", "--leak-check=full",
 		    "--show-leak-kinds=definite,indirect",
 		    "--errors-for-leak-kinds=definite,indirect",
-		    "--error-exitcode=99",
-		    "--track-fds=yes",
-		    "--child-silent-after-fork=yes"};
+		    "--error-exitcode=99", "--track-fds=yes",
+		    /* An exec'd program is traced too, so that swapping
+		     * the server for another program at exit shows. */
+		    "--trace-children=yes", "--child-silent-after-fork=yes",
+		    /* A pipe to the grader: the server can add to the
+		     * log, never erase or replace it (valgrind.c). */
+		    "--log-fd=3"};
 		for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
 			argv[n++] = vg[i];
-		argv[n++] = vg_arg;
 	}
 	argv[n++] = server;
 	argv[n++] = "--port";
@@ -107,8 +118,13 @@ int target_start(struct grader *g, struct target *t,
 	for (size_t i = 0; o->args && o->args[i] && n < 31; i++)
 		argv[n++] = (char *)o->args[i];
 	argv[n] = NULL;
-	if ((rc = sbx_spawn(&t->proc, argv, (char *const *)o->env, g->run,
-	                    t->log, &lim)) < 0) {
+	struct sbx_spec spec = {.argv = argv,
+	                        .env = (char *const *)o->env,
+	                        .cwd = g->run,
+	                        .log = t->log,
+	                        .fd3_log = o->valgrind ? t->vg_log : NULL,
+	                        .lim = &lim};
+	if ((rc = sbx_spawn(&t->proc, &spec)) < 0) {
 		result_printf(r, "grader: cannot start the server: %s\n",
 		              strerror(-rc));
 		return -1;
@@ -192,7 +208,7 @@ static int stop(struct target *t, int timeout_ms, bool nudge)
 	if (!target_alive(t))
 		return 0;
 	/* To the server alone, not the group: valgrind must see it exit. */
-	kill(t->proc.pid, SIGTERM);
+	sbx_signal(&t->proc, SIGTERM);
 	for (;;) {
 		int left = (int)(deadline - probe_now_ms());
 
@@ -229,7 +245,7 @@ double target_cpu_ms(struct target *t)
 	unsigned long utime, stime;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->proc.pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)t->proc.prog);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -251,7 +267,7 @@ static long status_field(struct target *t, const char *format)
 	long value = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)t->proc.prog);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
@@ -273,7 +289,7 @@ int target_threads(struct target *t)
 
 void target_tail(struct target *t, struct result *r, int lines)
 {
-	char *text = read_file(t->log, NULL);
+	char *text = read_untrusted(t->log, OUTPUT_CAP, NULL);
 
 	if (!text || !*text) {
 		free(text);

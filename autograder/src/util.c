@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +70,38 @@ int copy_file(const char *from, const char *to)
 	int rc = write_file(to, data, len);
 	free(data);
 	return rc;
+}
+
+char *read_untrusted(const char *path, size_t cap, size_t *len)
+{
+	/* O_NONBLOCK: opening a FIFO planted in its place must not hang. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (!(buf = malloc(cap + 1)))
+		goto out;
+	while (n < cap) {
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+out:
+	close(fd);
+	return buf;
 }
 
 int run_trusted(char *const argv[], const char *log)

@@ -10,6 +10,12 @@ char *read_file(const char *path, size_t *len);
 int write_file(const char *path, const void *data, size_t len);
 int copy_file(const char *from, const char *to);
 
+/* A file student code could have made or replaced (a log it wrote, a
+ * submitted file): read only if it is a regular file and not a link, and
+ * at most cap bytes of it. NUL-terminated, malloc'ed; NULL with errno set
+ * (ELOOP for a link, EINVAL for a device, FIFO or folder). */
+char *read_untrusted(const char *path, size_t cap, size_t *len);
+
 /* cp -a FROM INTO/ (FROM's last component appears inside INTO). */
 int copy_tree(const char *from, const char *into);
 

@@ -12,15 +12,16 @@
 #include "grader.h"
 #include "target.h"
 #include "util.h"
+#include "vglog.h"
 
 struct vg_run {
 	bool done;
 	bool ok;       /* the server ran the scenario and exited by itself */
 	char why[600]; /* when !ok: what went wrong */
+	struct vglog log;
 	long definite, indirect;
 	int invalid; /* memory errors other than leaks */
 	int fds;     /* descriptors open at exit, not inherited, not std */
-	char *log;
 };
 
 static const char *const error_kinds[] = {
@@ -35,37 +36,26 @@ static const char *const error_kinds[] = {
     "Argument 'size' of function malloc has a fishy",
 };
 
-/* "definitely lost: 16,777,417 bytes in 11 blocks" -> 16777417. */
-static long lost(const char *log, const char *kind)
+static bool open_fd_line(const char *line, size_t n)
 {
-	char key[64];
-	const char *p;
-	long n = 0;
-
-	snprintf(key, sizeof(key), "%s: ", kind);
-	if (!(p = strstr(log, key)))
-		return 0;
-	for (p += strlen(key); (*p >= '0' && *p <= '9') || *p == ','; p++)
-		if (*p != ',')
-			n = n * 10 + (*p - '0');
-	return n;
+	return memmem(line, n, "Open ", 5) &&
+	       !memmem(line, n, "FILE DESCRIPTORS", 16);
 }
 
 static void parse_log(struct vg_run *v)
 {
-	const char *log = v->log;
+	const struct vglog *l = &v->log;
 
-	v->definite = lost(log, "definitely lost");
-	v->indirect = lost(log, "indirectly lost");
-	for (const char *p = log; *p;) {
+	v->definite = vglog_number(l, "definitely lost: ");
+	v->indirect = vglog_number(l, "indirectly lost: ");
+	for (size_t k = 0; k < sizeof(error_kinds) / sizeof(error_kinds[0]);
+	     k++)
+		v->invalid += vglog_count(l, error_kinds[k]);
+	/* "Open file descriptor 5: ..." followed by where it was opened, or
+	 * by "<inherited from parent>" for those it was started with. */
+	for (const char *p = l->text; *p;) {
 		size_t n = strcspn(p, "\n");
-		for (size_t k = 0;
-		     k < sizeof(error_kinds) / sizeof(error_kinds[0]); k++)
-			if (memmem(p, n, error_kinds[k],
-			           strlen(error_kinds[k])))
-				v->invalid++;
-		if (memmem(p, n, "Open ", 5) &&
-		    !memmem(p, n, "FILE DESCRIPTORS", 16)) {
+		if (open_fd_line(p, n)) {
 			const char *next = p + n + (p[n] == '\n');
 			size_t m = strcspn(next, "\n");
 			if (!memmem(next, m, "inherited from parent", 21))
@@ -111,10 +101,20 @@ static struct vg_run *run_once(struct grader *g, const struct check *c,
 	}
 	if (g->lab->leak_cleanup)
 		g->lab->leak_cleanup(g);
-	v->log = read_file(t.vg_log, NULL);
-	if (!v->log) {
+	if (vglog_read(&v->log, t.vg_log, t.proc.status) < 0) {
 		v->ok = false;
 		snprintf(v->why, sizeof(v->why), "valgrind wrote no report");
+	} else if (v->log.tamper[0]) {
+		v->ok = false;
+		snprintf(v->why, sizeof(v->why),
+		         "valgrind's log cannot be believed: %s. Nothing but "
+		         "valgrind may write to descriptor 3 while it runs",
+		         v->log.tamper);
+	} else if (v->ok && v->log.errors < 0) {
+		v->ok = false;
+		snprintf(v->why, sizeof(v->why),
+		         "valgrind wrote no summary: the server did not reach "
+		         "its end under valgrind");
 	} else {
 		parse_log(v);
 	}
@@ -124,33 +124,9 @@ static struct vg_run *run_once(struct grader *g, const struct check *c,
 void leaks_free(struct grader *g)
 {
 	if (g->leaks)
-		free(g->leaks->log);
+		vglog_free(&g->leaks->log);
 	free(g->leaks);
 	g->leaks = NULL;
-}
-
-/* Quotes the part of valgrind's log that starts at the first line holding
- * one of needles, so the student sees the stack. */
-static void show_excerpt(struct result *r, const char *log,
-                         const char *const needles[], size_t n)
-{
-	const char *best = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *p = strstr(log, needles[i]);
-		if (p && (!best || p < best))
-			best = p;
-	}
-	if (!best)
-		return;
-	while (best > log && best[-1] != '\n')
-		best--;
-	int lines = 0;
-	const char *end = best;
-	while (*end && lines < 14)
-		if (*end++ == '\n')
-			lines++;
-	result_printf(r, "valgrind says:\n%.*s", (int)(end - best), best);
 }
 
 static struct vg_run *ready(struct grader *g, const struct check *c,
@@ -160,6 +136,8 @@ static struct vg_run *ready(struct grader *g, const struct check *c,
 
 	if (v && !v->ok)
 		result_printf(r, "%s\n", v->why);
+	if (v && v->log.tamper[0])
+		r->no_hint = true; /* the hint is about leaks, not forgery */
 	return v && v->ok ? v : NULL;
 }
 
@@ -180,7 +158,7 @@ enum verdict check_leaks_memory(struct grader *g, const struct check *c,
 	result_printf(r,
 	              "%ld bytes definitely and %ld indirectly lost at exit\n",
 	              v->definite, v->indirect);
-	show_excerpt(r, v->log, where, 2);
+	vglog_quote(r, &v->log, where, 2, 14, "valgrind");
 	return FAIL;
 }
 
@@ -197,8 +175,9 @@ enum verdict check_leaks_invalid(struct grader *g, const struct check *c,
 		return PASS;
 	}
 	result_printf(r, "%d memory error(s)\n", v->invalid);
-	show_excerpt(r, v->log, error_kinds,
-	             sizeof(error_kinds) / sizeof(error_kinds[0]));
+	vglog_quote(r, &v->log, error_kinds,
+	            sizeof(error_kinds) / sizeof(error_kinds[0]), 14,
+	            "valgrind");
 	return FAIL;
 }
 
@@ -217,6 +196,6 @@ enum verdict check_leaks_fds(struct grader *g, const struct check *c,
 		return PASS;
 	}
 	result_printf(r, "%d descriptor(s) still open at exit\n", v->fds);
-	show_excerpt(r, v->log, where, 3);
+	vglog_quote(r, &v->log, where, 3, 14, "valgrind");
 	return FAIL;
 }
