@@ -239,6 +239,15 @@ copy_failed:
 	return rc;
 }
 
+/* One line of the compiler's output, cut where a report would drown. */
+static void quote_line(struct result *r, const char *p, size_t n)
+{
+	enum { MAX_LINE = 300 };
+
+	result_printf(r, "  %.*s%s\n", (int)(n > MAX_LINE ? MAX_LINE : n), p,
+	              n > MAX_LINE ? "..." : "");
+}
+
 static void show_warnings(const char *log, struct result *r)
 {
 	int shown = 0, total = 0;
@@ -247,7 +256,7 @@ static void show_warnings(const char *log, struct result *r)
 		size_t n = strcspn(p, "\n");
 		if (memmem(p, n, "warning:", 8)) {
 			if (shown++ < 15)
-				result_printf(r, "  %.*s\n", (int)n, p);
+				quote_line(r, p, n);
 			total++;
 		}
 		p += n + (p[n] == '\n');
@@ -267,7 +276,7 @@ static void show_errors(const char *log, struct result *r)
 		size_t n = strcspn(p, "\n");
 		if (memmem(p, n, "error", 5) ||
 		    memmem(p, n, "undefined reference", 19)) {
-			result_printf(r, "  %.*s\n", (int)n, p);
+			quote_line(r, p, n);
 			shown++;
 		}
 		p += n + (p[n] == '\n');

@@ -304,7 +304,11 @@ int confine_init(enum sbx_mode want)
 		else if (want == SBX_NAMESPACES)
 			cf.mode = root ? SBX_PERMISSIONS : SBX_PLAIN;
 	} else {
-		snprintf(cf.why, sizeof(cf.why), "not asked for");
+		snprintf(cf.why, sizeof(cf.why), "%s",
+		         want == SBX_PLAIN && root
+		             ? "as root, student code always runs under a uid "
+		               "of its own"
+		             : "not asked for");
 	}
 	if (cf.mode != SBX_NAMESPACES)
 		cf.mode = root ? SBX_PERMISSIONS : SBX_PLAIN;

@@ -307,12 +307,12 @@ int sbx_spawn(struct sbx_proc *p, const struct sbx_spec *s)
 
 	*p = (struct sbx_proc){0};
 	if ((rc = plumb(&pl, s, &log3)) < 0)
-		goto fail;
+		goto close_plumbing;
 	make_env(envp, sizeof(envp) / sizeof(envp[0]), s->env);
 	if (confine_argv(argv, sizeof(argv) / sizeof(argv[0]), s, info_at) <
 	    0) {
 		rc = -E2BIG;
-		goto fail;
+		goto close_plumbing;
 	}
 	if (geteuid() != 0)
 		nproc_base = count_tasks(geteuid()) +
@@ -320,12 +320,12 @@ int sbx_spawn(struct sbx_proc *p, const struct sbx_spec *s)
 	if (s->fd3_log && (p->drain = start_drain(pl.fd3[0], log3)) < 0) {
 		rc = -errno;
 		p->drain = 0;
-		goto fail;
+		goto close_plumbing;
 	}
 	p->pid = fork();
 	if (p->pid < 0) {
 		rc = -errno;
-		goto fail;
+		goto close_plumbing;
 	}
 	if (p->pid == 0) {
 		int fds[3] = {pl.log, pl.fd3[1], pl.info[1]};
@@ -344,7 +344,7 @@ int sbx_spawn(struct sbx_proc *p, const struct sbx_spec *s)
 	}
 	live_add(p);
 	rc = 0;
-fail:
+close_plumbing:
 	plumbing_close(&pl);
 	if (log3 >= 0)
 		close(log3);
