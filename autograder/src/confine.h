@@ -29,18 +29,4 @@ pid_t confine_find_program(int info_fd, pid_t monitor);
  * turned back into a wait status, so reports can name the signal. */
 int confine_status(int status);
 
-/* After a run: every process of the sandbox uid killed and reaped; in
- * permissions mode, what it left in shared places removed. */
-void confine_sweep(void);
-
-/* SIGKILL to every process of the sandbox uid (root only). */
-void confine_kill_uid(void);
-
-/* Calls fn(pid, arg) for every process of uid; returns the sum of what
- * fn returned. */
-int confine_each_proc(uid_t uid, int (*fn)(pid_t pid, void *arg), void *arg);
-
-/* Processes of uid that are not zombies. */
-int confine_count_live(uid_t uid);
-
 #endif

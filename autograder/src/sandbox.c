@@ -1,6 +1,6 @@
-/* sandbox.c - starting, watching and killing untrusted programs. The
- * filesystem view (bubblewrap's arguments, the course closed by
- * permissions, the clean-up of shared places) is in confine.c. */
+/* sandbox.c - starting, watching and killing untrusted programs. What
+ * they can see (bubblewrap's view, the course closed by permissions) is in
+ * confine.c; what they leave behind is swept up by sweep.c. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "sweep.h"
 
 enum { DRAIN_CAP = 8 << 20 }; /* bytes of fd 3 kept; the rest is dropped */
 
@@ -191,7 +192,7 @@ static int threads_of(pid_t pid, void *arg)
  * processes, so a desktop with a browser open may already run thousands. */
 static int count_tasks(uid_t uid)
 {
-	return confine_each_proc(uid, threads_of, NULL);
+	return sweep_each_proc(uid, threads_of, NULL);
 }
 
 /* The copier of fd 3: a process of the grader's (root's, when root), so
@@ -423,7 +424,7 @@ void sbx_kill(struct sbx_proc *p)
 		reaped(p, status);
 	}
 	/* After the program is reaped, so its status is ours to keep. */
-	confine_sweep();
+	sweep_after_run();
 	end_drain(p);
 }
 
@@ -436,7 +437,7 @@ void sbx_kill_all(void)
 			kill(live[i].prog, SIGKILL);
 		}
 	pthread_mutex_unlock(&live_lock);
-	confine_kill_uid();
+	sweep_kill_uid();
 }
 
 int sbx_run(struct sbx_proc *p, const struct sbx_spec *s, int timeout_ms)
@@ -452,7 +453,7 @@ int sbx_run(struct sbx_proc *p, const struct sbx_spec *s, int timeout_ms)
 
 int sbx_leftovers(void)
 {
-	return geteuid() == 0 ? confine_count_live(sbx_uid()) : 0;
+	return geteuid() == 0 ? sweep_count_live(sbx_uid()) : 0;
 }
 
 const char *sbx_describe(int status, char *buf, size_t cap)

@@ -129,6 +129,10 @@ int target_start(struct grader *g, struct target *t,
 		              strerror(-rc));
 		return -1;
 	}
+	/* Not past the check's own deadline. */
+	if (probe_time_left_ms() < wait_ms)
+		wait_ms =
+		    probe_time_left_ms() > 0 ? (int)probe_time_left_ms() : 0;
 	double deadline = probe_now_ms() + wait_ms;
 	for (;;) {
 		t->port = find_port(t->log);

@@ -93,10 +93,10 @@ static void *run(void *arg)
 		}
 		if (w.deadline && probe_now_ms() > w.deadline) {
 			/* Nothing left to wait for: every wait on the
-			 * sandbox ends now. */
+			 * sandbox ends now, and whatever the check still
+			 * starts ends at once too. */
 			sbx_kill_all();
 			w.events |= WATCH_DEADLINE;
-			w.deadline = 0;
 		}
 		if (n % DISK_EVERY_TICKS == 0)
 			check_disk();
