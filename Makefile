@@ -17,7 +17,7 @@ help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
 	@echo "make test                                         self-test: references, starters, mutants, grader"
-	@echo "make bench LAB=N                                  reference vs Node (vs yours): req/s, latency, CPU/request; lab 4+: pool vs libuv"
+	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
 	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
 	@echo "make deps                                         install the Debian packages the course needs"
