@@ -3,7 +3,8 @@
  * A lab is data: a list of checks, each with a name a student can search
  * for, a stage, points, the function that runs it and a hint shown when it
  * fails. grade.c runs any lab's table; adding a lab means adding a table
- * (labN.c), tests and mutants, not touching the driver.
+ * (labN.c, which registers itself with GRADER_LAB), tests and mutants, not
+ * touching the driver.
  */
 #ifndef GRADER_H
 #define GRADER_H
@@ -23,7 +24,19 @@ enum stage {
 	STAGE_LATENCY,
 	STAGE_MEMORY,
 	STAGE_EXPERIMENT, /* unscored: numbers to look at */
-	STAGE_COUNT
+	STAGE_COUNT,
+
+	/* The same stages as check names spell them ("latency.sequential"),
+	 * so that AGAIN takes the stage once and a name can never say another
+	 * stage than the one its check runs in. */
+	STAGE_build = STAGE_BUILD,
+	STAGE_unit = STAGE_UNIT,
+	STAGE_integration = STAGE_INTEGRATION,
+	STAGE_leaks = STAGE_LEAKS,
+	STAGE_races = STAGE_RACES,
+	STAGE_latency = STAGE_LATENCY,
+	STAGE_memory = STAGE_MEMORY,
+	STAGE_experiment = STAGE_EXPERIMENT,
 };
 
 enum verdict { PASS, FAIL, SKIP };
@@ -151,7 +164,10 @@ enum verdict check_races_helgrind(struct grader *g, const struct check *c,
 const char *path_join(char *buf, const char *a, const char *b);
 
 /* Rows of a lab's table: a public unit test (test_NAME), a hidden one
- * (test_hidden_NAME), and an earlier lab's check run again. */
+ * (test_hidden_NAME), and lab K's check NAME run again, in the stage it had
+ * in lab K: AGAIN(latency, 3, sleep_1000, ...) is "latency.lab3.sleep_1000".
+ * One rule for every re-run, so that a name says where the check came from
+ * and a student finds it under the same stage in both labs. */
 #define UNIT(test, pts, hint)                                                  \
 	{                                                                      \
 		"unit." #test, STAGE_UNIT, pts, check_unit, hint,              \
@@ -162,12 +178,25 @@ const char *path_join(char *buf, const char *a, const char *b);
 		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
 		    "test_hidden_" #test, true                                 \
 	}
-#define AGAIN(stage, name, fn, pts, hint)                                      \
+#define AGAIN_NAME(stage, k, name) #stage ".lab" #k "." #name
+#define AGAIN(stage, k, name, fn, pts, hint)                                   \
 	{                                                                      \
-		stage name, STAGE_INTEGRATION, pts, fn, hint, NULL, false      \
+		AGAIN_NAME(stage, k, name), STAGE_##stage, pts, fn, hint,      \
+		    NULL, false                                                \
 	}
 
-/* The labs the grader knows. */
-extern const struct lab lab1, lab2, lab3, lab4;
+/* The labs the grader knows register themselves (registry.c): each labN.c
+ * ends with GRADER_LAB(its struct lab), which hands it over from a
+ * constructor, before main() runs. Adding a lab is adding its file; the
+ * Makefile builds every src/labN.c. */
+void grader_register(const struct lab *lab);
+#define GRADER_LAB(lab)                                                        \
+	__attribute__((constructor)) static void register_##lab(void)          \
+	{                                                                      \
+		grader_register(&lab);                                         \
+	}
+
+/* The registered labs, in number order; *n says how many. */
+const struct lab *const *grader_labs(size_t *n);
 
 #endif

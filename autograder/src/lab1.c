@@ -55,16 +55,6 @@ int lab1_setup(struct grader *g)
 	return rc;
 }
 
-/* Starts a fresh server for one check: a crash in one check never costs
- * the next one. */
-bool lab1_serve(struct grader *g, const struct check *c, struct target *t,
-                struct result *r)
-{
-	struct target_opts o = {.tag = c->name};
-
-	return target_start(g, t, &o, r) == 0;
-}
-
 enum verdict lab1_done(struct target *t, struct result *r, enum verdict v)
 {
 	if (target_explain_death(t, r))
@@ -119,7 +109,7 @@ enum verdict lab1_get_root(struct grader *g, const struct check *c,
 	char clen[32] = "";
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	if (curl_fetch(g, t.port, "/", NULL, 5, &cr) < 0) {
 		result_printf(r, "%s\ncurl failed: %s\n", cr.cmd, cr.err);
@@ -158,7 +148,7 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c,
 	char len_get[32] = "", len_head[32] = "", a[300];
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	bool ok = EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
 	ok = ok && lab1_expect(r, t.port, REQ_CLOSE("GET /"),
@@ -207,7 +197,7 @@ enum verdict lab1_large_file(struct grader *g, const struct check *c,
 	char path[PATH_MAX];
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	char *want = read_file(path_join(path, g->www, "big.bin"), NULL);
 	if (curl_fetch(g, t.port, "/files/big.bin", NULL, 10, &cr) < 0 ||
@@ -252,7 +242,7 @@ enum verdict lab1_traversal(struct grader *g, const struct check *c,
 	char q[300];
 	enum verdict v = PASS;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	if (!lab1_expect(r, t.port, REQ_CLOSE("GET /files/sub/inner.txt"),
 	                 strlen(REQ_CLOSE("GET /files/sub/inner.txt")), 200,
@@ -291,7 +281,7 @@ enum verdict lab1_not_found(struct grader *g, const struct check *c,
 {
 	struct target t;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	bool ok = EXPECT(r, t.port, REQ_CLOSE("GET /no-such-page"), 404) &&
 	          EXPECT(r, t.port, REQ_CLOSE("GET /files/missing.txt"), 404) &&
@@ -310,7 +300,7 @@ enum verdict lab1_method_405(struct grader *g, const struct check *c,
 	char allow[64];
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	if (lab1_expect(r, t.port, post, strlen(post), 405, &rep)) {
 		if (!probe_header(&rep, "Allow", allow, sizeof(allow)) ||
@@ -339,7 +329,7 @@ enum verdict lab1_malformed_400(struct grader *g, const struct check *c,
 	struct target t;
 	bool ok = true;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	/* Stop at the first wrong answer: a hung server costs one timeout. */
 	for (size_t i = 0; ok && i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -362,7 +352,7 @@ enum verdict lab1_uri_414(struct grader *g, const struct check *c,
 	char *req = malloc(n + 64);
 	bool ok;
 
-	if (!req || !lab1_serve(g, c, &t, r)) {
+	if (!req || !target_serve(g, c, &t, NULL, r)) {
 		free(req);
 		return FAIL;
 	}
@@ -390,7 +380,7 @@ enum verdict lab1_headers_431(struct grader *g, const struct check *c,
 	size_t o;
 	bool ok;
 
-	if (!req || !lab1_serve(g, c, &t, r)) {
+	if (!req || !target_serve(g, c, &t, NULL, r)) {
 		free(req);
 		return FAIL;
 	}
@@ -421,7 +411,7 @@ enum verdict lab1_byte_at_a_time(struct grader *g, const struct check *c,
 	char a[300];
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	int fd = probe_connect(t.port, REPLY_MS);
 	if (fd < 0) {
@@ -494,7 +484,7 @@ enum verdict lab1_client_vanishes(struct grader *g, const struct check *c,
 	struct target t;
 	bool ok = true;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (int i = 0; i < 2 && ok; i++) {
 		lab1_vanish(t.port);
@@ -528,7 +518,7 @@ enum verdict lab1_many_connections(struct grader *g, const struct check *c,
 	struct target t;
 	int i, served = 0;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (i = 0; i < 100; i++) {
 		/* Half of them connect and leave without a word. */
@@ -572,7 +562,7 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
 	struct http_reply rep;
 	enum verdict v = FAIL;
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	if (lab1_expect(r, t.port, REQ_CLOSE("GET /sleep?ms=200"),
 	                strlen(REQ_CLOSE("GET /sleep?ms=200")), 200, &rep)) {
@@ -596,7 +586,7 @@ static bool stops_on(struct grader *g, const struct check *c, int sig,
 	struct target t;
 	char how[96];
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return false;
 	if (!EXPECT(r, t.port, REQ_CLOSE("GET /"), 200))
 		return lab1_done(&t, r, FAIL) == PASS;
@@ -651,7 +641,7 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c,
 	double ms[N];
 	char text[160];
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (int attempt = 1; attempt <= 2; attempt++) {
 		size_t n = 0;
@@ -694,7 +684,7 @@ enum verdict lab1_bad_waiter(struct grader *g, const struct check *c,
 	struct http_reply a, b;
 	const char *slow = REQ_CLOSE("GET /sleep?ms=300");
 
-	if (!lab1_serve(g, c, &t, r))
+	if (!target_serve(g, c, &t, NULL, r))
 		return SKIP;
 	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, slow, strlen(slow), 0, 0);
@@ -775,7 +765,7 @@ static const struct check checks[] = {
      "read the first compiler error; fix it; rebuild with `make build LAB=1`",
      NULL, false},
 
-    UNIT(parse_simple_get, 3,
+    UNIT(parse_simple_get, 2,
          "http_parse_request: a plain GET must give method, path, version and "
          "the head's length"),
     UNIT(parse_headers, 3,
@@ -785,7 +775,7 @@ static const struct check checks[] = {
          "guess"),
     UNIT(parse_malformed, 3,
          "return -400 as soon as the bytes can never become a valid request"),
-    UNIT(parse_limits, 3,
+    UNIT(parse_limits, 2,
          "check HTTP_MAX_REQUEST_LINE and HTTP_MAX_HEAD even before the line "
          "or head is complete"),
     UNIT(write_all_partial, 4,
@@ -815,6 +805,10 @@ static const struct check checks[] = {
            "split the target at the first '?' into path and query"),
     HIDDEN(write_all_large, 2,
            "io_write_all must deliver every byte, in order, however large"),
+    HIDDEN(accept_backoff, 2,
+           "when accept() fails with EMFILE or ENFILE the connection stays "
+           "queued: pause ~100 ms before the next try, and save errno before "
+           "fprintf(), which may change it"),
 
     {"integration.get_root", STAGE_INTEGRATION, 4, lab1_get_root,
      "answer GET / with 200, a Content-Length and that many body bytes", NULL,
@@ -884,7 +878,7 @@ static const struct check checks[] = {
      false},
 };
 
-const struct lab lab1 = {
+static const struct lab lab1 = {
     .number = 1,
     .dir = "01-blocking-server",
     .title = "the blocking server (the bad waiter)",
@@ -893,3 +887,5 @@ const struct lab lab1 = {
     .setup = lab1_setup,
     .leak_scenario = lab1_leak_scenario,
 };
+
+GRADER_LAB(lab1)

@@ -9,21 +9,17 @@
 #include "probe.h"
 #include "target.h"
 
-/* Creates the --root folder every lab's server serves. */
 /* A request line made a whole request, kept alive (REQ) or asking the
  * server to close after its answer (REQ_CLOSE): REQ("GET /"). */
 #define REQ(line) line " HTTP/1.1\r\nHost: grader\r\n\r\n"
 #define REQ_CLOSE(line)                                                        \
 	line " HTTP/1.1\r\nHost: grader\r\nConnection: close\r\n\r\n"
 
+/* Creates the --root folder every lab's server serves. */
 int lab1_setup(struct grader *g);
 
 /* The requests lab 1's server runs through under valgrind. */
 void lab1_leak_scenario(struct grader *g, int port);
-
-/* Starts a fresh server for check c. */
-bool lab1_serve(struct grader *g, const struct check *c, struct target *t,
-                struct result *r);
 
 /* Explains a dead server, kills it; returns v (FAIL if it had died). */
 enum verdict lab1_done(struct target *t, struct result *r, enum verdict v);

@@ -19,14 +19,6 @@
 
 enum { REPLY_MS = 3000 };
 
-static bool serve(struct grader *g, const struct check *c, struct target *t,
-                  struct result *r, int nofile)
-{
-	struct target_opts o = {.tag = c->name, .nofile = nofile};
-
-	return target_start(g, t, &o, r) == 0;
-}
-
 static void free_replies(struct http_reply *rep, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -44,7 +36,7 @@ enum verdict lab2_keep_alive_curl(struct grader *g, const struct check *c,
 	char u1[64], u2[80], u3[64], out[PATH_MAX], *text;
 	enum verdict v = FAIL;
 
-	if (!serve(g, c, &t, r, 0))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	snprintf(u1, sizeof(u1), "http://127.0.0.1:%d/", t.port);
 	snprintf(u2, sizeof(u2), "http://127.0.0.1:%d/files/hello.txt", t.port);
@@ -99,7 +91,7 @@ enum verdict lab2_pipelined(struct grader *g, const struct check *c,
 	enum verdict v = PASS;
 	char a[300];
 
-	if (!serve(g, c, &t, r, 0))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, reqs, strlen(reqs), 0, 0);
@@ -139,11 +131,12 @@ enum verdict lab2_concurrent_keepalive(struct grader *g, const struct check *c,
                                        struct result *r)
 {
 	enum { CLIENTS = 200, ROUNDS = 5 };
+	static const struct target_opts opts = {.nofile = 512};
 	static int fds[CLIENTS];
 	struct target t;
 	int served = 0, opened = 0;
 
-	if (!serve(g, c, &t, r, 512))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	for (int i = 0; i < CLIENTS; i++)
 		if ((fds[i] = probe_connect(t.port, REPLY_MS)) >= 0)
@@ -192,7 +185,7 @@ enum verdict lab2_vanish_mid_request(struct grader *g, const struct check *c,
 	struct target t;
 	struct linger lg = {1, 0};
 
-	if (!serve(g, c, &t, r, 0))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (int i = 0; i < 20; i++) {
 		int fd = probe_connect(t.port, REPLY_MS);
@@ -218,11 +211,12 @@ enum verdict lab2_fd_setsize_wall(struct grader *g, const struct check *c,
                                   struct result *r)
 {
 	enum { N = 1100 };
+	static const struct target_opts opts = {.nofile = 2048};
 	static int fds[N];
 	struct target t;
 	int opened = 0, ok200 = 0, refused = 0, hung = 0;
 
-	if (!serve(g, c, &t, r, 2048))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	for (int i = 0; i < N; i++)
 		fds[i] = -1;
@@ -289,6 +283,7 @@ enum verdict lab2_trickle(struct grader *g, const struct check *c,
                           struct result *r)
 {
 	enum { SLOW = 50, FAST = 100 };
+	static const struct target_opts opts = {.nofile = 256};
 	static const char req[] = REQ_CLOSE("GET /files/hello.txt");
 	const double limit = 50; /* ms at p90; the reference needs ~1 */
 	static int fds[SLOW];
@@ -298,10 +293,16 @@ enum verdict lab2_trickle(struct grader *g, const struct check *c,
 	struct stats s;
 	char text[160];
 
-	if (!serve(g, c, &t, r, 256))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	for (int i = 0; i < SLOW; i++)
 		fds[i] = probe_connect(t.port, REPLY_MS);
+	/* And a slow reader: it asks for the big file and reads none of
+	 * it, so the server's writes fill the socket and must stop at
+	 * EAGAIN rather than wait for it. */
+	int reader = probe_connect(t.port, REPLY_MS);
+	probe_send(reader, REQ_CLOSE("GET /files/big.bin"),
+	           strlen(REQ_CLOSE("GET /files/big.bin")), 0, 0);
 	while (n < FAST && probe_now_ms() - start < 15000) {
 		if (probe_now_ms() >= next_tick && sent < strlen(req) - 1) {
 			for (int i = 0; i < SLOW; i++)
@@ -323,11 +324,14 @@ enum verdict lab2_trickle(struct grader *g, const struct check *c,
 	for (int i = 0; i < SLOW; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (reader >= 0)
+		close(reader);
 	stats_summarize(ms, n, &s);
-	result_printf(
-	    r,
-	    "GET / while 50 clients trickled a request (1 byte / 100 ms): %s\n",
-	    stats_format(&s, text, sizeof(text)));
+	result_printf(r,
+	              "GET / while 50 clients trickled a request (1 byte / "
+	              "100 ms) and one read nothing of the 16 MiB file it "
+	              "asked for: %s\n",
+	              stats_format(&s, text, sizeof(text)));
 	if (n == FAST && s.p90 < limit)
 		return lab1_done(&t, r, PASS);
 	result_printf(r, "expected %d answers with p90 under %.0f ms\n", FAST,
@@ -350,7 +354,7 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 	int woke = 0;
 	size_t n = 0;
 
-	if (!serve(g, c, &t, r, 0))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (int i = 0; i < SLEEPERS; i++)
 		if ((fds[i] = probe_connect(t.port, REPLY_MS)) >= 0)
@@ -401,7 +405,7 @@ enum verdict lab2_idle_cpu(struct grader *g, const struct check *c,
 	int fds[CLIENTS];
 	struct target t;
 
-	if (!serve(g, c, &t, r, 0))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	/* Keep-alive connections that got their answer and now say nothing,
 	 * and one request still sleeping: the states that tempt busy loops. */
@@ -477,12 +481,6 @@ void lab2_leak_cleanup(struct grader *g)
 /* ---- the table
  * ---------------------------------------------------------------------- */
 
-#define LAB1(name, fn, pts, hint)                                              \
-	{                                                                      \
-		"integration.lab1." name, STAGE_INTEGRATION, pts, fn, hint,    \
-		    NULL, false                                                \
-	}
-
 static const struct check checks[] = {
     {"build", STAGE_BUILD, 4, check_build,
      "read the first compiler error; fix it; rebuild with `make build LAB=2`",
@@ -521,35 +519,35 @@ static const struct check checks[] = {
            "a client that sends and then shuts down its side still gets every "
            "answer"),
 
-    LAB1("get_root", lab1_get_root, 2,
-         "answer GET / with 200, a Content-Length and that many body bytes"),
-    LAB1("head_root", lab1_head_root, 1,
-         "HEAD gets the same head as GET and no body"),
-    LAB1("large_file", lab1_large_file, 4,
-         "a non-blocking write() takes what fits: keep the rest in \"out\" and "
-         "send it when writable"),
-    LAB1("path_traversal", lab1_traversal, 1,
-         "never serve a file outside --root"),
-    LAB1("not_found", lab1_not_found, 1,
-         "unknown paths and missing files are 404"),
-    LAB1("method_405", lab1_method_405, 1,
-         "methods other than GET and HEAD get 405 with an Allow header"),
-    LAB1("malformed_400", lab1_malformed_400, 2,
-         "answer malformed requests with 400 and close"),
-    LAB1("uri_too_long_414", lab1_uri_414, 1,
-         "a request line longer than HTTP_MAX_REQUEST_LINE gets 414"),
-    LAB1("headers_too_large_431", lab1_headers_431, 1,
-         "a head over HTTP_MAX_HEAD gets 431"),
-    LAB1("byte_at_a_time", lab1_byte_at_a_time, 2,
-         "keep partial requests in \"in\" across readiness events"),
-    LAB1("client_vanishes", lab1_client_vanishes, 2,
-         "EPIPE/ECONNRESET end one connection, never the server"),
-    LAB1("many_connections", lab1_many_connections, 2,
-         "close and free a connection on every path"),
-    LAB1("sleep", lab1_sleep_route, 1,
-         "/sleep?ms=N answers after N ms; a bad N is 400"),
-    LAB1("clean_exit", lab1_clean_exit, 2,
-         "on SIGINT/SIGTERM leave the loop, free every connection, exit 0"),
+    AGAIN(integration, 1, get_root, lab1_get_root, 2,
+          "answer GET / with 200, a Content-Length and that many body bytes"),
+    AGAIN(integration, 1, head_root, lab1_head_root, 1,
+          "HEAD gets the same head as GET and no body"),
+    AGAIN(integration, 1, large_file, lab1_large_file, 4,
+          "a non-blocking write() takes what fits: keep the rest in \"out\" "
+          "and send it when writable"),
+    AGAIN(integration, 1, path_traversal, lab1_traversal, 1,
+          "never serve a file outside --root"),
+    AGAIN(integration, 1, not_found, lab1_not_found, 1,
+          "unknown paths and missing files are 404"),
+    AGAIN(integration, 1, method_405, lab1_method_405, 1,
+          "methods other than GET and HEAD get 405 with an Allow header"),
+    AGAIN(integration, 1, malformed_400, lab1_malformed_400, 2,
+          "answer malformed requests with 400 and close"),
+    AGAIN(integration, 1, uri_too_long_414, lab1_uri_414, 1,
+          "a request line longer than HTTP_MAX_REQUEST_LINE gets 414"),
+    AGAIN(integration, 1, headers_too_large_431, lab1_headers_431, 1,
+          "a head over HTTP_MAX_HEAD gets 431"),
+    AGAIN(integration, 1, byte_at_a_time, lab1_byte_at_a_time, 2,
+          "keep partial requests in \"in\" across readiness events"),
+    AGAIN(integration, 1, client_vanishes, lab1_client_vanishes, 2,
+          "EPIPE/ECONNRESET end one connection, never the server"),
+    AGAIN(integration, 1, many_connections, lab1_many_connections, 2,
+          "close and free a connection on every path"),
+    AGAIN(integration, 1, sleep, lab1_sleep_route, 1,
+          "/sleep?ms=N answers after N ms; a bad N is 400"),
+    AGAIN(integration, 1, clean_exit, lab1_clean_exit, 2,
+          "on SIGINT/SIGTERM leave the loop, free every connection, exit 0"),
     {"integration.keep_alive", STAGE_INTEGRATION, 4, lab2_keep_alive_curl,
      "HTTP/1.1 keeps the connection open after a response unless the client "
      "said \"Connection: close\"",
@@ -581,11 +579,11 @@ static const struct check checks[] = {
     {"leaks.descriptors", STAGE_LEAKS, 2, check_leaks_fds,
      "close every connection's socket when the server stops", NULL, false},
 
-    {"latency.sequential", STAGE_LATENCY, 2, lab1_sequential,
-     "each request should take well under a millisecond", NULL, false},
+    AGAIN(latency, 1, sequential, lab1_sequential, 2,
+          "each request should take well under a millisecond"),
     {"latency.trickle", STAGE_LATENCY, 5, lab2_trickle,
-     "a slow client must not block the loop: non-blocking sockets, read only "
-     "when select() says readable, and never loop waiting for the rest",
+     "a slow client must not block the loop: non-blocking sockets, read and "
+     "write only what select() says is ready, and never wait for the rest",
      NULL, false},
     {"latency.sleepers", STAGE_LATENCY, 4, lab2_sleepers,
      "/sleep must not block: park the connection with a deadline and let "
@@ -596,11 +594,10 @@ static const struct check checks[] = {
      "output, no zero timeout",
      NULL, false},
 
-    {"experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL,
-     false},
+    AGAIN(experiment, 1, bad_waiter, lab1_bad_waiter, 0, NULL),
 };
 
-const struct lab lab2 = {
+static const struct lab lab2 = {
     .number = 2,
     .dir = "02-select-loop",
     .title = "the select() loop (one waiter, many tables)",
@@ -610,3 +607,5 @@ const struct lab lab2 = {
     .leak_scenario = lab2_leak_scenario,
     .leak_cleanup = lab2_leak_cleanup,
 };
+
+GRADER_LAB(lab2)

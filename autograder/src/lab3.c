@@ -22,14 +22,6 @@
 
 enum { REPLY_MS = 3000 };
 
-static bool serve(struct grader *g, const struct check *c, struct target *t,
-                  struct result *r, int nofile, const char *const *args)
-{
-	struct target_opts o = {.tag = c->name, .nofile = nofile, .args = args};
-
-	return target_start(g, t, &o, r) == 0;
-}
-
 /* Opens n connections into fds (-1 where one failed); returns how many
  * opened. Stops early when the server stops accepting. */
 static int open_many(int port, int *fds, int n)
@@ -58,19 +50,37 @@ static void close_many(int *fds, int n)
 enum verdict lab3_idle_timeout(struct grader *g, const struct check *c,
                                struct result *r)
 {
+	enum { BUSY_REQUESTS = 5 };
 	static const char *const args[] = {"--idle-timeout", "1000", NULL};
+	static const struct target_opts opts = {.args = args};
 	struct target t;
-	struct http_reply rep;
+	struct http_reply rep = {0};
 	enum verdict v = FAIL;
 
-	if (!serve(g, c, &t, r, 0, args))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	int fd = probe_connect(t.port, REPLY_MS);
-	probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
-	if (probe_recv(fd, &rep, false, REPLY_MS) < 0 || rep.status != 200) {
+	int answered = 0;
+	/* Busy first: a request every 600 ms for 2.4 s. The timeout counts
+	 * from the last answer; one counted from the first would cut this
+	 * conversation at 1 s. */
+	for (int i = 0; i < BUSY_REQUESTS; i++) {
+		if (i > 0)
+			probe_sleep_ms(600);
+		probe_reply_free(&rep);
+		probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+		if (probe_recv(fd, &rep, false, REPLY_MS) < 0 ||
+		    rep.status != 200)
+			break;
+		answered++;
+	}
+	if (answered < BUSY_REQUESTS) {
 		result_printf(r,
-		              "GET / on a keep-alive connection failed: %s\n",
-		              rep.err);
+		              "with --idle-timeout 1000, a keep-alive client "
+		              "sending GET / every 600 ms got %d answers, then "
+		              "%s: the idle timeout must count from the last "
+		              "answer, not from the first\n",
+		              answered, rep.err[0] ? rep.err : "no 200");
 	} else {
 		double t0 = probe_now_ms();
 		bool closed = probe_wait_closed(fd, 4000);
@@ -107,11 +117,12 @@ static enum verdict header_timeout(struct grader *g, const struct check *c,
                                    struct result *r)
 {
 	static const char *const args[] = {"--header-timeout", "1500", NULL};
+	static const struct target_opts opts = {.args = args};
 	struct target t;
 	struct http_reply rep = {0};
 	enum verdict v = FAIL;
 
-	if (!serve(g, c, &t, r, 0, args))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	int fd = probe_connect(t.port, REPLY_MS);
 	double t0 = probe_now_ms();
@@ -159,11 +170,12 @@ static enum verdict beyond_fd_setsize(struct grader *g, const struct check *c,
                                       struct result *r)
 {
 	enum { N = 1100 };
+	static const struct target_opts opts = {.nofile = 2048};
 	static int fds[N];
 	struct target t;
 	int ok = 0;
 
-	if (!serve(g, c, &t, r, 2048, NULL))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	int opened = open_many(t.port, fds, N);
 	for (int i = 0; i < N && target_alive(&t); i++) {
@@ -190,12 +202,13 @@ enum verdict lab3_sleep_1000(struct grader *g, const struct check *c,
                              struct result *r)
 {
 	enum { N = 1000 };
+	static const struct target_opts opts = {.nofile = 2048};
 	static const char req[] = REQ_CLOSE("GET /sleep?ms=200");
 	static int fds[N];
 	struct target t;
 	int ok = 0;
 
-	if (!serve(g, c, &t, r, 2048, NULL))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	int opened = open_many(t.port, fds, N);
 	double t0 = probe_now_ms();
@@ -239,7 +252,7 @@ static enum verdict timers_on_time(struct grader *g, const struct check *c,
 	char text[160];
 	size_t n = 0;
 
-	if (!serve(g, c, &t, r, 0, NULL))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	for (int i = 0; i < N; i++) {
 		struct http_reply rep;
@@ -271,7 +284,7 @@ static enum verdict idle_no_timers(struct grader *g, const struct check *c,
 {
 	struct target t;
 
-	if (!serve(g, c, &t, r, 0, NULL))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	probe_sleep_ms(200);
 	double before = target_cpu_ms(&t);
@@ -300,7 +313,7 @@ static enum verdict short_timers_cpu(struct grader *g, const struct check *c,
 	struct target t;
 	int ok = 0;
 
-	if (!serve(g, c, &t, r, 0, NULL))
+	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	int fd = probe_connect(t.port, REPLY_MS);
 	double before = target_cpu_ms(&t), t0 = probe_now_ms();
@@ -339,6 +352,8 @@ static enum verdict idle_10k(struct grader *g, const struct check *c,
 {
 	enum { N = 10000, FAST = 100 };
 	static const char *const args[] = {"--idle-timeout", "60000", NULL};
+	static const struct target_opts opts = {.nofile = N + 512,
+	                                        .args = args};
 	static int fds[N];
 	double ms[FAST];
 	struct target t;
@@ -346,7 +361,7 @@ static enum verdict idle_10k(struct grader *g, const struct check *c,
 	char text[160];
 	size_t n = 0;
 
-	if (!serve(g, c, &t, r, N + 512, args))
+	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
 	long base_kb = target_rss_kb(&t);
 	int opened = open_many(t.port, fds, N);
@@ -401,23 +416,23 @@ static const struct check checks[] = {
          "up or down"),
     UNIT(heap_random_100k, 3,
          "keep every timer's heap_index right after each swap"),
-    UNIT(phase_order, 4,
+    UNIT(phase_order, 3,
          "ev_run: pending, idle, prepare, poll, check, closing, then timers "
          "(and due timers once before the first iteration); the test prints "
          "the first iteration that differs"),
-    UNIT(run_modes, 3,
+    UNIT(run_modes, 2,
          "NOWAIT polls with timeout 0; ONCE runs one iteration; DEFAULT until "
          "nothing is alive"),
     UNIT(liveness_ref, 2,
          "alive = active referenced handles, or closing handles still to call "
          "back"),
-    UNIT(close_in_callback, 3,
+    UNIT(close_in_callback, 2,
          "ev_close stops the handle at once; its close callback runs in the "
          "closing phase"),
     UNIT(fd_reuse, 3,
          "before dispatching an event, check the watcher for that fd is still "
          "the one that asked"),
-    UNIT(immediate_vs_timeout, 3,
+    UNIT(immediate_vs_timeout, 2,
          "after poll comes check: inside an I/O callback, setImmediate beats "
          "setTimeout(0)"),
     UNIT(timer_not_early, 2, "a timer fires when due <= now, never before"),
@@ -434,6 +449,30 @@ static const struct check checks[] = {
     UNIT(poll_timeout, 2,
          "poll timeout: 0 with idle work, due - now with a timer, -1 with "
          "none; never 0 before a deadline"),
+    UNIT(handle_lifetime, 2,
+         "the loop counts a handle from its init to its close callback: "
+         "run_closing must mark it closed with handle_closed(), or "
+         "ev_loop_close() says -EBUSY for ever"),
+    UNIT(poll_error_aborts, 2,
+         "epoll_wait() failing with anything but EINTR is a broken epoll "
+         "descriptor: call poll_failed(errno), do not go round again"),
+    /* The server as later labs use it (server.h; frame.c is given). */
+    UNIT(frame_answer_later, 1,
+         "server_run() must call frame_open() once the listener is ready: "
+         "that is how a later lab's routes get in"),
+    UNIT(frame_later_behind_big, 1,
+         "call server_settle() after every event, the timer's too: it hands "
+         "a request a route has taken to its connection"),
+    UNIT(frame_guest_leaves, 1,
+         "a client waiting for a taken request is watched for leaving by "
+         "the given frame code: keep server_settle() and on_client_io() as "
+         "given"),
+    UNIT(frame_stream_backpressure, 1,
+         "server_settle() ends with frame_drain(), as given: a streamed "
+         "body that filled its queue goes on only when told it drained"),
+    UNIT(frame_stream_head_and_short, 1,
+         "a HEAD's answer is its head alone; an error from the connection "
+         "closes it (server_settle())"),
     HIDDEN(heap_sift, 2,
            "sift down must compare with both children and pick the smaller"),
     HIDDEN(nowait_no_block, 1, "EV_RUN_NOWAIT never blocks in epoll_wait"),
@@ -443,27 +482,26 @@ static const struct check checks[] = {
            "touch it again"),
     HIDDEN(stop_flag, 1, "ev_stop ends ev_run after the current iteration"),
 
-    AGAIN("integration.", "lab1.get_root", lab1_get_root, 1,
+    AGAIN(integration, 1, get_root, lab1_get_root, 1,
           "answer GET / with 200 and a Content-Length"),
-    AGAIN("integration.", "lab1.large_file", lab1_large_file, 2,
+    AGAIN(integration, 1, large_file, lab1_large_file, 1,
           "keep unsent output and send it when writable"),
-    AGAIN("integration.", "lab1.malformed_400", lab1_malformed_400, 1,
+    AGAIN(integration, 1, malformed_400, lab1_malformed_400, 1,
           "malformed requests get 400 and close"),
-    AGAIN("integration.", "lab1.byte_at_a_time", lab1_byte_at_a_time, 1,
+    AGAIN(integration, 1, byte_at_a_time, lab1_byte_at_a_time, 1,
           "keep partial requests across events"),
-    AGAIN("integration.", "lab1.client_vanishes", lab1_client_vanishes, 1,
+    AGAIN(integration, 1, client_vanishes, lab1_client_vanishes, 1,
           "EPIPE/ECONNRESET end one connection, never the server"),
-    AGAIN("integration.", "lab1.clean_exit", lab1_clean_exit, 1,
+    AGAIN(integration, 1, clean_exit, lab1_clean_exit, 1,
           "on SIGINT/SIGTERM close every handle, run the loop until closed, "
           "exit 0"),
-    AGAIN("integration.", "lab2.keep_alive", lab2_keep_alive_curl, 2,
+    AGAIN(integration, 2, keep_alive, lab2_keep_alive_curl, 1,
           "keep connections open after a response"),
-    AGAIN("integration.", "lab2.pipelined", lab2_pipelined, 2,
+    AGAIN(integration, 2, pipelined, lab2_pipelined, 1,
           "answer pipelined requests in order"),
-    AGAIN("integration.", "lab2.concurrent_keepalive",
-          lab2_concurrent_keepalive, 2,
+    AGAIN(integration, 2, concurrent_keepalive, lab2_concurrent_keepalive, 1,
           "serve every connection while the others stay open"),
-    AGAIN("integration.", "lab2.vanish_mid_request", lab2_vanish_mid_request, 1,
+    AGAIN(integration, 2, vanish_mid_request, lab2_vanish_mid_request, 1,
           "free a connection that leaves mid-request"),
     {"integration.idle_timeout", STAGE_INTEGRATION, 4, lab3_idle_timeout,
      "after a response, (re)start the connection's timer for the idle timeout; "
@@ -473,7 +511,7 @@ static const struct check checks[] = {
      "start the header timer at a head's first byte, not at its last; when it "
      "fires, 408 and close",
      NULL, false},
-    {"integration.beyond_fd_setsize", STAGE_INTEGRATION, 2, beyond_fd_setsize,
+    {"integration.beyond_fd_setsize", STAGE_INTEGRATION, 1, beyond_fd_setsize,
      "epoll has no FD_SETSIZE: no descriptor limit but the process's own", NULL,
      false},
 
@@ -490,16 +528,15 @@ static const struct check checks[] = {
 
     {"latency.sleep_1000", STAGE_LATENCY, 6, lab3_sleep_1000,
      "/sleep is a timer: a thousand of them cost one sleep", NULL, false},
-    {"latency.trickle", STAGE_LATENCY, 1, lab2_trickle,
-     "a slow client must not block the loop", NULL, false},
+    AGAIN(latency, 2, trickle, lab2_trickle, 1,
+          "a slow client must not block the loop"),
     {"latency.idle_no_timers", STAGE_LATENCY, 2, idle_no_timers,
      "no timer, no idle handle: epoll_wait with timeout -1, block until "
      "something happens",
      NULL, false},
-    {"latency.idle_cpu", STAGE_LATENCY, 3, lab2_idle_cpu,
-     "an idle loop sleeps in epoll_wait: timeout -1 with no timer, never 0 "
-     "before a deadline, no write interest without output",
-     NULL, false},
+    AGAIN(latency, 2, idle_cpu, lab2_idle_cpu, 3,
+          "an idle loop sleeps in epoll_wait: timeout -1 with no timer, never "
+          "0 before a deadline, no write interest without output"),
     {"latency.short_timers_cpu", STAGE_LATENCY, 2, short_timers_cpu,
      "poll with the time to the next timer rounded up: never 0 while it is "
      "still ahead",
@@ -514,11 +551,10 @@ static const struct check checks[] = {
      "until data comes",
      NULL, false},
 
-    {"experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL,
-     false},
+    AGAIN(experiment, 1, bad_waiter, lab1_bad_waiter, 0, NULL),
 };
 
-const struct lab lab3 = {
+static const struct lab lab3 = {
     .number = 3,
     .dir = "03-epoll-timers",
     .title = "an epoll event loop with timers and libuv's phases",
@@ -528,3 +564,5 @@ const struct lab lab3 = {
     .leak_scenario = lab2_leak_scenario,
     .leak_cleanup = lab2_leak_cleanup,
 };
+
+GRADER_LAB(lab3)

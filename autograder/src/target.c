@@ -150,6 +150,15 @@ int target_start(struct grader *g, struct target *t,
 	}
 }
 
+bool target_serve(struct grader *g, const struct check *c, struct target *t,
+                  const struct target_opts *o, struct result *r)
+{
+	struct target_opts opts = o ? *o : (struct target_opts){0};
+
+	opts.tag = c->name;
+	return target_start(g, t, &opts, r) == 0;
+}
+
 bool target_alive(struct target *t)
 {
 	if (t->proc.pid <= 0 || t->proc.exited)

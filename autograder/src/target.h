@@ -29,6 +29,12 @@ struct target_opts {
 int target_start(struct grader *g, struct target *t,
                  const struct target_opts *o, struct result *r);
 
+/* Starts a fresh server for check c, its logs named after the check, with
+ * o's limit, arguments and environment (NULL: none); true when it listens.
+ * A fresh server per check: a crash in one never costs the next. */
+bool target_serve(struct grader *g, const struct check *c, struct target *t,
+                  const struct target_opts *o, struct result *r);
+
 /* True while the server process is running. */
 bool target_alive(struct target *t);
 

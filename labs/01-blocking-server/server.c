@@ -91,6 +91,7 @@ int server_run(int listen_fd, const struct app_config *cfg)
 	 *   about one connection or a passing shortage: print one short line
 	 *   to stderr and carry on (for a shortage, pause ~100 ms first, or
 	 *   you spin: the failed connection is still waiting in the queue).
+	 *   Save errno before you print: fprintf() may change it.
 	 *   EBADF, EINVAL, ENOTSOCK, EFAULT: the listening socket itself is
 	 *   broken; return -errno.
 	 * Return 0 once the loop ends: main() closes listen_fd and exits 0.

@@ -5,7 +5,8 @@
  * returns to the loop. Read conn.h first: it has the state diagram.
  *
  * You write the functions marked TODO(lab 2). conn_init(), conn_free() and
- * append_response() are given.
+ * append_response() are given, and so are, at the end, the functions the
+ * servers of lab 3 on use.
  */
 #include "conn.h"
 
@@ -109,6 +110,8 @@ int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
 	 *     wake_at_ms = now_ms + res.sleep_ms, held_close = !keep, state
 	 *     CONN_SLEEPING, and stop. The requests behind it wait in "in":
 	 *     HTTP/1.1 answers in order, so none may overtake the sleeper.
+	 *     res.held (from lab 4 on: the server answers later) is the same
+	 *     sleep with wake_at_ms = CONN_NEVER: conn_release() ends it.
 	 *   - app_response_free(&res); c->requests++.
 	 * - n < 0: -n is an HTTP status (400, 414, 431, 501, 505). Answer
 	 *   app_error(-n, &res), close_after, drop the rest of "in" (where
@@ -127,7 +130,6 @@ int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
 	(void)c;
 	(void)cfg;
 	(void)now_ms;
-	(void)append_response;
 	return -ENOSYS;
 }
 
@@ -203,4 +205,80 @@ int conn_on_deadline(struct conn *c, const struct app_config *cfg,
 	(void)cfg;
 	(void)now_ms;
 	return -ENOSYS;
+}
+
+/* --- for the server from lab 3 on (given) --- */
+
+int conn_release(struct conn *c, const struct app_response *res,
+                 const struct app_config *cfg, int64_t now_ms)
+{
+	int rc;
+
+	if (c->state != CONN_SLEEPING || c->wake_at_ms != CONN_NEVER)
+		return -EINVAL;
+	buf_free(&c->held); /* the placeholder */
+	rc = append_response(&c->held, res, !c->held_close);
+	if (rc < 0)
+		return rc;
+	c->wake_at_ms = now_ms;
+	return conn_on_deadline(c, cfg, now_ms);
+}
+
+int conn_stream_begin(struct conn *c, const struct app_response *res)
+{
+	char head[512];
+	long n;
+
+	if (c->state != CONN_SLEEPING || c->wake_at_ms != CONN_NEVER)
+		return -EINVAL;
+	n = http_format_head(head, sizeof(head), res->status, res->content_type,
+	                     res->body_len, res->extra, !c->held_close);
+	if (n < 0)
+		return (int)n;
+	buf_free(&c->held); /* the placeholder */
+	c->close_after |= c->held_close;
+	c->stream_left = res->body_len;
+	c->stream_discard = !res->send_body;
+	c->state = CONN_STREAMING;
+	/* After whatever "out" still holds: answers go out in order. */
+	return buf_append(&c->out, head, (size_t)n);
+}
+
+int conn_stream_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->state != CONN_STREAMING || len > c->stream_left)
+		return -EINVAL;
+	c->stream_left -= len;
+	return c->stream_discard ? 0 : buf_append(&c->out, data, len);
+}
+
+int conn_stream_end(struct conn *c, const struct app_config *cfg,
+                    int64_t now_ms)
+{
+	if (c->state != CONN_STREAMING || c->stream_left > 0)
+		return -EINVAL;
+	c->state = CONN_WRITING; /* conn_process() settles the rest */
+	return conn_process(c, cfg, now_ms);
+}
+
+int conn_time_out(struct conn *c, int status)
+{
+	struct app_response res;
+	int rc;
+
+	app_error(status, &res);
+	buf_consume(&c->in, buf_pending(&c->in));
+	rc = append_response(&c->out, &res, false);
+	app_response_free(&res);
+	c->close_after = true;
+	c->state = CONN_WRITING;
+	return rc;
+}
+
+void conn_trim(struct conn *c)
+{
+	if (buf_pending(&c->in) == 0)
+		buf_free(&c->in);
+	if (buf_pending(&c->out) == 0)
+		buf_free(&c->out);
 }

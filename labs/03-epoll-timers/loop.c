@@ -4,8 +4,9 @@
  * (ev_io_start, ev_io_stop), the poll timeout (ev_backend_timeout,
  * poll_timeout), the phases (run_timers, poll_io and dispatch,
  * run_closing) and ev_run() itself. The rest is given: the queues, the
- * clock, handles and their reference counts, the timer, idle, prepare and
- * check handles, ev_close(), and the pending, idle, prepare and check
+ * clock, handles, their reference counts and the count of open ones
+ * (handle_closed()), the timer, idle, prepare and check handles,
+ * ev_close(), poll_failed(), and the pending, idle, prepare and check
  * phases (models for yours). test_loop and test_timers check them.
  *
  * ev_run() goes round the phases of libuv's uv_run() (v1.45+), in its
@@ -57,15 +58,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "heap.h"
-
-#define container_of(ptr, type, member)                                        \
-	((type *)(void *)((char *)(ptr) - (offsetof(type, member))))
 
 enum {
 	/* handle flags */
@@ -79,51 +79,6 @@ enum {
 	 * iteration (level-triggered: they are still ready then). */
 	POLL_EVENTS = 1024,
 };
-
-/* --- queues: circular doubly linked lists with a head node --- */
-
-static void link_init(struct ev_link *l)
-{
-	l->prev = l;
-	l->next = l;
-}
-
-/* For a head: the queue is empty. For a node: it is in no queue. */
-static bool link_empty(const struct ev_link *l)
-{
-	return l->next == l;
-}
-
-static void link_append(struct ev_link *head, struct ev_link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-/* Unlinks l from whatever queue holds it (none: no-op). */
-static void link_remove(struct ev_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link_init(l);
-}
-
-/* Moves every node of from to the empty queue to, leaving from empty. A
- * phase works on such a copy: what is queued while it runs waits for the
- * next time round, so no phase can run for ever. */
-static void link_move(struct ev_link *from, struct ev_link *to)
-{
-	link_init(to);
-	if (link_empty(from))
-		return;
-	to->next = from->next;
-	to->prev = from->prev;
-	to->next->prev = to;
-	to->prev->next = to;
-	link_init(from);
-}
 
 /* --- the clock --- */
 
@@ -170,11 +125,11 @@ uint64_t ev_now(const struct ev_loop *loop)
 int ev_loop_init(struct ev_loop *loop)
 {
 	*loop = (struct ev_loop){.epfd = -1, .clock = monotonic_ms};
-	link_init(&loop->idle_q);
-	link_init(&loop->prepare_q);
-	link_init(&loop->check_q);
-	link_init(&loop->pending_q);
-	link_init(&loop->closing_q);
+	list_init(&loop->idle_q);
+	list_init(&loop->prepare_q);
+	list_init(&loop->check_q);
+	list_init(&loop->pending_q);
+	list_init(&loop->closing_q);
 	/* CLOEXEC: a child the program execs must not inherit our epoll. */
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0)
@@ -183,23 +138,12 @@ int ev_loop_init(struct ev_loop *loop)
 	return 0;
 }
 
-/* Any handle started (referenced or not), fed or closing. */
-static bool has_handles(const struct ev_loop *loop)
-{
-	if (loop->heap_len > 0 || !link_empty(&loop->idle_q) ||
-	    !link_empty(&loop->prepare_q) || !link_empty(&loop->check_q) ||
-	    !link_empty(&loop->pending_q) || !link_empty(&loop->closing_q))
-		return true;
-	for (size_t fd = 0; fd < loop->ios_cap; fd++) {
-		if (loop->ios[fd] != NULL)
-			return true;
-	}
-	return false;
-}
-
 int ev_loop_close(struct ev_loop *loop)
 {
-	if (has_handles(loop))
+	/* Not only started handles: a stopped one that was never closed
+	 * still points here, and its ev_close() would write into the loop
+	 * after it is gone. libuv refuses just the same. */
+	if (loop->handles > 0)
 		return -EBUSY;
 	if (loop->epfd >= 0)
 		close(loop->epfd);
@@ -221,8 +165,8 @@ void ev_stop(struct ev_loop *loop)
  * its ref: its owner is waiting for close_cb to free it. */
 bool ev_loop_alive(const struct ev_loop *loop)
 {
-	return loop->active_refs > 0 || !link_empty(&loop->pending_q) ||
-	       !link_empty(&loop->closing_q);
+	return loop->active_refs > 0 || !list_empty(&loop->pending_q) ||
+	       !list_empty(&loop->closing_q);
 }
 
 int ev_backend_timeout(const struct ev_loop *loop)
@@ -260,7 +204,17 @@ static void handle_init(struct ev_loop *loop, struct ev_handle *h,
 	h->type = type;
 	h->flags = F_REF;
 	h->close_cb = NULL;
-	link_init(&h->closing);
+	list_init(&h->closing);
+	loop->handles++;
+}
+
+/* The end of a handle's life, in the closing phase just before its close
+ * callback: from here its memory is its owner's again, and the loop no
+ * longer counts it (ev_loop_close()). */
+static void handle_closed(struct ev_handle *h)
+{
+	h->flags = (h->flags & ~F_CLOSING) | F_CLOSED;
+	h->loop->handles--;
 }
 
 static void handle_start(struct ev_handle *h)
@@ -336,12 +290,14 @@ int ev_io_init(struct ev_loop *loop, struct ev_io *w, int fd,
 {
 	if (fd < 0)
 		return -EBADF;
+	if (cb == NULL)
+		return -EINVAL; /* the loop would call it */
 	handle_init(loop, &w->h, EV_IO);
 	w->fd = fd;
 	w->cb = cb;
 	w->events = 0;
 	w->registered = 0;
-	link_init(&w->pending);
+	list_init(&w->pending);
 	w->pending_events = 0;
 	return 0;
 }
@@ -401,8 +357,8 @@ void ev_io_feed(struct ev_io *w, unsigned events)
 	if (events == 0 || ev_is_closing(&w->h))
 		return;
 	w->pending_events |= events;
-	if (link_empty(&w->pending))
-		link_append(&w->h.loop->pending_q, &w->pending);
+	if (list_empty(&w->pending))
+		list_append(&w->h.loop->pending_q, &w->pending);
 }
 
 /* --- timers --- */
@@ -410,6 +366,8 @@ void ev_io_feed(struct ev_io *w, unsigned events)
 int ev_timer_init(struct ev_loop *loop, struct ev_timer *t,
                   void (*cb)(struct ev_timer *t))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &t->h, EV_TIMER);
 	t->cb = cb;
 	t->due = 0;
@@ -457,23 +415,23 @@ int ev_timer_again(struct ev_timer *t)
 
 /* --- idle, prepare, check: one queue each, the same code --- */
 
-static int queue_start(struct ev_handle *h, struct ev_link *node,
-                       struct ev_link *queue)
+static int queue_start(struct ev_handle *h, struct list *node,
+                       struct list *queue)
 {
 	if (ev_is_closing(h))
 		return -EINVAL;
 	if (ev_is_active(h))
 		return 0;
-	link_append(queue, node);
+	list_append(queue, node);
 	handle_start(h);
 	return 0;
 }
 
-static int queue_stop(struct ev_handle *h, struct ev_link *node)
+static int queue_stop(struct ev_handle *h, struct list *node)
 {
 	if (!ev_is_active(h))
 		return 0;
-	link_remove(node);
+	list_remove(node);
 	handle_stop(h);
 	return 0;
 }
@@ -481,9 +439,11 @@ static int queue_stop(struct ev_handle *h, struct ev_link *node)
 int ev_idle_init(struct ev_loop *loop, struct ev_idle *w,
                  void (*cb)(struct ev_idle *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_IDLE);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -500,9 +460,11 @@ int ev_idle_stop(struct ev_idle *w)
 int ev_prepare_init(struct ev_loop *loop, struct ev_prepare *w,
                     void (*cb)(struct ev_prepare *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_PREPARE);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -519,9 +481,11 @@ int ev_prepare_stop(struct ev_prepare *w)
 int ev_check_init(struct ev_loop *loop, struct ev_check *w,
                   void (*cb)(struct ev_check *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_CHECK);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -545,7 +509,7 @@ static void stop_any(struct ev_handle *h)
 		struct ev_io *w = container_of(h, struct ev_io, h);
 
 		ev_io_stop(w);
-		link_remove(&w->pending); /* a fed callback: cancelled */
+		list_remove(&w->pending); /* a fed callback: cancelled */
 		w->pending_events = 0;
 		break;
 	}
@@ -572,7 +536,7 @@ void ev_close(struct ev_handle *h, void (*close_cb)(struct ev_handle *h))
 	h->flags |= F_CLOSING;
 	h->close_cb = close_cb;
 	/* In close order (libuv's list is last closed, first called). */
-	link_append(&h->loop->closing_q, &h->closing);
+	list_append(&h->loop->closing_q, &h->closing);
 }
 
 /* --- the phases --- */
@@ -603,15 +567,15 @@ static void run_timers(struct ev_loop *loop)
 /* Fed io callbacks (ev_io_feed()). */
 static void run_pending(struct ev_loop *loop)
 {
-	struct ev_link queue;
+	struct list queue;
 
-	link_move(&loop->pending_q, &queue);
-	while (!link_empty(&queue)) {
+	list_move(&loop->pending_q, &queue);
+	while (!list_empty(&queue)) {
 		struct ev_io *w =
 		    container_of(queue.next, struct ev_io, pending);
 		unsigned events = w->pending_events;
 
-		link_remove(&w->pending);
+		list_remove(&w->pending);
 		w->pending_events = 0;
 		w->cb(w, events);
 	}
@@ -621,35 +585,35 @@ static void run_pending(struct ev_loop *loop)
  * on the loop's queue just before its callback: a callback may stop it (or
  * another one: it leaves the copy, and never runs), and one started here
  * runs next time. */
-static void run_queue(struct ev_link *loop_q, void (*call)(struct ev_link *))
+static void run_queue(struct list *loop_q, void (*call)(struct list *))
 {
-	struct ev_link queue;
+	struct list queue;
 
-	link_move(loop_q, &queue);
-	while (!link_empty(&queue)) {
-		struct ev_link *node = queue.next;
+	list_move(loop_q, &queue);
+	while (!list_empty(&queue)) {
+		struct list *node = queue.next;
 
-		link_remove(node);
-		link_append(loop_q, node);
+		list_remove(node);
+		list_append(loop_q, node);
 		call(node);
 	}
 }
 
-static void call_idle(struct ev_link *node)
+static void call_idle(struct list *node)
 {
 	struct ev_idle *w = container_of(node, struct ev_idle, queue);
 
 	w->cb(w);
 }
 
-static void call_prepare(struct ev_link *node)
+static void call_prepare(struct list *node)
 {
 	struct ev_prepare *w = container_of(node, struct ev_prepare, queue);
 
 	w->cb(w);
 }
 
-static void call_check(struct ev_link *node)
+static void call_check(struct list *node)
 {
 	struct ev_check *w = container_of(node, struct ev_check, queue);
 
@@ -711,13 +675,26 @@ static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
 	(void)to_events;
 }
 
+/* epoll_wait() failed other than by a signal: EBADF or EINVAL (the epoll
+ * descriptor was closed or replaced behind the loop's back), EFAULT. None
+ * of them goes away by asking again, and returning would make every
+ * iteration fail at once: a silent busy loop. libuv and Redis abort too. */
+static _Noreturn void poll_failed(int err)
+{
+	fprintf(stderr, "ev_run: epoll_wait: %s\n", strerror(err));
+	abort();
+}
+
 /* Waits for I/O (at most timeout ms), reads the clock, and dispatches. */
 static void poll_io(struct ev_loop *loop, int timeout)
 {
 	/* TODO(lab 3): epoll_wait(loop->epfd, events, POLL_EVENTS, timeout)
 	 * into a struct epoll_event array on the stack (no malloc per
 	 * event); then ev_update_time(loop); then dispatch() each event.
-	 * -1 with EINTR is a signal: no events, not an error.
+	 * -1 with EINTR is a signal: no events, not an error. -1 with any
+	 * other errno is a broken epoll descriptor that no retry mends:
+	 * poll_failed(errno) (given) ends the program, where carrying on
+	 * would spin through failing iterations for ever.
 	 *
 	 * Update the time here, after the wait, and only here in the
 	 * iteration: the callbacks must see the time after the wait (a
@@ -727,24 +704,27 @@ static void poll_io(struct ev_loop *loop, int timeout)
 	 */
 	(void)loop;
 	(void)timeout;
+	(void)poll_failed;
 }
 
 /* Calls the close callbacks of the handles closed so far. */
 static void run_closing(struct ev_loop *loop)
 {
 	/* TODO(lab 3): for each handle in loop->closing_q, in close order:
-	 * unlink it, mark it closed (flags: clear F_CLOSING, set F_CLOSED),
-	 * then call its close_cb, if any.
+	 * unlink it, mark it closed with handle_closed() (given: it sets the
+	 * flags, and the loop stops counting the handle, which is what lets
+	 * ev_loop_close() succeed), then call its close_cb, if any.
 	 *
 	 * - After close_cb returns, the handle is not yours any more: it may
 	 *   have been freed, and the memory even be another handle already.
 	 *   Read close_cb, unlink and mark it BEFORE the call, and never
 	 *   touch it after.
 	 * - A close callback may close other handles. Take the whole queue
-	 *   first (link_move() into a local head) and work on the copy: the
+	 *   first (list_move() into a local head) and work on the copy: the
 	 *   handles closed meanwhile wait for the next closing phase.
 	 */
 	(void)loop;
+	(void)handle_closed;
 }
 
 bool ev_run(struct ev_loop *loop, enum ev_run_mode mode)

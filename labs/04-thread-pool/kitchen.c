@@ -166,9 +166,7 @@ enum kitchen_dish kitchen_take_order(const struct http_request *req,
 
 struct kitchen_order *kitchen_order_of(struct tp_work *w)
 {
-	size_t off = offsetof(struct kitchen_order, work);
-
-	return (struct kitchen_order *)(void *)((char *)w - off);
+	return container_of(w, struct kitchen_order, work);
 }
 
 /* Blocks the thread for ms milliseconds, however many signals interrupt

@@ -4,10 +4,10 @@
  * You write the functions marked TODO(lab 4): tp_size_from(), the cooks
  * (cook, start_threads), putting a dish on the pass (to_pass), serving the
  * pass (serve_pass, on_bell), and tp_submit, tp_cancel, tp_stats and
- * tp_close. The rest is given: the list helpers, the bell's write (ring)
- * and tp_init(), which sets up the eventfd and its watcher the way lab 3
- * taught. test_pool checks them; the README's section 3 explains each
- * rule.
+ * tp_close. The rest is given: the bell's write (ring) and tp_init(),
+ * which sets up the eventfd and its watcher the way lab 3 taught; the
+ * lists are labs/common/list.h's. test_pool checks them; the README's
+ * section 3 explains each rule.
  *
  * One mutex guards the queue, the done list and the counters; one condition
  * variable wakes cooks when there is work (or when the kitchen closes). The
@@ -24,49 +24,6 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-#define work_of(l)                                                             \
-	((struct tp_work *)((char *)(l)-offsetof(struct tp_work, link)))
-
-static void list_init(struct ev_link *head)
-{
-	head->prev = head;
-	head->next = head;
-}
-
-static bool list_empty(const struct ev_link *head)
-{
-	return head->next == head;
-}
-
-static void list_add(struct ev_link *head, struct ev_link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-static void list_del(struct ev_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l;
-	l->next = l;
-}
-
-/* Moves every node of from to the (empty) list to. */
-static void list_move_all(struct ev_link *from, struct ev_link *to)
-{
-	list_init(to);
-	if (list_empty(from))
-		return;
-	to->next = from->next;
-	to->prev = from->prev;
-	to->next->prev = to;
-	to->prev->next = to;
-	list_init(from);
-}
 
 unsigned tp_size_from(const char *value)
 {
@@ -132,8 +89,8 @@ static void *cook(void *arg)
 	 *           pthread_cond_wait(&p->more, &p->lock)
 	 *       if p->stopping: leave the loop
 	 *       take the oldest order w off p->queue (its first node:
-	 *           work_of(p->queue.next)); queued--, busy++;
-	 *           w->state = TP_RUNNING
+	 *           container_of(p->queue.next, struct tp_work, link));
+	 *           queued--, busy++; w->state = TP_RUNNING
 	 *       unlock; w->work(w); lock
 	 *       busy--, completed++; to_pass(p, w, TP_DONE)
 	 *   unlock; return NULL
@@ -148,7 +105,6 @@ static void *cook(void *arg)
 	 *   the cook only sees `stopping` when back at the wait.
 	 */
 	(void)arg;
-	(void)list_del;
 	(void)to_pass;
 	return NULL;
 }
@@ -161,9 +117,13 @@ static int start_threads(struct tp_pool *p)
 	 * (-ENOMEM), then pthread_create() p->size cooks (arg: p),
 	 * counting them in p->started: tp_close() joins exactly those.
 	 *
-	 * pthread_create() returns an error number (not -1 and errno). If
-	 * it fails part-way, run with the threads you have (return 0); if
-	 * not even one started, return minus that error number.
+	 * pthread_create() returns an error number (not -1 and errno),
+	 * EAGAIN when a limit on threads or memory is reached. If it fails
+	 * part-way, run with the threads you have: p->size = p->started
+	 * (tp_stats() must not count cooks who never came), return 0. If
+	 * not even one started, return minus that error number: the next
+	 * tp_submit() tries again, so allocate the array only if there is
+	 * none yet, or every failed try leaks one.
 	 */
 	(void)p;
 	(void)cook;
@@ -179,7 +139,7 @@ static void serve_pass(struct tp_pool *p)
 	/* TODO(lab 4): on the loop thread.
 	 *
 	 * 1. Under the lock, move the whole pass to a list of your own:
-	 *    list_move_all(&p->done, &ready), with struct ev_link ready on
+	 *    list_move(&p->done, &ready), with struct list ready on
 	 *    the stack. Unlock.
 	 * 2. For each order w on ready, oldest first: unlink it; status =
 	 *    -ECANCELED if w->state is TP_CANCELLED, else 0; w->state =
@@ -197,7 +157,6 @@ static void serve_pass(struct tp_pool *p)
 	 *   just held orders their writes before your reads.
 	 */
 	(void)p;
-	(void)list_move_all;
 }
 
 /* The bell rang: read the eventfd (or epoll, level-triggered, reports it
@@ -235,15 +194,20 @@ int tp_init(struct tp_pool *p, struct ev_loop *loop)
 	if (rc < 0)
 		goto destroy_lock;
 	rc = ev_io_init(loop, &p->wake, p->wake_fd, on_bell);
-	if (rc == 0)
-		rc = ev_io_start(&p->wake, EV_READABLE);
 	if (rc < 0)
 		goto destroy_cond;
 	p->wake.h.data = p;
+	rc = ev_io_start(&p->wake, EV_READABLE);
+	if (rc < 0)
+		goto close_watcher;
 	/* Watched from now on, but counted only while work is in flight. */
 	ev_unref(&p->wake.h);
 	return 0;
 
+close_watcher:
+	/* Initialised, it is the loop's until its closing phase: as after
+	 * tp_close(), the caller runs the loop before p's memory goes. */
+	ev_close(&p->wake.h, NULL);
 destroy_cond:
 	pthread_cond_destroy(&p->more);
 destroy_lock:
@@ -280,7 +244,6 @@ int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
 	(void)w;
 	(void)work;
 	(void)after_work;
-	(void)list_add;
 	(void)start_threads;
 	return -ENOSYS;
 }

@@ -127,17 +127,22 @@ int server_run(int listen_fd, const struct app_config *cfg)
 	 * self-pipe, which a blocking server does not have. */
 	while (!server_stopping()) {
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int err;
 
 		if (fd >= 0) {
 			server_handle_client(fd, cfg);
 			continue;
 		}
-		if (errno == EINTR)
+		/* Saved at once: fprintf() may change errno (a stderr whose
+		 * reader has gone fails with EPIPE), and then a shortage
+		 * would be retried without a pause, in a tight loop. */
+		err = errno;
+		if (err == EINTR)
 			continue;
-		if (accept_fatal(errno))
-			return -errno;
-		fprintf(stderr, "accept: %s\n", strerror(errno));
-		if (accept_shortage(errno))
+		if (accept_fatal(err))
+			return -err;
+		fprintf(stderr, "accept: %s\n", strerror(err));
+		if (accept_shortage(err))
 			sleep_ms(100);
 	}
 	return 0;

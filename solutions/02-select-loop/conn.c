@@ -79,19 +79,20 @@ static int append_response(struct buf *b, const struct app_response *res,
 	return rc;
 }
 
-/* Queues res in "out" or, for a /sleep, holds it in "held" until its
- * deadline. keep says whether the connection stays open after it. */
+/* Queues res in "out" or, for a /sleep (or a response the server answers
+ * later), holds it in "held" until its deadline (or conn_release()). keep
+ * says whether the connection stays open after it. */
 static int respond(struct conn *c, const struct app_response *res, bool keep,
                    int64_t now_ms)
 {
 	int rc;
 
-	if (res->sleep_ms > 0) {
+	if (res->sleep_ms > 0 || res->held) {
 		rc = append_response(&c->held, res, keep);
 		if (rc < 0)
 			return rc;
 		c->state = CONN_SLEEPING;
-		c->wake_at_ms = now_ms + res->sleep_ms;
+		c->wake_at_ms = res->held ? CONN_NEVER : now_ms + res->sleep_ms;
 		c->held_close = !keep;
 	} else {
 		rc = append_response(&c->out, res, keep);
@@ -213,6 +214,11 @@ static int fill_in(struct conn *c)
 			return 0;
 		}
 		buf_commit(&c->in, (size_t)n);
+		/* Less than asked: the socket is empty for now. Asking
+		 * again would only hear EAGAIN, one system call per
+		 * request for nothing; if more comes, the loop says so. */
+		if (n < CONN_READ_CHUNK)
+			return 0;
 	}
 	return 0;
 }
@@ -283,4 +289,80 @@ int conn_on_deadline(struct conn *c, const struct app_config *cfg,
 	c->state = CONN_WRITING;
 	/* The requests that waited behind the sleeper, in order. */
 	return conn_process(c, cfg, now_ms);
+}
+
+/* --- for the server from lab 3 on --- */
+
+int conn_release(struct conn *c, const struct app_response *res,
+                 const struct app_config *cfg, int64_t now_ms)
+{
+	int rc;
+
+	if (c->state != CONN_SLEEPING || c->wake_at_ms != CONN_NEVER)
+		return -EINVAL;
+	buf_free(&c->held); /* the placeholder */
+	rc = append_response(&c->held, res, !c->held_close);
+	if (rc < 0)
+		return rc;
+	c->wake_at_ms = now_ms;
+	return conn_on_deadline(c, cfg, now_ms);
+}
+
+int conn_stream_begin(struct conn *c, const struct app_response *res)
+{
+	char head[512];
+	long n;
+
+	if (c->state != CONN_SLEEPING || c->wake_at_ms != CONN_NEVER)
+		return -EINVAL;
+	n = http_format_head(head, sizeof(head), res->status, res->content_type,
+	                     res->body_len, res->extra, !c->held_close);
+	if (n < 0)
+		return (int)n;
+	buf_free(&c->held); /* the placeholder */
+	c->close_after |= c->held_close;
+	c->stream_left = res->body_len;
+	c->stream_discard = !res->send_body;
+	c->state = CONN_STREAMING;
+	/* After whatever "out" still holds: answers go out in order. */
+	return buf_append(&c->out, head, (size_t)n);
+}
+
+int conn_stream_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->state != CONN_STREAMING || len > c->stream_left)
+		return -EINVAL;
+	c->stream_left -= len;
+	return c->stream_discard ? 0 : buf_append(&c->out, data, len);
+}
+
+int conn_stream_end(struct conn *c, const struct app_config *cfg,
+                    int64_t now_ms)
+{
+	if (c->state != CONN_STREAMING || c->stream_left > 0)
+		return -EINVAL;
+	c->state = CONN_WRITING; /* conn_process() settles the rest */
+	return conn_process(c, cfg, now_ms);
+}
+
+int conn_time_out(struct conn *c, int status)
+{
+	struct app_response res;
+	int rc;
+
+	app_error(status, &res);
+	drop_input(c);
+	rc = append_response(&c->out, &res, false);
+	app_response_free(&res);
+	c->close_after = true;
+	c->state = CONN_WRITING;
+	return rc;
+}
+
+void conn_trim(struct conn *c)
+{
+	if (buf_pending(&c->in) == 0)
+		buf_free(&c->in);
+	if (buf_pending(&c->out) == 0)
+		buf_free(&c->out);
 }

@@ -49,15 +49,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "heap.h"
-
-#define container_of(ptr, type, member)                                        \
-	((type *)(void *)((char *)(ptr) - (offsetof(type, member))))
 
 enum {
 	/* handle flags */
@@ -71,51 +70,6 @@ enum {
 	 * iteration (level-triggered: they are still ready then). */
 	POLL_EVENTS = 1024,
 };
-
-/* --- queues: circular doubly linked lists with a head node --- */
-
-static void link_init(struct ev_link *l)
-{
-	l->prev = l;
-	l->next = l;
-}
-
-/* For a head: the queue is empty. For a node: it is in no queue. */
-static bool link_empty(const struct ev_link *l)
-{
-	return l->next == l;
-}
-
-static void link_append(struct ev_link *head, struct ev_link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-/* Unlinks l from whatever queue holds it (none: no-op). */
-static void link_remove(struct ev_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link_init(l);
-}
-
-/* Moves every node of from to the empty queue to, leaving from empty. A
- * phase works on such a copy: what is queued while it runs waits for the
- * next time round, so no phase can run for ever. */
-static void link_move(struct ev_link *from, struct ev_link *to)
-{
-	link_init(to);
-	if (link_empty(from))
-		return;
-	to->next = from->next;
-	to->prev = from->prev;
-	to->next->prev = to;
-	to->prev->next = to;
-	link_init(from);
-}
 
 /* --- the clock --- */
 
@@ -162,11 +116,11 @@ uint64_t ev_now(const struct ev_loop *loop)
 int ev_loop_init(struct ev_loop *loop)
 {
 	*loop = (struct ev_loop){.epfd = -1, .clock = monotonic_ms};
-	link_init(&loop->idle_q);
-	link_init(&loop->prepare_q);
-	link_init(&loop->check_q);
-	link_init(&loop->pending_q);
-	link_init(&loop->closing_q);
+	list_init(&loop->idle_q);
+	list_init(&loop->prepare_q);
+	list_init(&loop->check_q);
+	list_init(&loop->pending_q);
+	list_init(&loop->closing_q);
 	/* CLOEXEC: a child the program execs must not inherit our epoll. */
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0)
@@ -175,23 +129,12 @@ int ev_loop_init(struct ev_loop *loop)
 	return 0;
 }
 
-/* Any handle started (referenced or not), fed or closing. */
-static bool has_handles(const struct ev_loop *loop)
-{
-	if (loop->heap_len > 0 || !link_empty(&loop->idle_q) ||
-	    !link_empty(&loop->prepare_q) || !link_empty(&loop->check_q) ||
-	    !link_empty(&loop->pending_q) || !link_empty(&loop->closing_q))
-		return true;
-	for (size_t fd = 0; fd < loop->ios_cap; fd++) {
-		if (loop->ios[fd] != NULL)
-			return true;
-	}
-	return false;
-}
-
 int ev_loop_close(struct ev_loop *loop)
 {
-	if (has_handles(loop))
+	/* Not only started handles: a stopped one that was never closed
+	 * still points here, and its ev_close() would write into the loop
+	 * after it is gone. libuv refuses just the same. */
+	if (loop->handles > 0)
 		return -EBUSY;
 	if (loop->epfd >= 0)
 		close(loop->epfd);
@@ -213,8 +156,8 @@ void ev_stop(struct ev_loop *loop)
  * its ref: its owner is waiting for close_cb to free it. */
 bool ev_loop_alive(const struct ev_loop *loop)
 {
-	return loop->active_refs > 0 || !link_empty(&loop->pending_q) ||
-	       !link_empty(&loop->closing_q);
+	return loop->active_refs > 0 || !list_empty(&loop->pending_q) ||
+	       !list_empty(&loop->closing_q);
 }
 
 int ev_backend_timeout(const struct ev_loop *loop)
@@ -223,8 +166,8 @@ int ev_backend_timeout(const struct ev_loop *loop)
 
 	/* Callbacks are waiting to run in this iteration or the next (idle
 	 * handles run every iteration): poll must only look, not wait. */
-	if (loop->stop_flag || !link_empty(&loop->pending_q) ||
-	    !link_empty(&loop->idle_q) || !link_empty(&loop->closing_q))
+	if (loop->stop_flag || !list_empty(&loop->pending_q) ||
+	    !list_empty(&loop->idle_q) || !list_empty(&loop->closing_q))
 		return 0;
 	t = heap_min(loop);
 	if (t == NULL)
@@ -248,7 +191,17 @@ static void handle_init(struct ev_loop *loop, struct ev_handle *h,
 	h->type = type;
 	h->flags = F_REF;
 	h->close_cb = NULL;
-	link_init(&h->closing);
+	list_init(&h->closing);
+	loop->handles++;
+}
+
+/* The end of a handle's life, in the closing phase just before its close
+ * callback: from here its memory is its owner's again, and the loop no
+ * longer counts it (ev_loop_close()). */
+static void handle_closed(struct ev_handle *h)
+{
+	h->flags = (h->flags & ~F_CLOSING) | F_CLOSED;
+	h->loop->handles--;
 }
 
 static void handle_start(struct ev_handle *h)
@@ -324,12 +277,14 @@ int ev_io_init(struct ev_loop *loop, struct ev_io *w, int fd,
 {
 	if (fd < 0)
 		return -EBADF;
+	if (cb == NULL)
+		return -EINVAL; /* the loop would call it */
 	handle_init(loop, &w->h, EV_IO);
 	w->fd = fd;
 	w->cb = cb;
 	w->events = 0;
 	w->registered = 0;
-	link_init(&w->pending);
+	list_init(&w->pending);
 	w->pending_events = 0;
 	return 0;
 }
@@ -401,8 +356,8 @@ void ev_io_feed(struct ev_io *w, unsigned events)
 	if (events == 0 || ev_is_closing(&w->h))
 		return;
 	w->pending_events |= events;
-	if (link_empty(&w->pending))
-		link_append(&w->h.loop->pending_q, &w->pending);
+	if (list_empty(&w->pending))
+		list_append(&w->h.loop->pending_q, &w->pending);
 }
 
 /* --- timers --- */
@@ -410,6 +365,8 @@ void ev_io_feed(struct ev_io *w, unsigned events)
 int ev_timer_init(struct ev_loop *loop, struct ev_timer *t,
                   void (*cb)(struct ev_timer *t))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &t->h, EV_TIMER);
 	t->cb = cb;
 	t->due = 0;
@@ -457,23 +414,23 @@ int ev_timer_again(struct ev_timer *t)
 
 /* --- idle, prepare, check: one queue each, the same code --- */
 
-static int queue_start(struct ev_handle *h, struct ev_link *node,
-                       struct ev_link *queue)
+static int queue_start(struct ev_handle *h, struct list *node,
+                       struct list *queue)
 {
 	if (ev_is_closing(h))
 		return -EINVAL;
 	if (ev_is_active(h))
 		return 0;
-	link_append(queue, node);
+	list_append(queue, node);
 	handle_start(h);
 	return 0;
 }
 
-static int queue_stop(struct ev_handle *h, struct ev_link *node)
+static int queue_stop(struct ev_handle *h, struct list *node)
 {
 	if (!ev_is_active(h))
 		return 0;
-	link_remove(node);
+	list_remove(node);
 	handle_stop(h);
 	return 0;
 }
@@ -481,9 +438,11 @@ static int queue_stop(struct ev_handle *h, struct ev_link *node)
 int ev_idle_init(struct ev_loop *loop, struct ev_idle *w,
                  void (*cb)(struct ev_idle *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_IDLE);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -500,9 +459,11 @@ int ev_idle_stop(struct ev_idle *w)
 int ev_prepare_init(struct ev_loop *loop, struct ev_prepare *w,
                     void (*cb)(struct ev_prepare *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_PREPARE);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -519,9 +480,11 @@ int ev_prepare_stop(struct ev_prepare *w)
 int ev_check_init(struct ev_loop *loop, struct ev_check *w,
                   void (*cb)(struct ev_check *w))
 {
+	if (cb == NULL)
+		return -EINVAL;
 	handle_init(loop, &w->h, EV_CHECK);
 	w->cb = cb;
-	link_init(&w->queue);
+	list_init(&w->queue);
 	return 0;
 }
 
@@ -545,7 +508,7 @@ static void stop_any(struct ev_handle *h)
 		struct ev_io *w = container_of(h, struct ev_io, h);
 
 		ev_io_stop(w);
-		link_remove(&w->pending); /* a fed callback: cancelled */
+		list_remove(&w->pending); /* a fed callback: cancelled */
 		w->pending_events = 0;
 		break;
 	}
@@ -572,7 +535,7 @@ void ev_close(struct ev_handle *h, void (*close_cb)(struct ev_handle *h))
 	h->flags |= F_CLOSING;
 	h->close_cb = close_cb;
 	/* In close order (libuv's list is last closed, first called). */
-	link_append(&h->loop->closing_q, &h->closing);
+	list_append(&h->loop->closing_q, &h->closing);
 }
 
 /* --- the phases --- */
@@ -603,15 +566,15 @@ static void run_timers(struct ev_loop *loop)
 /* Fed io callbacks (ev_io_feed()). */
 static void run_pending(struct ev_loop *loop)
 {
-	struct ev_link queue;
+	struct list queue;
 
-	link_move(&loop->pending_q, &queue);
-	while (!link_empty(&queue)) {
+	list_move(&loop->pending_q, &queue);
+	while (!list_empty(&queue)) {
 		struct ev_io *w =
 		    container_of(queue.next, struct ev_io, pending);
 		unsigned events = w->pending_events;
 
-		link_remove(&w->pending);
+		list_remove(&w->pending);
 		w->pending_events = 0;
 		w->cb(w, events);
 	}
@@ -621,35 +584,35 @@ static void run_pending(struct ev_loop *loop)
  * on the loop's queue just before its callback: a callback may stop it (or
  * another one: it leaves the copy, and never runs), and one started here
  * runs next time. */
-static void run_queue(struct ev_link *loop_q, void (*call)(struct ev_link *))
+static void run_queue(struct list *loop_q, void (*call)(struct list *))
 {
-	struct ev_link queue;
+	struct list queue;
 
-	link_move(loop_q, &queue);
-	while (!link_empty(&queue)) {
-		struct ev_link *node = queue.next;
+	list_move(loop_q, &queue);
+	while (!list_empty(&queue)) {
+		struct list *node = queue.next;
 
-		link_remove(node);
-		link_append(loop_q, node);
+		list_remove(node);
+		list_append(loop_q, node);
 		call(node);
 	}
 }
 
-static void call_idle(struct ev_link *node)
+static void call_idle(struct list *node)
 {
 	struct ev_idle *w = container_of(node, struct ev_idle, queue);
 
 	w->cb(w);
 }
 
-static void call_prepare(struct ev_link *node)
+static void call_prepare(struct list *node)
 {
 	struct ev_prepare *w = container_of(node, struct ev_prepare, queue);
 
 	w->cb(w);
 }
 
-static void call_check(struct ev_link *node)
+static void call_check(struct list *node)
 {
 	struct ev_check *w = container_of(node, struct ev_check, queue);
 
@@ -707,17 +670,30 @@ static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
 		w->cb(w, events);
 }
 
+/* epoll_wait() failed other than by a signal: EBADF or EINVAL (the epoll
+ * descriptor was closed or replaced behind the loop's back), EFAULT. None
+ * of them goes away by asking again, and returning would make every
+ * iteration fail at once: a silent busy loop. libuv and Redis abort too. */
+static _Noreturn void poll_failed(int err)
+{
+	fprintf(stderr, "ev_run: epoll_wait: %s\n", strerror(err));
+	abort();
+}
+
 /* Waits for I/O (at most timeout ms), reads the clock, and dispatches. */
 static void poll_io(struct ev_loop *loop, int timeout)
 {
 	struct epoll_event events[POLL_EVENTS];
 	int n = epoll_wait(loop->epfd, events, POLL_EVENTS, timeout);
 
+	/* EINTR: a signal came first; no events, and the wait is over. */
+	if (n < 0 && errno != EINTR)
+		poll_failed(errno);
 	/* Update time, the one read of the iteration (see the top): the wait
 	 * took time, and a deadline set from the time before it would fall
 	 * due at once. */
 	ev_update_time(loop);
-	for (int i = 0; i < n; i++) /* n < 0: EINTR, a signal; no events */
+	for (int i = 0; i < n; i++)
 		dispatch(loop, &events[i]);
 }
 
@@ -725,18 +701,18 @@ static void poll_io(struct ev_loop *loop, int timeout)
  * closed by a close callback wait for the next iteration. */
 static void run_closing(struct ev_loop *loop)
 {
-	struct ev_link queue;
+	struct list queue;
 
-	link_move(&loop->closing_q, &queue);
-	while (!link_empty(&queue)) {
+	list_move(&loop->closing_q, &queue);
+	while (!list_empty(&queue)) {
 		struct ev_handle *h =
 		    container_of(queue.next, struct ev_handle, closing);
 		void (*close_cb)(struct ev_handle *) = h->close_cb;
 
 		/* Everything done to h before its callback: after it, h may
 		 * be freed memory, or another handle already. */
-		link_remove(&h->closing);
-		h->flags = (h->flags & ~F_CLOSING) | F_CLOSED;
+		list_remove(&h->closing);
+		handle_closed(h);
 		if (close_cb != NULL)
 			close_cb(h);
 	}
@@ -754,7 +730,7 @@ bool ev_run(struct ev_loop *loop, enum ev_run_mode mode)
 	}
 	while (alive && !loop->stop_flag) {
 		bool can_sleep =
-		    link_empty(&loop->pending_q) && link_empty(&loop->idle_q);
+		    list_empty(&loop->pending_q) && list_empty(&loop->idle_q);
 
 		loop->iterations++;
 		run_pending(loop);

@@ -17,49 +17,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define work_of(l)                                                             \
-	((struct tp_work *)((char *)(l)-offsetof(struct tp_work, link)))
-
-static void list_init(struct ev_link *head)
-{
-	head->prev = head;
-	head->next = head;
-}
-
-static bool list_empty(const struct ev_link *head)
-{
-	return head->next == head;
-}
-
-static void list_add(struct ev_link *head, struct ev_link *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
-
-static void list_del(struct ev_link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->prev = l;
-	l->next = l;
-}
-
-/* Moves every node of from to the (empty) list to. */
-static void list_move_all(struct ev_link *from, struct ev_link *to)
-{
-	list_init(to);
-	if (list_empty(from))
-		return;
-	to->next = from->next;
-	to->prev = from->prev;
-	to->next->prev = to;
-	to->prev->next = to;
-	list_init(from);
-}
-
 unsigned tp_size_from(const char *value)
 {
 	char *end;
@@ -99,7 +56,7 @@ static void to_pass(struct tp_pool *p, struct tp_work *w, enum tp_state st)
 	bool was_empty = list_empty(&p->done);
 
 	w->state = st;
-	list_add(&p->done, &w->link);
+	list_append(&p->done, &w->link);
 	if (was_empty)
 		ring(p->wake_fd);
 }
@@ -117,8 +74,9 @@ static void *cook(void *arg)
 			pthread_cond_wait(&p->more, &p->lock);
 		if (p->stopping)
 			break;
-		struct tp_work *w = work_of(p->queue.next);
-		list_del(&w->link);
+		struct tp_work *w =
+		    container_of(p->queue.next, struct tp_work, link);
+		list_remove(&w->link);
 		p->queued--;
 		p->busy++;
 		w->state = TP_RUNNING;
@@ -136,21 +94,31 @@ static void *cook(void *arg)
 }
 
 /* Starts all the threads at once, on first use (libuv does the same: a
- * program that never needs the pool never pays for it). */
+ * program that never needs the pool never pays for it). pthread_create()
+ * fails with EAGAIN when a limit on threads or memory is reached. libuv
+ * then aborts; this pool runs with the cooks it got, and its size becomes
+ * their number, for good: tp_stats() must not count cooks who never came.
+ * With none at all the error goes to tp_submit()'s caller, and the next
+ * tp_submit() tries again, with the same array. */
 static int start_threads(struct tp_pool *p)
 {
 	int rc = 0;
 
-	p->threads = calloc(p->size, sizeof(*p->threads));
+	if (p->threads == NULL)
+		p->threads = calloc(p->size, sizeof(*p->threads));
 	if (p->threads == NULL)
 		return -ENOMEM;
-	for (p->started = 0; p->started < p->size; p->started++) {
+	while (p->started < p->size) {
 		rc = pthread_create(&p->threads[p->started], NULL, cook, p);
 		if (rc != 0)
 			break;
+		p->started++;
 	}
-	/* Some threads are better than none: run with those. */
-	return p->started > 0 ? 0 : -rc;
+	if (p->started == 0)
+		return -rc;
+	/* The loop thread's alone, like started: no cook reads it. */
+	p->size = p->started;
+	return 0;
 }
 
 /* --- the loop side --- */
@@ -159,19 +127,20 @@ static int start_threads(struct tp_pool *p)
  * (after_work may submit more work, which takes the lock again). */
 static void serve_pass(struct tp_pool *p)
 {
-	struct ev_link ready;
+	struct list ready;
 
 	pthread_mutex_lock(&p->lock);
-	list_move_all(&p->done, &ready);
+	list_move(&p->done, &ready);
 	pthread_mutex_unlock(&p->lock);
 
 	while (!list_empty(&ready)) {
-		struct tp_work *w = work_of(ready.next);
+		struct tp_work *w =
+		    container_of(ready.next, struct tp_work, link);
 		/* Read without the lock: the work left the pool's hands when
 		 * it went on the pass, and the mutex we just held orders it. */
 		int status = w->state == TP_CANCELLED ? -ECANCELED : 0;
 
-		list_del(&w->link);
+		list_remove(&w->link);
 		w->state = TP_IDLE;
 		if (--p->in_flight == 0)
 			ev_unref(
@@ -212,15 +181,20 @@ int tp_init(struct tp_pool *p, struct ev_loop *loop)
 	if (rc < 0)
 		goto destroy_lock;
 	rc = ev_io_init(loop, &p->wake, p->wake_fd, on_bell);
-	if (rc == 0)
-		rc = ev_io_start(&p->wake, EV_READABLE);
 	if (rc < 0)
 		goto destroy_cond;
 	p->wake.h.data = p;
+	rc = ev_io_start(&p->wake, EV_READABLE);
+	if (rc < 0)
+		goto close_watcher;
 	/* Watched from now on, but counted only while work is in flight. */
 	ev_unref(&p->wake.h);
 	return 0;
 
+close_watcher:
+	/* Initialised, it is the loop's until its closing phase: as after
+	 * tp_close(), the caller runs the loop before p's memory goes. */
+	ev_close(&p->wake.h, NULL);
 destroy_cond:
 	pthread_cond_destroy(&p->more);
 destroy_lock:
@@ -249,7 +223,7 @@ int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
 
 	pthread_mutex_lock(&p->lock);
 	w->state = TP_QUEUED;
-	list_add(&p->queue, &w->link);
+	list_append(&p->queue, &w->link);
 	p->queued++;
 	/* Signal after the state change, under the lock: a cook that is
 	 * about to wait has not released the lock yet, so it cannot miss it. */
@@ -270,7 +244,7 @@ int tp_cancel(struct tp_work *w)
 		rc = -EINVAL;
 	} else if (w->state == TP_QUEUED) {
 		/* On the pass: after_work comes from the loop, later. */
-		list_del(&w->link);
+		list_remove(&w->link);
 		p->queued--;
 		to_pass(p, w, TP_CANCELLED);
 		rc = 0;
@@ -295,9 +269,10 @@ int tp_close(struct tp_pool *p)
 	p->stopping = true;
 	/* Orders no cook has taken are cancelled: they go on the pass. */
 	while (!list_empty(&p->queue)) {
-		struct tp_work *w = work_of(p->queue.next);
+		struct tp_work *w =
+		    container_of(p->queue.next, struct tp_work, link);
 
-		list_del(&w->link);
+		list_remove(&w->link);
 		p->queued--;
 		to_pass(p, w, TP_CANCELLED);
 	}

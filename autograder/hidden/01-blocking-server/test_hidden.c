@@ -1,21 +1,30 @@
 /* test_hidden.c - hidden tests of lab 1: the public ones' harder cousins. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "http.h"
 #include "io.h"
+#include "server.h"
 #include "testing.h"
 
 enum { LARGE = 32 << 20, SMALL_BUF = 4096 };
+/* How long the accept loop runs out of descriptors, and the CPU time it may
+ * use meanwhile: a pause of ~100 ms per try needs a millisecond or two, a
+ * loop that retries at once burns the whole core. */
+enum { STARVED_MS = 600, STARVED_CPU_MS = 100 };
 
 /* Asserts that a parsed view holds exactly the C string want. */
 #define ck_assert_view(s, want)                                                \
@@ -335,6 +344,85 @@ START_TEST(test_hidden_write_all_large)
 }
 END_TEST
 
+/* --- the accept loop --- */
+
+static long cpu_ms(const struct rusage *ru)
+{
+	return ru->ru_utime.tv_sec * 1000L + ru->ru_utime.tv_usec / 1000 +
+	       ru->ru_stime.tv_sec * 1000L + ru->ru_stime.tv_usec / 1000;
+}
+
+/* The child of test_hidden_accept_backoff: server_run() with a client
+ * queued, no descriptor free to accept it, and a stderr whose reader has
+ * gone, so that every message fails (EPIPE) and changes errno. */
+static _Noreturn void starve(int listen_fd)
+{
+	struct app_config cfg = {0};
+	struct rlimit lim;
+	int p[2], fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe(p) < 0 || dup2(p[1], STDERR_FILENO) < 0)
+		_exit(2);
+	close(p[0]);
+	close(p[1]);
+	/* The lowest free descriptor is the one accept() would need. */
+	fd = dup(STDERR_FILENO);
+	if (fd < 0 || close(fd) < 0 || getrlimit(RLIMIT_NOFILE, &lim) < 0)
+		_exit(2);
+	lim.rlim_cur = (rlim_t)fd;
+	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		_exit(2);
+	server_run(listen_fd, &cfg);
+	_exit(0);
+}
+
+START_TEST(test_hidden_accept_backoff)
+{
+	int listen_fd = server_listen(0);
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	struct rusage ru;
+	int client, status = 0;
+	pid_t pid;
+	bool ran;
+
+	ck_assert_msg(listen_fd >= 0, "server_listen(0) returned %d",
+	              listen_fd);
+	addr.sin_port = htons((uint16_t)server_port(listen_fd));
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(client, 0);
+	/* Completes in the backlog: the connection waits to be accepted. */
+	ck_assert_int_eq(
+	    connect(client, (struct sockaddr *)&addr, sizeof(addr)), 0);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		starve(listen_fd);
+	sleep_us(STARVED_MS * 1000L);
+	ran = wait4(pid, &status, WNOHANG, &ru) == 0;
+	if (ran) {
+		kill(pid, SIGKILL);
+		wait4(pid, &status, 0, &ru);
+	}
+	close(client);
+	close(listen_fd);
+
+	ck_assert_msg(
+	    ran,
+	    "server_run() returned while accept() failed with EMFILE "
+	    "(exit status %d): a shortage of descriptors is no reason "
+	    "to stop",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ck_assert_msg(
+	    cpu_ms(&ru) < STARVED_CPU_MS,
+	    "accept() failed with EMFILE for %d ms and server_run() "
+	    "used %ld ms of CPU meanwhile: it retried without a pause",
+	    STARVED_MS, cpu_ms(&ru));
+}
+END_TEST
+
 static Suite *hidden_suite(void)
 {
 	Suite *s = suite_create("hidden");
@@ -346,6 +434,7 @@ static Suite *hidden_suite(void)
 	TEST_ADD(s, test_hidden_transfer_encoding, 5);
 	TEST_ADD(s, test_hidden_query_split, 5);
 	TEST_ADD(s, test_hidden_write_all_large, 20);
+	TEST_ADD(s, test_hidden_accept_backoff, 5);
 	return s;
 }
 

@@ -14,9 +14,6 @@
 enum {
 	APP_MAX_SLEEP_MS = 10000,
 	APP_MAX_FILE = 256 << 20,
-	/* A sleep_ms this long means "hold the response until the server
-	 * releases it" (lab 4: until the kitchen has cooked it). */
-	APP_HOLD_MS = 1 << 30,
 };
 
 struct app_response;
@@ -24,10 +21,12 @@ struct app_response;
 struct app_config {
 	const char *root;   /* directory served under /files/, NULL: none */
 	int idle_timeout;   /* ms, from --idle-timeout; 0: default (lab 3 on) */
-	int header_timeout; /* ms, from --header-timeout; 0: default (lab 3 on) */
-	/* Routes a later lab puts in front of these (lab 4: the kitchen), or
-	 * NULL. Returns 1 when it answered into res, 0 to let app_handle()
-	 * route the request, or -ENOMEM. */
+	int header_timeout; /* ms, from --header-timeout; 0: default (lab 3 on)
+	                     */
+	/* The server's way in, from lab 3 on (the routes a later lab adds,
+	 * server.h), or NULL: tried before app_handle()'s own routes.
+	 * Returns 1 when it answered into res, 0 to let app_handle() route
+	 * the request, or -ENOMEM. */
 	int (*route)(void *arg, const struct http_request *req,
 	             struct app_response *res);
 	void *route_arg;
@@ -36,12 +35,15 @@ struct app_config {
 struct app_response {
 	int status;
 	const char *content_type; /* static string or NULL */
-	char extra[128];          /* extra header lines, e.g. "Allow: GET, HEAD\r\n" */
-	char *body;               /* malloc'ed (free with app_response_free) */
-	size_t body_len;          /* Content-Length (also for HEAD) */
-	int send_body;            /* 0 for HEAD: the head promises body_len bytes,
-	                             none follow */
-	int sleep_ms;             /* > 0: wait this long before answering (/sleep) */
+	char extra[128]; /* extra header lines, e.g. "Allow: GET, HEAD\r\n" */
+	char *body;      /* malloc'ed (free with app_response_free) */
+	size_t body_len; /* Content-Length (also for HEAD) */
+	int send_body;   /* 0 for HEAD: the head promises body_len bytes,
+	                    none follow */
+	int sleep_ms;    /* > 0: wait this long before answering (/sleep) */
+	int held;        /* the server answers later (lab 4 on): this
+	                    response only keeps the request's place, a
+	                    sleep that conn_release() ends */
 };
 
 /* Routes:

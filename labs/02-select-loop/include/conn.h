@@ -10,7 +10,7 @@
  *   READING ---------------> (parse) -----------------------------------+
  *      ^                        | /sleep?ms=N                           |
  *      |                        v                                       v
- *      |                    SLEEPING --- deadline passed ---> response into "out"
+ *      |                    SLEEPING --- deadline passed ---> response in "out"
  *      |                                                                |
  *      +----------- out empty (keep-alive) <--- WRITING <---------------+
  *                                                 | out empty and close_after
@@ -31,27 +31,36 @@
 #include "buf.h"
 
 enum conn_state {
-	CONN_READING,  /* waiting for (the rest of) a request */
-	CONN_SLEEPING, /* a response is ready but held until wake_at_ms */
-	CONN_WRITING,  /* "out" has bytes to send */
-	CONN_CLOSED,   /* done: the loop closes the socket and frees it */
+	CONN_READING,   /* waiting for (the rest of) a request */
+	CONN_SLEEPING,  /* a response is ready but held until wake_at_ms (or,
+	                   for a held one, until conn_release()) */
+	CONN_WRITING,   /* "out" has bytes to send */
+	CONN_CLOSED,    /* done: the loop closes the socket and frees it */
+	CONN_STREAMING, /* lab 5 on: a response whose body comes in pieces
+	                   (conn_stream_*): nothing is read or answered
+	                   until it ends */
 };
 
 enum {
-	CONN_READ_CHUNK = 16384,     /* bytes asked of each read() */
-	CONN_OUT_HIGH = 1 << 20,     /* stop answering while out holds more */
+	CONN_READ_CHUNK = 16384, /* bytes asked of each read() */
+	CONN_OUT_HIGH = 1 << 20, /* stop answering while out holds more */
 };
+
+/* wake_at_ms of a held response (app_response.held): no clock ends it. */
+#define CONN_NEVER INT64_MAX
 
 struct conn {
 	int fd;
 	enum conn_state state;
-	struct buf in;          /* received, not yet parsed */
-	struct buf out;         /* to send */
-	bool close_after;       /* close once "out" is flushed */
-	int64_t wake_at_ms;     /* CONN_SLEEPING: when to release "held" */
-	struct buf held;        /* CONN_SLEEPING: the response being held */
-	bool held_close;        /* the held response ends the connection */
-	uint64_t requests;      /* requests answered so far */
+	struct buf in;        /* received, not yet parsed */
+	struct buf out;       /* to send */
+	bool close_after;     /* close once "out" is flushed */
+	int64_t wake_at_ms;   /* CONN_SLEEPING: when to release "held" */
+	struct buf held;      /* CONN_SLEEPING: the response being held */
+	bool held_close;      /* the held response ends the connection */
+	uint64_t requests;    /* requests answered so far */
+	uint64_t stream_left; /* CONN_STREAMING: body bytes still to come */
+	bool stream_discard;  /* CONN_STREAMING: a HEAD's: none are sent */
 };
 
 /* A fresh connection on a non-blocking socket, in CONN_READING. */
@@ -89,5 +98,37 @@ bool conn_wants_write(const struct conn *c);
 
 /* Closes the socket and frees the buffers. */
 void conn_free(struct conn *c);
+
+/* For the server from lab 3 on (given code, in conn.c): */
+
+/* The answer to the held request (app_response.held) has come: res takes
+ * the place of the placeholder and goes out, then the requests pipelined
+ * behind it are answered. -EINVAL if nothing is held for the server. */
+int conn_release(struct conn *c, const struct app_response *res,
+                 const struct app_config *cfg, int64_t now_ms);
+
+/* The held request's answer is a head now and a body in pieces (lab 5):
+ * res's head goes out (res->body_len is the Content-Length to come; its
+ * body is not sent), and the connection is CONN_STREAMING until
+ * conn_stream_end(). -EINVAL if nothing is held for the server. */
+int conn_stream_begin(struct conn *c, const struct app_response *res);
+
+/* The next piece of the body, queued in "out" (dropped for a HEAD). 0,
+ * -ENOMEM, or -EINVAL past the Content-Length or when not streaming. */
+int conn_stream_write(struct conn *c, const void *data, size_t len);
+
+/* The body is complete: the requests pipelined behind are answered. 0,
+ * -ENOMEM, or -EINVAL when fewer bytes came than the head promised (the
+ * client would wait for them for ever: the connection must close). */
+int conn_stream_end(struct conn *c, const struct app_config *cfg,
+                    int64_t now_ms);
+
+/* The request head took too long: its error (408), then close. Where the
+ * request would have ended is unknown, so nothing more is read. */
+int conn_time_out(struct conn *c, int status);
+
+/* Gives back the empty buffers of a connection that waits: ten thousand
+ * idle clients should cost their sockets, not 16 KiB each. */
+void conn_trim(struct conn *c);
 
 #endif

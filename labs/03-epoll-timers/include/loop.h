@@ -18,7 +18,16 @@
  *
  * Handles belong to the caller (put them in your own structs, no malloc
  * here), follow init -> start -> stop -> close, carry a `data` pointer, and
- * may be freed only in (or after) their close callback.
+ * may be freed only in (or after) their close callback. The loop counts
+ * every handle from its init until its close callback: each one initialised
+ * must be ev_close()d, and the loop run until the callback, before
+ * ev_loop_close(). Initialise a handle once, and again only after its close
+ * callback.
+ *
+ * Idle, prepare and check handles of one kind run in the order they were
+ * started, oldest first. libuv runs them newest first (uv_idle_start() puts
+ * a handle at the head of its queue): code that depends on the order does
+ * not port either way.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -26,6 +35,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "list.h"
 
 enum ev_run_mode {
 	EV_RUN_DEFAULT, /* until no active, referenced handle is left */
@@ -39,12 +50,6 @@ enum { EV_READABLE = 1, EV_WRITABLE = 2 };
 
 struct ev_loop;
 
-/* A doubly linked list node (queues of idle/prepare/check handles, the
- * pending and closing queues). */
-struct ev_link {
-	struct ev_link *prev, *next;
-};
-
 /* The common head of every handle; each handle type embeds it first. */
 struct ev_handle {
 	struct ev_loop *loop;
@@ -52,7 +57,7 @@ struct ev_handle {
 	void *data;                 /* yours */
 	unsigned flags;             /* private: active, ref, closing, closed */
 	void (*close_cb)(struct ev_handle *h);
-	struct ev_link closing;     /* private: the closing queue */
+	struct list closing;     /* private: the closing queue */
 };
 
 struct ev_io {
@@ -61,7 +66,7 @@ struct ev_io {
 	void (*cb)(struct ev_io *w, unsigned revents);
 	unsigned events;            /* private: wanted (EV_READABLE|EV_WRITABLE) */
 	unsigned registered;        /* private: what epoll has */
-	struct ev_link pending;     /* private: the pending queue */
+	struct list pending;     /* private: the pending queue */
 	unsigned pending_events;    /* private */
 };
 
@@ -78,17 +83,17 @@ struct ev_timer {
 struct ev_idle {
 	struct ev_handle h;
 	void (*cb)(struct ev_idle *w);
-	struct ev_link queue;       /* private */
+	struct list queue;       /* private */
 };
 struct ev_prepare {
 	struct ev_handle h;
 	void (*cb)(struct ev_prepare *w);
-	struct ev_link queue;
+	struct list queue;
 };
 struct ev_check {
 	struct ev_handle h;
 	void (*cb)(struct ev_check *w);
-	struct ev_link queue;
+	struct list queue;
 };
 
 /* The clock the loop reads, once per iteration (the cached "now"): by
@@ -107,18 +112,25 @@ struct ev_loop {
 	size_t heap_len, heap_cap;
 	struct ev_io **ios;         /* by fd, for dispatch */
 	size_t ios_cap;
-	struct ev_link idle_q, prepare_q, check_q, pending_q, closing_q;
+	struct list idle_q, prepare_q, check_q, pending_q, closing_q;
+	unsigned handles;           /* initialised, close callback not run */
 	uint64_t iterations;
 };
 
 /* 0 or a negative errno. */
 int ev_loop_init(struct ev_loop *loop);
-/* -EBUSY while handles are not closed; else frees and closes the loop. */
+/* -EBUSY while a handle is initialised and its close callback has not run
+ * (stopped or not): ev_close() them and run the loop (EV_RUN_NOWAIT will
+ * do) first. Else closes the epoll descriptor, frees the loop's arrays and
+ * returns 0. */
 int ev_loop_close(struct ev_loop *loop);
 void ev_loop_set_clock(struct ev_loop *loop, ev_clock_fn clock, void *arg);
 
 /* Runs the loop. Returns true if active, referenced handles remain (or
- * ev_stop() ended it early), false once the loop has nothing left. */
+ * ev_stop() ended it early), false once the loop has nothing left. Aborts
+ * the program if epoll_wait() fails other than with EINTR: the epoll
+ * descriptor is broken (closed behind the loop's back), and no later
+ * iteration could do better. */
 bool ev_run(struct ev_loop *loop, enum ev_run_mode mode);
 /* Makes ev_run() return after the current iteration. */
 void ev_stop(struct ev_loop *loop);
@@ -136,6 +148,9 @@ bool ev_is_closing(const struct ev_handle *h);
  * phase of this iteration or the next; after that the memory is yours. */
 void ev_close(struct ev_handle *h, void (*close_cb)(struct ev_handle *h));
 
+/* Every *_init: 0, or -EINVAL for a NULL cb (the loop would call it), and
+ * for ev_io_init -EBADF for a negative fd; a handle that failed to
+ * initialise need not be closed. */
 int ev_io_init(struct ev_loop *loop, struct ev_io *w, int fd,
                void (*cb)(struct ev_io *w, unsigned revents));
 /* Sets the events to watch (replacing the old set); 0 stops. */

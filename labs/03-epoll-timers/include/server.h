@@ -1,8 +1,49 @@
-/* server.h - the HTTP server on the lab 3 event loop. */
+/* server.h - the HTTP server on the lab 3 event loop, and the frame every
+ * later lab builds on.
+ *
+ * Lab 3 writes the server (server.c). From lab 4 on it is library code,
+ * like loop.c: a later lab never copies or edits it, it adds to it. In a
+ * file of its own, the lab defines one
+ *
+ *     const struct server_lab server_lab = {
+ *             .open = kitchen_open, .close = kitchen_close,
+ *             .route = kitchen_route,
+ *     };
+ *
+ * and the server finds it when the program is linked (frame.c; labs 1-3
+ * define none, and the server is then lab 3's alone). Its route sees each
+ * request before app_handle() does, and may answer it at once, or take it
+ * and answer later, from any loop callback:
+ *
+ *   route(r, res)                    the kitchen's order, say
+ *     server_take(r, &o->reply, ..)  the client's connection keeps its
+ *     return SERVER_LATER            place; requests pipelined behind wait
+ *   ...
+ *   after_work(w, status)            the dish is cooked
+ *     server_answer(&o->reply, &res) sent; the requests behind follow
+ *
+ * A client that leaves first is noticed (its socket is watched while it
+ * waits) and the reply's on_gone is called, to stop the work if it can.
+ * From then on the reply is no longer the client's: answering it only
+ * says -ENOTCONN, and it is yours to free when the work ends.
+ *
+ * An answer may also be a head now and a body in pieces (lab 5: a file
+ * read chunk by chunk): server_stream(), then server_write() until it says
+ * the queue is full, the next pieces after on_drain, and server_end(). A
+ * slow client then costs SERVER_STREAM_HIGH bytes of queue, not the file.
+ * Everything here runs on the loop thread.
+ */
 #ifndef SERVER_H
 #define SERVER_H
 
 #include "app.h"
+#include "loop.h"
+
+enum {
+	/* A streamed body's queue: server_write() says "full" at this many
+	 * bytes (Node's default highWaterMark for byte streams, v22 on). */
+	SERVER_STREAM_HIGH = 64 << 10,
+};
 
 /* Defaults; --idle-timeout and --header-timeout (struct app_config's
  * idle_timeout and header_timeout, 0 when not given) override them. */
@@ -27,7 +68,96 @@ int server_stopping(void);
 /* Serves until a stop signal: an ev_io per connection (read interest while
  * reading, write interest only while output is pending), an ev_timer per
  * connection for its sleep, idle and header deadlines, no limit at
- * FD_SETSIZE. Returns 0 after closing every connection and the loop. */
+ * FD_SETSIZE; and a later lab's server_lab. Returns 0 after closing every
+ * connection, the lab's part and the loop. */
 int server_run(int listen_fd, const struct app_config *cfg);
+
+/* --- the frame: what a later lab adds --- */
+
+struct server;
+struct client;
+
+/* What a route says it did with a request. */
+enum server_route {
+	SERVER_PASS = 0,     /* not mine: app_handle() answers it */
+	SERVER_ANSWERED = 1, /* answered now, into res */
+	SERVER_LATER = 2,    /* taken with server_take(): answered later */
+};
+
+/* One request, as a route sees it (valid during the route only). */
+struct server_req {
+	struct server *srv;
+	const struct http_request *http; /* points into the client's buffer */
+};
+
+/* A request taken to be answered later. Embed it in your own struct (the
+ * frame allocates nothing) and keep it until you have answered it. */
+struct server_reply {
+	void *data; /* yours */
+	/* Called if the client leaves before the answer (may be NULL): stop
+	 * the work if you can. server_answer() and the rest then say
+	 * -ENOTCONN; the reply is yours to free when the work ends. */
+	void (*on_gone)(struct server_reply *rp);
+	/* A streamed answer: called when the queue has emptied after
+	 * server_write() said it was full. */
+	void (*on_drain)(struct server_reply *rp);
+	struct client *client; /* private: the client, NULL once gone */
+};
+
+struct server_lab {
+	/* Once, with the loop and the listener ready and before any client:
+	 * open what the lab needs (lab 4: the pool, on server_loop(srv)).
+	 * 0 or a negative errno (server_run() then returns it). May be
+	 * NULL. */
+	int (*open)(struct server *srv);
+	/* Once, when the server stops, after every client is closed (so
+	 * every taken reply has had its on_gone): close it. May be NULL. */
+	void (*close)(struct server *srv);
+	/* Each request, before app_handle()'s routes: a SERVER_* value, or
+	 * -ENOMEM (the client then gets a 500). */
+	int (*route)(struct server_req *r, struct app_response *res);
+};
+
+/* Defined by a later lab's own file; labs 1-3 have none (frame.c). */
+extern const struct server_lab server_lab;
+
+/* The loop the server runs on, for the lab's own handles. */
+struct ev_loop *server_loop(struct server *srv);
+
+/* In a route: takes the request, which is then answered with
+ * server_answer() or server_stream() (and must be: the client waits) from
+ * a later callback -- not from inside the route, which answers at once
+ * with SERVER_ANSWERED when it can. on_gone may be NULL. The route returns
+ * SERVER_LATER. At most one per route call. */
+void server_take(struct server_req *r, struct server_reply *rp,
+                 void (*on_gone)(struct server_reply *rp));
+
+/* The answer to a taken request (res stays the caller's to free). 0 when
+ * it is on its way; -ENOTCONN when the client had gone (nothing sent);
+ * -ENOMEM when it could not be queued (the client is then closed). The
+ * reply is yours again either way. */
+int server_answer(struct server_reply *rp, const struct app_response *res);
+
+/* A streamed answer to a taken request: head's head is sent now (its
+ * body_len is the Content-Length the pieces must add up to; its body is
+ * not sent). The reply stays the client's until server_end(); on_drain
+ * (may be NULL if you never fill the queue) is called as the queue
+ * empties after a full write. 0, -ENOTCONN (the client had gone),
+ * -ENOMEM or -EINVAL (nothing taken). */
+int server_stream(struct server_reply *rp, const struct app_response *head,
+                  void (*on_drain)(struct server_reply *rp));
+
+/* The next piece of a streamed body; it goes to the socket at once when
+ * the socket takes it. 0: write more; 1: the queue holds
+ * SERVER_STREAM_HIGH bytes or more: wait for on_drain; -ENOTCONN: the
+ * client has gone (on_gone has been called); -EINVAL: more than the
+ * Content-Length; -ENOMEM. */
+int server_write(struct server_reply *rp, const void *data, size_t len);
+
+/* The streamed body is complete: the connection goes on with the requests
+ * behind it, and the reply is yours again. 0, -ENOTCONN, or -EINVAL when
+ * the pieces fall short of the Content-Length (the client is then closed:
+ * it would wait for the rest for ever). */
+int server_end(struct server_reply *rp);
 
 #endif

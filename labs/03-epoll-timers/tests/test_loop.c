@@ -8,12 +8,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,8 +44,19 @@ static void init_loop(struct ev_loop *loop, bool fake)
 	}
 }
 
-static void close_loop(struct ev_loop *loop)
+/* Closes the handles listed (up to a NULL; ev_close() skips those closed
+ * already), runs the closing phase, and closes the loop, which refuses
+ * while any handle it has seen initialised is not closed. */
+static void close_loop(struct ev_loop *loop, ...)
 {
+	struct ev_handle *h;
+	va_list ap;
+
+	va_start(ap, loop);
+	while ((h = va_arg(ap, struct ev_handle *)) != NULL)
+		ev_close(h, NULL);
+	va_end(ap);
+	ev_run(loop, EV_RUN_NOWAIT);
 	ck_assert_int_eq(ev_loop_close(loop), 0);
 }
 
@@ -254,7 +269,8 @@ START_TEST(test_phase_order)
 	tl_check(want, sizeof(want) / sizeof(want[0]));
 	ck_assert(!alive);
 	ck_assert_uint_eq(loop.iterations, 3);
-	close_loop(&loop);
+	close_loop(&loop, &po.t0.h, &po.t1.h, &po.t2.h, &po.idle.h,
+	           &po.prepare.h, &po.check.h, NULL);
 }
 END_TEST
 
@@ -283,7 +299,7 @@ static void stop_after_three(struct ev_timer *t)
 START_TEST(test_run_modes)
 {
 	struct ev_loop loop;
-	struct ev_timer t, slow;
+	struct ev_timer t, slow, three;
 	struct ev_idle idle;
 	uint64_t it;
 	double t0, ms;
@@ -335,20 +351,20 @@ START_TEST(test_run_modes)
 	/* DEFAULT: until nothing is left (idle stops itself at 10 calls,
 	 * the timer after 3), then false. */
 	fired = 0;
-	ev_timer_init(&loop, &t, stop_after_three);
-	ck_assert_int_eq(ev_timer_start(&t, 2, 2), 0);
+	ev_timer_init(&loop, &three, stop_after_three);
+	ck_assert_int_eq(ev_timer_start(&three, 2, 2), 0);
 	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
 	ck_assert_int_eq(idle_calls, 10);
 	ck_assert_int_eq(fired, 3);
 	ck_assert(!ev_loop_alive(&loop));
-	ck_assert(!ev_is_active(&t.h));
+	ck_assert(!ev_is_active(&three.h));
 	ck_assert(!ev_is_active(&idle.h));
 
 	/* Nothing left: DEFAULT returns at once. */
 	it = loop.iterations;
 	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
 	ck_assert_uint_eq(loop.iterations, it);
-	close_loop(&loop);
+	close_loop(&loop, &slow.h, &t.h, &three.h, &idle.h, NULL);
 }
 END_TEST
 
@@ -360,6 +376,20 @@ static void count_closed(struct ev_handle *h)
 {
 	(void)h;
 	closed_calls++;
+}
+
+/* Callbacks of handles that are never started. */
+static void idle_unused(struct ev_idle *w)
+{
+	(void)w;
+	ck_abort_msg("an idle handle that was never started ran");
+}
+
+static void io_unused(struct ev_io *w, unsigned revents)
+{
+	(void)w;
+	(void)revents;
+	ck_abort_msg("an io watcher was called though nothing was ready");
 }
 
 START_TEST(test_liveness_ref)
@@ -404,7 +434,7 @@ START_TEST(test_liveness_ref)
 
 	/* An unreferenced io watcher does not keep the loop alive either. */
 	make_pair(sv);
-	ck_assert_int_eq(ev_io_init(&loop, &io, sv[0], NULL), 0);
+	ck_assert_int_eq(ev_io_init(&loop, &io, sv[0], io_unused), 0);
 	ck_assert_int_eq(ev_io_start(&io, EV_READABLE), 0);
 	ck_assert(ev_loop_alive(&loop));
 	ev_unref(&io.h);
@@ -413,7 +443,7 @@ START_TEST(test_liveness_ref)
 
 	/* A closing handle keeps the loop alive until its close callback
 	 * has run, referenced or not. */
-	ev_idle_init(&loop, &idle, NULL);
+	ev_idle_init(&loop, &idle, idle_unused);
 	ev_unref(&idle.h);
 	ev_close(&idle.h, count_closed);
 	ev_close(&io.h, count_closed);
@@ -433,7 +463,7 @@ START_TEST(test_liveness_ref)
 
 	close(sv[0]);
 	close(sv[1]);
-	close_loop(&loop);
+	close_loop(&loop, NULL);
 }
 END_TEST
 
@@ -488,6 +518,11 @@ static void cc_check_never(struct ev_check *w)
 	record((const char *)w->h.data);
 }
 
+static void cc_prep_never(struct ev_prepare *w)
+{
+	record((const char *)w->h.data);
+}
+
 static void cc_ta(struct ev_timer *t)
 {
 	(void)t;
@@ -524,7 +559,7 @@ START_TEST(test_close_in_callback)
 	ev_check_init(&loop, &cc.check1, cc_check1);
 	ev_check_init(&loop, &cc.check2, cc_check_never);
 	cc.check2.h.data = "check2";
-	ev_prepare_init(&loop, &cc.prep, NULL);
+	ev_prepare_init(&loop, &cc.prep, cc_prep_never);
 	cc.prep.h.data = "prep";
 	ev_timer_init(&loop, &cc.ta, cc_ta);
 	ev_timer_init(&loop, &cc.tb, cc_tb);
@@ -553,7 +588,8 @@ START_TEST(test_close_in_callback)
 	}
 	tl_check(want, sizeof(want) / sizeof(want[0]));
 	ck_assert_int_eq(cc.io_calls, 1);
-	close_loop(&loop);
+	close_loop(&loop, &cc.idle1.h, &cc.check1.h, &cc.ta.h, &cc.io[0].h,
+	           &cc.io[1].h, NULL);
 }
 END_TEST
 
@@ -649,7 +685,7 @@ START_TEST(test_fd_reuse)
 	close(fr.fd[fr.calls[0] ? 0 : 1]);
 	close(fr.peer[0]);
 	close(fr.peer[1]);
-	close_loop(&loop);
+	close_loop(&loop, NULL);
 }
 END_TEST
 
@@ -718,7 +754,157 @@ START_TEST(test_immediate_vs_timeout)
 	ev_run(&loop, EV_RUN_DEFAULT);
 	close(sv[0]);
 	close(sv[1]);
-	close_loop(&loop);
+	close_loop(&loop, &iv.immediate.h, &iv.timeout.h, NULL);
+}
+END_TEST
+
+/* --- test_handle_lifetime --- */
+
+static void timer_unused(struct ev_timer *t)
+{
+	(void)t;
+	ck_abort_msg("a timer that was never started ran");
+}
+
+static void prepare_unused(struct ev_prepare *w)
+{
+	(void)w;
+	ck_abort_msg("a prepare handle that was never started ran");
+}
+
+static void check_unused(struct ev_check *w)
+{
+	(void)w;
+	ck_abort_msg("a check handle that was never started ran");
+}
+
+START_TEST(test_handle_lifetime)
+{
+	struct ev_loop loop;
+	struct ev_timer t;
+	struct ev_idle idle;
+	struct ev_prepare prep;
+	struct ev_check check;
+	struct ev_io io;
+	int sv[2];
+
+	make_pair(sv);
+	init_loop(&loop, true);
+	closed_calls = 0;
+
+	/* No callback, no handle: the loop would call it. What failed to
+	 * initialise is not counted, and the loop closes. */
+	ck_assert_int_eq(ev_io_init(&loop, &io, sv[0], NULL), -EINVAL);
+	ck_assert_int_eq(ev_timer_init(&loop, &t, NULL), -EINVAL);
+	ck_assert_int_eq(ev_idle_init(&loop, &idle, NULL), -EINVAL);
+	ck_assert_int_eq(ev_prepare_init(&loop, &prep, NULL), -EINVAL);
+	ck_assert_int_eq(ev_check_init(&loop, &check, NULL), -EINVAL);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+
+	/* A handle counts from its init to its close callback, started or
+	 * not: a later ev_close() would write into a closed loop. */
+	init_loop(&loop, true);
+	ck_assert_int_eq(ev_timer_init(&loop, &t, timer_unused), 0);
+	ck_assert_int_eq(ev_loop_close(&loop), -EBUSY);
+	ck_assert_int_eq(ev_timer_start(&t, 10, 0), 0);
+	ck_assert_int_eq(ev_timer_stop(&t), 0);
+	ck_assert_int_eq(ev_loop_close(&loop), -EBUSY);
+	ev_close(&t.h, count_closed);
+	ck_assert_int_eq(ev_loop_close(&loop), -EBUSY); /* not called back */
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_int_eq(closed_calls, 1);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+
+	/* Every kind, and a handle initialised again after its close
+	 * callback, which makes it a new handle. */
+	init_loop(&loop, true);
+	ck_assert_int_eq(ev_timer_init(&loop, &t, timer_unused), 0);
+	ev_close(&t.h, count_closed);
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_int_eq(ev_timer_init(&loop, &t, timer_unused), 0);
+	ck_assert_int_eq(ev_idle_init(&loop, &idle, idle_unused), 0);
+	ck_assert_int_eq(ev_prepare_init(&loop, &prep, prepare_unused), 0);
+	ck_assert_int_eq(ev_check_init(&loop, &check, check_unused), 0);
+	ck_assert_int_eq(ev_io_init(&loop, &io, sv[0], io_unused), 0);
+	ck_assert_int_eq(ev_io_start(&io, EV_READABLE), 0);
+	ck_assert_int_eq(ev_io_stop(&io), 0);
+	ev_close(&t.h, count_closed);
+	ev_close(&idle.h, count_closed);
+	ev_close(&prep.h, count_closed);
+	ev_close(&check.h, count_closed);
+	ck_assert_int_eq(ev_loop_close(&loop), -EBUSY); /* io is open */
+	ev_close(&io.h, count_closed);
+	ck_assert_int_eq(ev_loop_close(&loop), -EBUSY);
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_int_eq(closed_calls, 7);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* --- test_poll_error_aborts --- */
+
+enum { BROKEN_WAIT_MS = 1000 };
+
+/* The child of test_poll_error_aborts: a loop with a timer a minute away,
+ * whose epoll descriptor is closed behind its back. Every epoll_wait()
+ * then fails at once with EBADF. */
+static _Noreturn void run_broken_loop(void)
+{
+	struct rlimit no_core = {0, 0};
+	struct ev_loop loop;
+	struct ev_timer t;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	setrlimit(RLIMIT_CORE, &no_core); /* an abort is expected */
+	if (null >= 0)
+		dup2(null, STDERR_FILENO); /* and so is its message */
+	if (ev_loop_init(&loop) < 0 ||
+	    ev_timer_init(&loop, &t, timer_unused) < 0 ||
+	    ev_timer_start(&t, 60000, 0) < 0)
+		_exit(2);
+	close(loop.epfd);
+	ev_run(&loop, EV_RUN_DEFAULT);
+	_exit(0);
+}
+
+START_TEST(test_poll_error_aborts)
+{
+	struct rusage ru;
+	int status = 0;
+	pid_t pid = fork();
+	bool ended = false;
+	long cpu_ms;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		run_broken_loop();
+	for (int ms = 0; ms < BROKEN_WAIT_MS && !ended; ms += 5) {
+		ended = wait4(pid, &status, WNOHANG, &ru) == pid;
+		if (!ended)
+			usleep(5000);
+	}
+	if (!ended) {
+		kill(pid, SIGKILL);
+		wait4(pid, &status, 0, &ru);
+	}
+	cpu_ms = ru.ru_utime.tv_sec * 1000L + ru.ru_utime.tv_usec / 1000 +
+	         ru.ru_stime.tv_sec * 1000L + ru.ru_stime.tv_usec / 1000;
+	ck_assert_msg(ended,
+	              "ev_run() was still running %d ms after its epoll "
+	              "descriptor was closed (%ld ms of CPU): epoll_wait() "
+	              "fails with EBADF, and the loop goes round again",
+	              BROKEN_WAIT_MS, cpu_ms);
+	ck_assert_msg(!WIFEXITED(status) || WEXITSTATUS(status) != 2,
+	              "could not set up a loop with a timer");
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	              "ev_run() with a closed epoll descriptor %s %d; expected "
+	              "abort() (SIGABRT): no later iteration can do better",
+	              WIFSIGNALED(status) ? "was killed by signal"
+	                                  : "returned, and the child exited",
+	              WIFSIGNALED(status) ? WTERMSIG(status)
+	                                  : WEXITSTATUS(status));
 }
 END_TEST
 
@@ -732,6 +918,8 @@ static Suite *loop_suite(void)
 	TEST_ADD(s, test_close_in_callback, 5);
 	TEST_ADD(s, test_fd_reuse, 5);
 	TEST_ADD(s, test_immediate_vs_timeout, 5);
+	TEST_ADD(s, test_handle_lifetime, 5);
+	TEST_ADD(s, test_poll_error_aborts, 5);
 	return s;
 }
 

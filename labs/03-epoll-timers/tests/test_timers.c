@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,8 +40,19 @@ static void run_at(struct ev_loop *loop, uint64_t at)
 	ev_run(loop, EV_RUN_NOWAIT);
 }
 
-static void close_loop(struct ev_loop *loop)
+/* Closes the handles listed (up to a NULL; ev_close() skips those closed
+ * already), runs the closing phase, and closes the loop, which refuses
+ * while any handle it has seen initialised is not closed. */
+static void close_loop(struct ev_loop *loop, ...)
 {
+	struct ev_handle *h;
+	va_list ap;
+
+	va_start(ap, loop);
+	while ((h = va_arg(ap, struct ev_handle *)) != NULL)
+		ev_close(h, NULL);
+	va_end(ap);
+	ev_run(loop, EV_RUN_NOWAIT);
 	ck_assert_int_eq(ev_loop_close(loop), 0);
 }
 
@@ -101,7 +113,7 @@ START_TEST(test_timer_not_early)
 	ck_assert_int_eq(ev_timer_start(&t, 0, 0), 0);
 	run_at(&loop, 1011);
 	ck_assert_uint_eq(nfired, 3);
-	close_loop(&loop);
+	close_loop(&loop, &t.h, NULL);
 
 	/* On the real clock (whole ms, rounded down): a 30 ms timer fires
 	 * no sooner than 29 ms after it was started. */
@@ -114,7 +126,7 @@ START_TEST(test_timer_not_early)
 	ms = real_ms() - t0;
 	ck_assert_uint_eq(nfired, 4);
 	ck_assert_msg(ms >= 29.0, "a 30 ms timer fired after %.2f ms", ms);
-	close_loop(&loop);
+	close_loop(&loop, &u.h, NULL);
 }
 END_TEST
 
@@ -178,7 +190,7 @@ START_TEST(test_timer_repeat_again)
 	ck_assert_int_eq(fired[6], 2);
 	ck_assert(!ev_is_active(&once.h));
 	ck_assert(!ev_loop_alive(&loop));
-	close_loop(&loop);
+	close_loop(&loop, &t.h, &once.h, NULL);
 }
 END_TEST
 
@@ -237,7 +249,11 @@ START_TEST(test_timer_equal_deadlines_stable)
 	ck_assert_uint_eq(nfired, 2);
 	ck_assert_int_eq(fired[0], 2);
 	ck_assert_int_eq(fired[1], 1);
-	close_loop(&loop);
+	for (int i = 0; i < N; i++) {
+		ev_close(&t[i].h, NULL);
+		ev_close(&other[i].h, NULL);
+	}
+	close_loop(&loop, &a.h, &b.h, NULL);
 }
 END_TEST
 
@@ -339,7 +355,8 @@ START_TEST(test_timer_restart_in_callback)
 	run_at(&loop, 1010);
 	ck_assert_int_eq(rs.late_calls, 2);
 	ck_assert(!ev_loop_alive(&loop));
-	close_loop(&loop);
+	close_loop(&loop, &rs.self.h, &starter.h, &rs.other.h, &rs.killer.h,
+	           &rs.victim.h, &rs.late.h, NULL);
 }
 END_TEST
 
@@ -392,7 +409,9 @@ START_TEST(test_timer_stop_all_running)
 	ck_assert_int_eq(ev_timer_start(&sa[3], 1, 0), 0);
 	run_at(&loop, 2001);
 	ck_assert_int_eq(sa_calls[3], 1);
-	close_loop(&loop);
+	for (int i = 0; i < 5; i++)
+		ev_close(&sa[i].h, NULL);
+	close_loop(&loop, NULL);
 }
 END_TEST
 
@@ -405,6 +424,19 @@ static void on_fed(struct ev_io *w, unsigned revents)
 	(void)w;
 	(void)revents;
 	fed_calls++;
+}
+
+/* Callbacks of handles that the test starts but never lets run. */
+static void timer_unused(struct ev_timer *t)
+{
+	(void)t;
+	ck_abort_msg("a timer ran, though no iteration reached its time");
+}
+
+static void idle_unused(struct ev_idle *w)
+{
+	(void)w;
+	ck_abort_msg("an idle handle ran, though it was stopped first");
 }
 
 START_TEST(test_poll_timeout)
@@ -424,7 +456,7 @@ START_TEST(test_poll_timeout)
 	ck_assert_int_eq(ev_backend_timeout(&loop), -1);
 
 	/* A timer: until it is due. */
-	ev_timer_init(&loop, &t, NULL);
+	ev_timer_init(&loop, &t, timer_unused);
 	ck_assert_int_eq(ev_timer_start(&t, 50, 0), 0);
 	ck_assert_int_eq(ev_backend_timeout(&loop), 50);
 	fake_now = 1020;
@@ -434,7 +466,7 @@ START_TEST(test_poll_timeout)
 
 	/* Idle handles run every iteration: never wait while one is
 	 * active. */
-	ev_idle_init(&loop, &idle, NULL);
+	ev_idle_init(&loop, &idle, idle_unused);
 	ck_assert_int_eq(ev_idle_start(&idle), 0);
 	ck_assert_int_eq(ev_backend_timeout(&loop), 0);
 	ck_assert_int_eq(ev_idle_stop(&idle), 0);
@@ -480,7 +512,7 @@ START_TEST(test_poll_timeout)
 	ck_assert_int_eq(ev_backend_timeout(&loop), 1);
 
 	/* Far away: a positive int (INT_MAX, say), not an overflow. */
-	ev_timer_init(&loop, &far, NULL);
+	ev_timer_init(&loop, &far, timer_unused);
 	ev_timer_stop(&t);
 	ck_assert_int_eq(ev_timer_start(&far, UINT64_MAX / 4, 0), 0);
 	ck_assert_int_gt(ev_backend_timeout(&loop), 0);
@@ -491,7 +523,7 @@ START_TEST(test_poll_timeout)
 	ev_run(&loop, EV_RUN_DEFAULT);
 	close(sv[0]);
 	close(sv[1]);
-	close_loop(&loop);
+	close_loop(&loop, &t.h, &far.h, NULL);
 }
 END_TEST
 

@@ -11,8 +11,9 @@
  *                                is the digest in 16 hex digits
  *   GET|HEAD /stats              the pool right now, as JSON:
  *                                {"size":4,"busy":4,"queued":6,"completed":12}
- * Nothing here knows about sockets or the loop: the server (server.c)
- * submits an order's work to the pool and answers when it comes back.
+ * Nothing here knows about sockets or the loop: orders.c takes the
+ * request, submits an order's work to the pool and answers when it comes
+ * back.
  */
 #ifndef KITCHEN_H
 #define KITCHEN_H
@@ -23,6 +24,7 @@
 #include "app.h"
 #include "http.h"
 #include "pool.h"
+#include "server.h"
 
 enum {
 	KITCHEN_MAX_COOK_MS = 10000,
@@ -42,13 +44,13 @@ enum kitchen_dish {
 struct kitchen_order {
 	struct tp_work work;
 	enum kitchen_dish dish;
-	bool head_only;             /* HEAD: answer without the body */
-	int ms;                     /* COOK */
-	uint64_t rounds;            /* HASH */
+	bool head_only;  /* HEAD: answer without the body */
+	int ms;          /* COOK */
+	uint64_t rounds; /* HASH */
 	char text[KITCHEN_MAX_TEXT];
 	unsigned text_len;
-	uint64_t digest;            /* HASH: set by the work */
-	void *owner;                /* the server's (the client waiting), or NULL */
+	uint64_t digest;           /* HASH: set by the work */
+	struct server_reply reply; /* the request it answers (server.h) */
 };
 
 /* The order whose pool part w is (in after_work, say). */

@@ -22,7 +22,11 @@
  * - the pool has `size` threads: EV_THREADPOOL_SIZE from the environment
  *   (like libuv's UV_THREADPOOL_SIZE), 4 when unset or not a number, 0 read
  *   as 1, more than TP_MAX_THREADS read as TP_MAX_THREADS. They are started
- *   together on the first tp_submit(), not before;
+ *   together on the first tp_submit(), not before. Where pthread_create()
+ *   fails part-way (EAGAIN: a limit on threads or memory), the pool keeps
+ *   the threads it got and `size` becomes their number for good (libuv
+ *   aborts instead); where not one starts, that tp_submit() fails with the
+ *   error, and the next one tries again;
  * - a waiting thread sleeps on the condition variable (no busy waiting) and
  *   no wake-up is lost;
  * - several completions may share one wake-up (one eventfd read), and none
@@ -75,13 +79,13 @@ struct tp_work {
 	tp_work_fn work;
 	tp_after_fn after_work;
 	struct tp_pool *pool;  /* private */
-	struct ev_link link;   /* private: in the queue or the done list */
+	struct list link;   /* private: in the queue or the done list */
 	enum tp_state state;   /* private, under pool->lock */
 };
 
 /* What /stats shows: a snapshot taken under the lock. */
 struct tp_stats {
-	unsigned size;      /* threads in the pool (started or not) */
+	unsigned size;      /* threads in the pool (started or still to be) */
 	unsigned busy;      /* threads running a work callback now */
 	unsigned queued;    /* orders waiting for a thread */
 	uint64_t completed; /* work callbacks finished so far */
@@ -89,14 +93,16 @@ struct tp_stats {
 
 struct tp_pool {
 	struct ev_loop *loop;
-	unsigned size;       /* from the environment, see above */
-	pthread_t *threads;  /* size of them once started, else NULL */
-	unsigned started;    /* threads created (0 until the first submit) */
+	unsigned size;       /* from the environment; after a partial start,
+	                      * the threads that run (see above) */
+	pthread_t *threads;  /* room for size of them from the first start
+	                      * on, else NULL */
+	unsigned started;    /* threads created (0 until a start succeeds) */
 
 	pthread_mutex_t lock; /* guards everything down to `completed` */
 	pthread_cond_t more;  /* signalled: work queued, or stopping */
-	struct ev_link queue; /* submitted, not started: oldest first */
-	struct ev_link done;  /* finished or cancelled, after_work pending */
+	struct list queue; /* submitted, not started: oldest first */
+	struct list done;  /* finished or cancelled, after_work pending */
 	bool stopping;        /* tp_close(): threads leave when they see it */
 	unsigned busy;
 	unsigned queued;
@@ -109,7 +115,9 @@ struct tp_pool {
 };
 
 /* Reads the size from the environment, creates the eventfd and its ev_io
- * (threads start later). 0 or a negative errno. */
+ * (threads start later). 0 or a negative errno; if the ev_io could not be
+ * started, it is ev_close()d: run the loop before p's memory goes, as after
+ * tp_close(). */
 int tp_init(struct tp_pool *p, struct ev_loop *loop);
 
 /* The size a value of EV_THREADPOOL_SIZE means (NULL: unset). */
@@ -118,7 +126,7 @@ unsigned tp_size_from(const char *value);
 /* Queues w: work(w) will run on a pool thread, then after_work(w, 0) on
  * the loop thread. Starts the threads on first use. Returns 0, -EINVAL
  * (work or after_work NULL), -ESHUTDOWN after tp_close(), or the error
- * from starting the threads. */
+ * when not one thread could be started (-EAGAIN, -ENOMEM). */
 int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
               tp_after_fn after_work);
 
@@ -134,8 +142,8 @@ void tp_stats(struct tp_pool *p, struct tp_stats *s);
 /* Shuts the kitchen: queued work is cancelled, running work is waited for,
  * every thread is joined, and then every pending after_work runs here, on
  * the calling (loop) thread, with 0 or -ECANCELED. The eventfd's watcher is
- * ev_close()d: run the loop once more before ev_loop_close(). 0 or a
- * negative errno. */
+ * ev_close()d: run the loop once more before ev_loop_close(), which says
+ * -EBUSY until its close callback has run. 0 or a negative errno. */
 int tp_close(struct tp_pool *p);
 
 #endif

@@ -11,13 +11,18 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -299,7 +304,7 @@ struct job {
 	pthread_t cook, waiter; /* who ran work, who ran after_work */
 };
 
-#define job_of(wp) ((struct job *)((char *)(wp)-offsetof(struct job, w)))
+#define job_of(wp) container_of(wp, struct job, w)
 
 static atomic_uint works;       /* work calls, all jobs */
 static atomic_ulong work_sum;   /* sum of their ids */
@@ -454,6 +459,230 @@ START_TEST(test_threads_start_on_first_submit)
 	kitchen_close(&loop, &p);
 	ck_assert_int_eq(tasks_settle(base), base); /* all joined */
 	loop_close(&loop);
+}
+END_TEST
+
+/* --- test_thread_start_fails ---
+ *
+ * pthread_create() fails with EAGAIN when the address space has no room
+ * for another thread's stack. A child process limits its address space
+ * (RLIMIT_AS) to what it uses plus room for a known number of stacks; the
+ * stacks are made larger than usual, so that none left over (glibc keeps
+ * the stacks of joined threads for reuse) fits. The child cannot use
+ * ck_assert (with CK_FORK=no it would go on running the suite): it writes
+ * what went wrong, if anything, into a pipe. */
+
+enum {
+	START_STACK = 32 << 20, /* bytes: the child's default thread stack */
+	START_TRIES = 100,      /* tp_submit()s while no thread can start */
+	START_WAIT_MS = 8000,
+};
+
+static char start_msg[512]; /* the child's verdict: empty when all is well */
+
+#define start_check(cond, ...)                                                 \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			snprintf(start_msg, sizeof(start_msg), __VA_ARGS__);   \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+/* The child's threads but itself, from /proc; -1 if it cannot tell. */
+static int start_threads_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = -1;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Room in the address space for `stacks` more thread stacks, and half a
+ * stack to spare. */
+static bool start_limit(unsigned stacks)
+{
+	struct rlimit lim;
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%lu", &pages) != 1)
+		pages = 0;
+	fclose(f);
+	if (pages == 0 || getrlimit(RLIMIT_AS, &lim) < 0)
+		return false;
+	lim.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+	               (rlim_t)stacks * START_STACK + START_STACK / 2;
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_cur > lim.rlim_max)
+		return false;
+	return setrlimit(RLIMIT_AS, &lim) == 0;
+}
+
+static void start_unlimit(void)
+{
+	struct rlimit lim;
+
+	getrlimit(RLIMIT_AS, &lim);
+	lim.rlim_cur = lim.rlim_max;
+	setrlimit(RLIMIT_AS, &lim);
+}
+
+/* Runs the loop until the order j, submitted, is served; checks it was. */
+static void start_serve(struct ev_loop *loop, struct job *j)
+{
+	ev_run(loop, EV_RUN_DEFAULT);
+	start_check(atomic_load(&j->worked) == 1 && j->served == 1 &&
+	                j->status == 0,
+	            "an order submitted to the pool that started: work ran %u "
+	            "times, after_work %u times (status %d); expected once, "
+	            "once (0)",
+	            atomic_load(&j->worked), j->served, j->status);
+}
+
+static void start_fails_child(void)
+{
+	struct ev_loop loop;
+	struct tp_pool p;
+	struct tp_stats s = {0};
+	struct job jobs[3];
+	pthread_attr_t attr;
+	size_t before, grew;
+	int rc = 0, threads;
+
+	jobs_reset(jobs, 3);
+	start_check(pthread_attr_init(&attr) == 0 &&
+	                pthread_attr_setstacksize(&attr, START_STACK) == 0 &&
+	                pthread_setattr_default_np(&attr) == 0 &&
+	                setenv(TP_SIZE_ENV, "4", 1) == 0 &&
+	                ev_loop_init(&loop) == 0 && tp_init(&p, &loop) == 0,
+	            "setting up the child (stack size, loop, pool) failed");
+	pthread_attr_destroy(&attr);
+
+	/* No room for one stack: every submit fails, and tries again. */
+	start_check(start_limit(0), "could not limit the address space");
+	before = mallinfo2().uordblks;
+	for (int i = 0; i < START_TRIES; i++) {
+		rc = tp_submit(&p, &jobs[0].w, work_count, after_count);
+		if (rc == 0)
+			break; /* it started: a failure, reported below */
+	}
+	grew = mallinfo2().uordblks - before;
+	start_unlimit();
+	start_check(rc < 0,
+	            "tp_submit() returned %d while no thread could start: "
+	            "return the error from pthread_create(), as a negative "
+	            "number",
+	            rc);
+	start_check(grew < START_TRIES * sizeof(pthread_t),
+	            "%d tp_submit()s that could start no thread left %zu "
+	            "bytes more allocated: each try allocates the threads "
+	            "array again (allocate it once, or free it on failure)",
+	            START_TRIES, grew);
+	threads = start_threads_running();
+	tp_stats(&p, &s);
+	start_check(threads == 0 && s.busy == 0 && s.queued == 0,
+	            "after failed starts: %d threads running, tp_stats busy "
+	            "%u, queued %u; expected none of each",
+	            threads, s.busy, s.queued);
+
+	/* Room for two of the four: either the pool runs with two and says
+	 * so, or it fails and leaves no thread behind. */
+	start_check(start_limit(2), "could not limit the address space");
+	rc = tp_submit(&p, &jobs[1].w, work_count, after_count);
+	threads = start_threads_running();
+	start_unlimit();
+	tp_stats(&p, &s);
+	if (rc == 0) {
+		start_check(threads > 0 && s.size == (unsigned)threads,
+		            "pthread_create() failed after 2 threads of 4: "
+		            "tp_submit() returned 0 and tp_stats() says size "
+		            "%u, but %d threads run (size must say how many "
+		            "cooks there are)",
+		            s.size, threads);
+		start_serve(&loop, &jobs[1]);
+	} else {
+		start_check(threads == 0,
+		            "pthread_create() failed after 2 threads of 4: "
+		            "tp_submit() returned %d but left %d threads "
+		            "running (join them, or keep them and return 0)",
+		            rc, threads);
+		/* Room again: the pool must start whole now. */
+		rc = tp_submit(&p, &jobs[2].w, work_count, after_count);
+		threads = start_threads_running();
+		tp_stats(&p, &s);
+		start_check(rc == 0 && threads == 4 && s.size == 4,
+		            "a tp_submit() after failed starts, with room for "
+		            "4 threads: returned %d, %d threads run, size %u",
+		            rc, threads, s.size);
+		start_serve(&loop, &jobs[2]);
+	}
+	if (start_msg[0] != '\0')
+		return;
+	start_check(tp_close(&p) == 0, "tp_close() failed");
+	ev_run(&loop, EV_RUN_NOWAIT);
+	start_check(ev_loop_close(&loop) == 0,
+	            "ev_loop_close() after tp_close() and one more iteration "
+	            "failed");
+}
+
+START_TEST(test_thread_start_fails)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	char msg[sizeof(start_msg)] = "";
+	int fds[2], status = 0;
+	bool ended = false;
+	ssize_t n = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		start_fails_child();
+		if (write(fds[1], start_msg, strlen(start_msg)) < 0)
+			_exit(3);
+		_exit(start_msg[0] != '\0');
+	}
+	close(fds[1]);
+	/* Until the child's end of the pipe closes: it has exited. */
+	pfd.fd = fds[0];
+	while (poll(&pfd, 1, START_WAIT_MS) == 1) {
+		ssize_t got = read(fds[0], msg + n, sizeof(msg) - 1 - n);
+
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	close(fds[0]);
+	/* Its descriptors close a moment before it can be waited for. */
+	for (int ms = 0; ms < 1000 && !ended; ms++) {
+		ended = waitpid(pid, &status, WNOHANG) == pid;
+		if (!ended)
+			sleep_ms(1);
+	}
+	if (!ended) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		ck_abort_msg("the child with a limited address space did not "
+		             "finish within %d ms (a pool left hanging by a "
+		             "failed start?)",
+		             START_WAIT_MS);
+	}
+	msg[n] = '\0';
+	ck_assert_msg(msg[0] == '\0', "%s", msg);
+	ck_assert_msg(
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the child with a limited address space %s %d",
+	    WIFEXITED(status) ? "exited with" : "was killed by signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 END_TEST
 
@@ -1027,7 +1256,7 @@ static void race_work(struct tp_work *w)
 
 static void race_stats(void)
 {
-	struct tp_stats s;
+	struct tp_stats s = {0};
 
 	tp_stats(race.p, &s);
 	if (s.size != 4 || s.busy > 4 || s.queued > RACE_ALL ||
@@ -1144,6 +1373,7 @@ static Suite *pool_suite(void)
 
 	TEST_ADD(s, test_size_from_env, 5);
 	TEST_ADD(s, test_threads_start_on_first_submit, 10);
+	TEST_ADD(s, test_thread_start_fails, 15);
 	TEST_ADD(s, test_work_runs_once, 10);
 	TEST_ADD(s, test_thread_identity, 10);
 	TEST_ADD(s, test_many_jobs, 30);

@@ -1,0 +1,492 @@
+/* test_frame.c - the server as later labs use it (lab 3; the frame,
+ * server.h).
+ *
+ * This program is a later lab of its own: it defines a server_lab with
+ * routes that answer later, stream, and notice guests who leave, runs
+ * your server with it in a child process, and talks to it over loopback.
+ * The frame's code (frame.c) is given; what these tests check of yours is
+ * that your server lets it in: server_run() opens the lab's part
+ * (frame_open()) and settle() is called after every event.
+ *
+ *   GET /later?ms=N    answered N ms later, from a timer
+ *   GET /stream?n=N    N bytes in 16 KiB pieces, pausing when the queue
+ *                      is full and going on at each on_drain
+ *   GET /short         a head promising 10 bytes, then only 5
+ *   GET /count         "gone=G drains=D": guests gone, on_drain calls
+ *
+ * Each answer starts from a timer, as a real one starts from a pool's or
+ * a worker's callback: a taken request is answered after its route has
+ * returned, never from inside it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "testing.h"
+
+enum { PIECE = 16 << 10 };
+
+/* --- the lab, in the child --- */
+
+enum kind { LATER, STREAM, SHORT };
+
+struct job {
+	struct server_reply reply;
+	struct ev_timer timer; /* when to start answering */
+	enum kind kind;
+	struct app_response head; /* STREAM, SHORT */
+	long left;                /* STREAM: body bytes still to write */
+	bool done;
+};
+
+static int gone, drains;
+
+static void free_job(struct ev_handle *h)
+{
+	free(h->data);
+}
+
+/* Its work is over (answered, or its guest gone): its timer goes, and
+ * the job with it. */
+static void job_done(struct job *j)
+{
+	if (j->done)
+		return;
+	j->done = true;
+	ev_close(&j->timer.h, free_job);
+}
+
+static void on_gone(struct server_reply *rp)
+{
+	gone++;
+	job_done(rp->data);
+}
+
+static void answer_text(struct server_reply *rp, const char *text)
+{
+	struct app_response res = {.status = 200,
+	                           .content_type = "text/plain",
+	                           .body = strdup(text),
+	                           .body_len = strlen(text),
+	                           .send_body = 1};
+
+	server_answer(rp, &res);
+	app_response_free(&res);
+}
+
+static void pump(struct server_reply *rp);
+static void on_drain(struct server_reply *rp);
+
+static void on_timer(struct ev_timer *t)
+{
+	struct job *j = t->h.data;
+
+	switch (j->kind) {
+	case LATER:
+		answer_text(&j->reply, "later\n");
+		job_done(j);
+		break;
+	case STREAM:
+		server_stream(&j->reply, &j->head, on_drain);
+		pump(&j->reply);
+		break;
+	case SHORT:
+		server_stream(&j->reply, &j->head, NULL);
+		server_write(&j->reply, "12345", 5);
+		server_end(&j->reply); /* 5 short: the client is closed */
+		job_done(j);
+		break;
+	}
+}
+
+/* Writes pieces until the queue says full (then on_drain goes on) or the
+ * body is done. */
+static void pump(struct server_reply *rp)
+{
+	static char piece[PIECE];
+	struct job *j = rp->data;
+
+	while (j->left > 0) {
+		long n = j->left < PIECE ? j->left : PIECE;
+		int rc = server_write(rp, piece, (size_t)n);
+
+		if (rc < 0) {
+			job_done(j); /* gone: on_gone said so */
+			return;
+		}
+		j->left -= n;
+		if (rc == 1)
+			return; /* full: on_drain will call again */
+	}
+	server_end(rp);
+	job_done(j);
+}
+
+static void on_drain(struct server_reply *rp)
+{
+	drains++;
+	pump(rp);
+}
+
+static long param(const struct http_request *req, const char *name)
+{
+	char buf[64];
+	size_t n = strlen(name);
+
+	if (req->query.n <= n || req->query.n - n >= sizeof(buf) ||
+	    memcmp(req->query.p, name, n) != 0 || req->query.p[n] != '=')
+		return -1;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(req->query.n - n - 1),
+	         req->query.p + n + 1);
+	return atol(buf);
+}
+
+static struct job *new_job(struct server_req *r)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	ev_timer_init(server_loop(r->srv), &j->timer, on_timer);
+	j->timer.h.data = j;
+	j->reply.data = j;
+	server_take(r, &j->reply, on_gone);
+	return j;
+}
+
+static int route(struct server_req *r, struct app_response *res)
+{
+	const struct http_request *req = r->http;
+	struct job *j;
+	char text[96];
+
+	if (http_str_eq(req->path, "/count")) {
+		snprintf(text, sizeof(text), "gone=%d drains=%d\n", gone,
+		         drains);
+		*res = (struct app_response){.status = 200,
+		                             .body = strdup(text),
+		                             .body_len = strlen(text),
+		                             .send_body = 1};
+		return res->body ? SERVER_ANSWERED : -ENOMEM;
+	}
+	if (!http_str_eq(req->path, "/later") &&
+	    !http_str_eq(req->path, "/stream") &&
+	    !http_str_eq(req->path, "/short"))
+		return SERVER_PASS;
+	if ((j = new_job(r)) == NULL)
+		return -ENOMEM;
+	j->head =
+	    (struct app_response){.status = 200,
+	                          .content_type = "application/octet-stream",
+	                          .send_body = req->method != HTTP_HEAD};
+	if (http_str_eq(req->path, "/later")) {
+		j->kind = LATER;
+		ev_timer_start(&j->timer, (uint64_t)param(req, "ms"), 0);
+	} else if (http_str_eq(req->path, "/short")) {
+		j->kind = SHORT;
+		j->head.body_len = 10;
+		ev_timer_start(&j->timer, 0, 0);
+	} else {
+		j->kind = STREAM;
+		j->left = param(req, "n");
+		j->head.body_len = (size_t)j->left;
+		ev_timer_start(&j->timer, 0, 0);
+	}
+	return SERVER_LATER;
+}
+
+const struct server_lab server_lab = {.route = route};
+
+/* --- the test, in the parent --- */
+
+static pid_t child;
+static int port;
+static char root[] = "/tmp/test-frame-XXXXXX";
+static bool have_root;
+
+/* --root holds big.bin, a response larger than CONN_OUT_HIGH. */
+static void make_root(void)
+{
+	char path[64];
+	static char mb[1 << 20];
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	have_root = true;
+	memset(mb, 'x', sizeof(mb));
+	snprintf(path, sizeof(path), "%s/big.bin", root);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(fwrite(mb, 1, sizeof(mb), f), sizeof(mb));
+	fclose(f);
+}
+
+static void start_server(void)
+{
+	int fds[2];
+
+	ck_assert_int_eq(pipe(fds), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		struct app_config cfg = {.root = have_root ? root : NULL};
+		int fd;
+
+		close(fds[0]);
+		if (server_signals() < 0 || (fd = server_listen(0)) < 0)
+			_exit(3);
+		port = server_port(fd);
+		if (write(fds[1], &port, sizeof(port)) != sizeof(port))
+			_exit(3);
+		close(fds[1]);
+		_exit(server_run(fd, &cfg) == 0 ? 0 : 4);
+	}
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], &port, sizeof(port)), sizeof(port));
+	close(fds[0]);
+}
+
+/* SIGTERM: the server must end cleanly (every client, the lab's part and
+ * the loop closed) within a second. */
+static void stop_server(void)
+{
+	int status = 0;
+
+	kill(child, SIGTERM);
+	for (int i = 0; i < 100 && waitpid(child, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (waitpid(child, &status, WNOHANG) == 0) {
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		ck_abort_msg("the server did not stop within 1 s of SIGTERM");
+	}
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "server_run() failed or the server crashed (wait "
+	              "status %#x)",
+	              status);
+}
+
+static int dial(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void say(int fd, const char *text)
+{
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* Reads until `want` bytes came, the peer closed, or 3 s passed. Returns
+ * how many came; buf (if any) gets the first cap of them. */
+static long hear(int fd, char *buf, long cap, long want)
+{
+	char scratch[65536];
+	long got = 0;
+
+	while (got < want) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 3000) != 1)
+			break;
+		ssize_t n = read(fd, scratch, sizeof(scratch));
+		if (n <= 0)
+			break;
+		if (buf != NULL && got < cap)
+			memcpy(buf + got, scratch,
+			       (size_t)(cap - got < n ? cap - got : n));
+		got += n;
+	}
+	if (buf != NULL)
+		buf[got < cap ? got : cap - 1] = '\0';
+	return got;
+}
+
+/* True when the peer closes the connection within ms (what it sends
+ * meanwhile is read and dropped). */
+static bool peer_closes(int fd, int ms)
+{
+	char scratch[4096];
+	struct pollfd p = {fd, POLLIN, 0};
+
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t n = read(fd, scratch, sizeof(scratch));
+		if (n <= 0)
+			return true; /* end of stream, or reset */
+	}
+	return false;
+}
+
+static const char *count(void)
+{
+	static char buf[512];
+	int fd = dial();
+
+	say(fd, "GET /count HTTP/1.1\r\nConnection: close\r\n\r\n");
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	return strstr(buf, "gone=") ? strstr(buf, "gone=") : buf;
+}
+
+/* A taken request is answered from a timer, and the request pipelined
+ * behind it waits its turn: HTTP/1.1 answers in order. */
+START_TEST(test_frame_answer_later)
+{
+	char buf[1024];
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "GET /later?ms=100 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n"
+	        "Connection: close\r\n\r\n");
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	const char *later = strstr(buf, "later\n");
+	const char *second = strstr(buf + 1, "HTTP/1.1 200");
+	ck_assert_msg(later != NULL && second != NULL && later < second,
+	              "expected the /later answer, then the next request's; "
+	              "got:\n%s",
+	              buf);
+	stop_server();
+}
+END_TEST
+
+/* A request taken while the write of a big answer before it lets it in
+ * (the server writes at once after each event) is answered all the same:
+ * both answers arrive, in order. */
+START_TEST(test_frame_later_behind_big)
+{
+	const long big = 3L << 20;
+	int fd;
+
+	make_root();
+	start_server();
+	fd = dial();
+	say(fd, "GET /files/big.bin HTTP/1.1\r\n\r\n"
+	        "GET /later?ms=10 HTTP/1.1\r\nConnection: close\r\n\r\n");
+	usleep(200000); /* let "out" fill past CONN_OUT_HIGH */
+	static char buf[(3 << 20) + 4096];
+	long got = hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	ck_assert_msg(
+	    got > big && got < (long)sizeof(buf) &&
+	        memmem(buf + big, (size_t)(got - big), "later\n", 6) != NULL,
+	    "expected the 3 MiB file, then /later's answer; got "
+	    "%ld bytes, ending \"%.40s\"",
+	    got, got > 40 ? buf + got - 40 : buf);
+	stop_server();
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A guest who leaves while his request waits is noticed at once (on_gone),
+ * not when the answer comes. */
+START_TEST(test_frame_guest_leaves)
+{
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "GET /later?ms=5000 HTTP/1.1\r\n\r\n");
+	usleep(100000);
+	close(fd);
+	usleep(200000);
+	ck_assert_msg(strncmp(count(), "gone=1 ", 7) == 0,
+	              "expected on_gone once, 200 ms after the guest left; "
+	              "/count says %s",
+	              count());
+	stop_server();
+}
+END_TEST
+
+/* 4 MiB to a guest who reads slowly: the queue never holds much more than
+ * its mark, and on_drain keeps it going. */
+START_TEST(test_frame_stream_backpressure)
+{
+	const long n = 4L << 20;
+	char head[256];
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "GET /stream?n=4194304 HTTP/1.1\r\nConnection: close\r\n\r\n");
+	usleep(300000); /* the socket's buffers fill; the queue stops */
+	long got = hear(fd, head, sizeof(head), n + 1);
+	close(fd);
+	ck_assert_msg(strstr(head, "Content-Length: 4194304") != NULL,
+	              "expected a head promising 4194304 bytes; got:\n%.200s",
+	              head);
+	ck_assert_msg(got > n, "expected the head and %ld bytes, got %ld", n,
+	              got);
+	const char *c = count();
+	int drains_seen = 0;
+	sscanf(c, "gone=%*d drains=%d", &drains_seen);
+	ck_assert_msg(drains_seen > 0,
+	              "on_drain was never called (/count says %s): a full "
+	              "queue must call it once it empties",
+	              c);
+	stop_server();
+}
+END_TEST
+
+/* A HEAD is a head alone, and the connection goes on; a body that falls
+ * short of its Content-Length closes the connection. */
+START_TEST(test_frame_stream_head_and_short)
+{
+	char buf[1024];
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "HEAD /stream?n=1000 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n"
+	        "Connection: close\r\n\r\n");
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	ck_assert_msg(strstr(buf, "Content-Length: 1000") &&
+	                  strstr(buf + 10, "HTTP/1.1 200"),
+	              "expected the HEAD's head, then the next answer; "
+	              "got:\n%s",
+	              buf);
+	fd = dial();
+	say(fd, "GET /short HTTP/1.1\r\n\r\n");
+	ck_assert_msg(peer_closes(fd, 1000),
+	              "a body 5 bytes short of its Content-Length must close "
+	              "the connection (the client would wait for the rest for "
+	              "ever); it was still open 1 s later");
+	close(fd);
+	stop_server();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("frame");
+
+	TEST_ADD(s, test_frame_answer_later, 10);
+	TEST_ADD(s, test_frame_later_behind_big, 10);
+	TEST_ADD(s, test_frame_guest_leaves, 10);
+	TEST_ADD(s, test_frame_stream_backpressure, 20);
+	TEST_ADD(s, test_frame_stream_head_and_short, 10);
+	return s;
+}
+
+TEST_MAIN(suite)

@@ -1,0 +1,148 @@
+/* orders.c - the kitchen's routes, wired to the pool through the frame
+ * (lab 4).
+ *
+ * You write the functions marked TODO(lab 4): placing an order
+ * (place_order), serving it when the bell rings (on_cooked), taking it
+ * back from a guest who leaves (on_gone), and opening and closing the
+ * kitchen. The rest is given: the routes (kitchen_route) and /stats. The
+ * server is lab 3's (yours, or the reference with REF=3): this file adds
+ * to it through server.h, and reads and writes nothing else of it.
+ *
+ * The waiter never cooks. An order (/cook, /hash: kitchen.h) goes to a
+ * pool of threads (pool.c) and the waiter goes back to his tables: the
+ * route takes the request (server_take()), and the client's connection
+ * keeps its place while the loop serves everyone else. When the bell
+ * rings, after_work serves the dish (server_answer()). A guest who leaves
+ * first takes back an order that no cook has started (tp_cancel()); a
+ * dish nobody waits for any more is thrown away. /stats is answered at
+ * once, from tp_stats().
+ *
+ * Everything here runs on the loop thread but kitchen_work(), which the
+ * pool runs on a cook's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "kitchen.h"
+#include "pool.h"
+#include "server.h"
+
+/* The kitchen: one server per program, one pool per server. Static, not
+ * malloc'ed: tp_close() leaves its watcher for the loop to close after it
+ * returns, so the pool must outlive the server's last loop run. */
+static struct tp_pool pool;
+
+/* --- an order's life --- */
+
+/* The bell rang for this order: cooked (status 0) or cancelled before a
+ * cook took it (-ECANCELED). Served to its guest if he is still there;
+ * either way the order ends here. */
+static void on_cooked(struct tp_work *w, int status)
+{
+	/* TODO(lab 4): the order (kitchen_order_of(w)) is back, cooked or
+	 * cancelled. Make its answer (kitchen_respond(): on failure it is a
+	 * 500, still worth sending), hand it to server_answer() -- which
+	 * says -ENOTCONN when the guest has gone, and that is fine -- and
+	 * free what is yours: the response (app_response_free()) and the
+	 * order. Nothing may touch the order after this: the pool is done
+	 * with it, and so is the frame.
+	 */
+	(void)w;
+	(void)status;
+}
+
+/* The guest left while his order waited. Queued, it never cooks and
+ * on_cooked() comes with -ECANCELED; cooking (-EBUSY), it comes when
+ * done. Either way on_cooked() is where it ends: not here. */
+static void on_gone(struct server_reply *rp)
+{
+	/* TODO(lab 4): the guest left while his order (rp->data, if you set
+	 * it so) waited. Take it back from the rail if no cook has it
+	 * (tp_cancel()). Do not free it: on_cooked() still comes -- with
+	 * -ECANCELED if it never cooked, or when the dish is done -- and
+	 * that is where an order ends, whatever happened.
+	 */
+	(void)rp;
+}
+
+/* Pins the order on the kitchen's rail and takes the request: its guest
+ * waits for on_cooked(). */
+static int place_order(struct server_req *r, const struct kitchen_order *order,
+                       struct app_response *res)
+{
+	/* TODO(lab 4): write the order and go back to the tables. Return
+	 * SERVER_LATER (taken), SERVER_ANSWERED (res is the answer) or
+	 * -ENOMEM.
+	 * - *order lives on kitchen_route()'s stack; the pool needs the
+	 *   order until its after_work: it must be yours (malloc), and the
+	 *   reply inside it must find its way back to it (reply.data).
+	 * - tp_submit() it (kitchen_work, on_cooked). If that fails, answer
+	 *   at once (kitchen_respond() with -ECANCELED: a 503) and forget
+	 *   the order: a guest must never wait for a dish no cook will see.
+	 * - Then take the request (server_take(), with on_gone): the guest's
+	 *   connection keeps its place until on_cooked() answers.
+	 * Until then, the kitchen answers 501.
+	 */
+	(void)r;
+	(void)order;
+	(void)on_cooked;
+	(void)on_gone;
+	app_error(501, res);
+	return SERVER_ANSWERED;
+}
+
+static int stats(struct app_response *res)
+{
+	struct tp_stats s;
+
+	tp_stats(&pool, &s);
+	return kitchen_stats(&s, res);
+}
+
+/* The kitchen's routes, before app_handle()'s. */
+static int kitchen_route(struct server_req *r, struct app_response *res)
+{
+	struct kitchen_order order;
+	int rc;
+
+	switch (kitchen_take_order(r->http, &order)) {
+	case KITCHEN_NONE:
+		return SERVER_PASS;
+	case KITCHEN_BAD:
+		rc = kitchen_refuse(res);
+		break;
+	case KITCHEN_STATS:
+		rc = stats(res);
+		break;
+	default:
+		return place_order(r, &order, res);
+	}
+	return rc < 0 ? rc : SERVER_ANSWERED;
+}
+
+/* --- opening and closing the kitchen --- */
+
+static int kitchen_open(struct server *srv)
+{
+	/* TODO(lab 4): open the kitchen: its pool, on the server's loop
+	 * (server_loop()). The server calls this once, before any guest
+	 * comes; an error stops the server.
+	 */
+	(void)srv;
+	return 0;
+}
+
+/* After the last client: queued orders are cancelled, cooking ones
+ * finished, and each on_cooked() throws its order away (no guest waits).
+ * It waits for the dishes on the stove (KITCHEN_MAX_COOK_MS at most). */
+static void kitchen_close(struct server *srv)
+{
+	/* TODO(lab 4): close the kitchen's pool. */
+	(void)srv;
+}
+
+const struct server_lab server_lab = {
+    .open = kitchen_open,
+    .close = kitchen_close,
+    .route = kitchen_route,
+};
