@@ -308,7 +308,10 @@ static enum verdict idle_no_timers(struct grader *g, const struct check *c,
 static enum verdict short_timers_cpu(struct grader *g, const struct check *c,
                                      struct result *r)
 {
-	enum { N = 300 };
+	/* About 0.7 s of sleeps. Measured on a loaded 2-core machine: the
+	 * reference 15-17% of CPU, a loop spinning through the last
+	 * fraction of each ms 61-76%. The limit sits between. */
+	enum { N = 500, LIMIT_PCT = 40 };
 	static const char req[] = REQ("GET /sleep?ms=1");
 	struct target t;
 	int ok = 0;
@@ -335,14 +338,14 @@ static enum verdict short_timers_cpu(struct grader *g, const struct check *c,
 	              "used %.0f ms "
 	              "of CPU (%.0f%%)\n",
 	              ok, wall, used, wall > 0 ? 100 * used / wall : 0);
-	if (ok == N && before >= 0 && used < 0.2 * wall)
+	if (ok == N && before >= 0 && used < LIMIT_PCT / 100.0 * wall)
 		return lab1_done(&t, r, PASS);
 	result_printf(r,
-	              "expected all answered with under 20%% CPU: the loop "
-	              "should block in "
-	              "epoll_wait until each timer is due. A poll timeout "
-	              "rounded down to 0 "
-	              "spins through the last fraction of every millisecond\n");
+	              "expected all answered with under %d%% CPU: the loop "
+	              "should block in epoll_wait until each timer is due. A "
+	              "poll timeout rounded down to 0 spins through the last "
+	              "fraction of every millisecond\n",
+	              LIMIT_PCT);
 	return lab1_done(&t, r, FAIL);
 }
 
