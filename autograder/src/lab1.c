@@ -1,6 +1,9 @@
 /* lab1.c - the checks of lab 1, the blocking server. Data first (the table
  * at the bottom), each check a short function that measures from outside. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,6 +143,58 @@ enum verdict lab1_get_root(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
+/* Bytes the server sends on fd until it closes it (or ms pass). */
+static long bytes_until_close(int fd, int ms)
+{
+	char buf[4096];
+	long n = 0;
+	struct pollfd p = {fd, POLLIN, 0};
+
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	return n;
+}
+
+/* HEAD of an error page is a head too: a body after it would be read by
+ * the client as the start of its next response. Read to EOF: any byte
+ * after the head is a body. */
+static enum verdict head_of_error(struct result *r, int port)
+{
+	struct http_reply rep;
+	char a[300];
+	int fd = probe_connect(port, REPLY_MS);
+	enum verdict v = FAIL;
+
+	probe_send(fd, REQ_CLOSE("HEAD /no-such-page"),
+	           strlen(REQ_CLOSE("HEAD /no-such-page")), 0, 0);
+	probe_recv(fd, &rep, true, REPLY_MS);
+	/* A HEAD reply ends at its head: what else comes before EOF? */
+	long more = fd >= 0 ? bytes_until_close(fd, REPLY_MS) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (rep.status != 404)
+		result_printf(r,
+		              "HEAD /no-such-page: expected 404, got %d%s%s\n",
+		              rep.status, rep.err[0] ? ": " : "", rep.err);
+	else if (rep.raw_len > rep.head_len || more > 0)
+		result_printf(
+		    r,
+		    "the reply to HEAD /no-such-page carried %ld body "
+		    "bytes after its head (%s): an error page answers "
+		    "HEAD with its head alone\n",
+		    (long)(rep.raw_len - rep.head_len) + more,
+		    probe_quote(rep.raw + rep.head_len,
+		                rep.raw_len - rep.head_len, 60, a, sizeof(a)));
+	else
+		v = PASS;
+	probe_reply_free(&rep);
+	return v;
+}
+
 enum verdict lab1_head_root(struct grader *g, const struct check *c,
                             struct result *r)
 {
@@ -181,11 +236,47 @@ enum verdict lab1_head_root(struct grader *g, const struct check *c,
 			              len_head[0] ? len_head : "(none)",
 			              len_get[0] ? len_get : "(none)");
 		else
-			v = PASS;
+			v = head_of_error(r, t.port);
 		probe_reply_free(&head);
 	}
 	if (ok)
 		probe_reply_free(&get);
+	return lab1_done(&t, r, v);
+}
+
+/* A lab server is for this machine alone: bound to 127.0.0.1, not to
+ * every interface. Seen from outside without a second network: all of
+ * 127/8 is loopback, and a socket may take 127.0.0.2:PORT unless the
+ * server holds PORT on every address (0.0.0.0). */
+static enum verdict loopback_only(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	struct sockaddr_in other = {.sin_family = AF_INET,
+	                            .sin_addr.s_addr = htonl(0x7f000002)};
+	struct target t;
+	enum verdict v = FAIL;
+	int fd, err = 0;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	other.sin_port = htons((uint16_t)t.port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&other, sizeof(other)) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0)
+		result_printf(r, "grader: socket: %s\n", strerror(errno));
+	else if (err == EADDRINUSE)
+		result_printf(r,
+		              "port %d is taken on 127.0.0.2 too: the server "
+		              "listens on every interface (0.0.0.0), where any "
+		              "machine on the network can reach it\n",
+		              t.port);
+	else {
+		result_printf(r, "listening on 127.0.0.1:%d only\n", t.port);
+		v = PASS;
+	}
 	return lab1_done(&t, r, v);
 }
 
@@ -813,6 +904,10 @@ static const struct check checks[] = {
     {"integration.get_root", STAGE_INTEGRATION, 4, lab1_get_root,
      "answer GET / with 200, a Content-Length and that many body bytes", NULL,
      false},
+    {"integration.loopback_only", STAGE_INTEGRATION, 1, loopback_only,
+     "bind the listening socket to 127.0.0.1 (INADDR_LOOPBACK), not "
+     "INADDR_ANY: a lab server is for this machine alone",
+     NULL, false},
     {"integration.head_root", STAGE_INTEGRATION, 3, lab1_head_root,
      "HEAD gets the same head as GET (same Content-Length) and no body", NULL,
      false},
@@ -837,7 +932,7 @@ static const struct check checks[] = {
     {"integration.headers_too_large_431", STAGE_INTEGRATION, 2,
      lab1_headers_431, "too many headers or a head over HTTP_MAX_HEAD gets 431",
      NULL, false},
-    {"integration.byte_at_a_time", STAGE_INTEGRATION, 4, lab1_byte_at_a_time,
+    {"integration.byte_at_a_time", STAGE_INTEGRATION, 3, lab1_byte_at_a_time,
      "a request may arrive in many pieces: keep reading until the blank line, "
      "re-parsing as you go",
      NULL, false},

@@ -80,6 +80,55 @@ enum verdict lab2_keep_alive_curl(struct grader *g, const struct check *c,
 
 /* Three requests in one write(); the first sleeps, so a server that answers
  * in completion order instead of request order is caught. */
+/* Lab 2 reads no request bodies: a body would be parsed as the next
+ * request. Here it *is* one: a server that does not refuse it answers two
+ * requests where the client sent one (request smuggling). */
+static enum verdict body_refused(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	static const char req[] = "POST /x HTTP/1.1\r\nHost: grader\r\n"
+	                          "Content-Length: 35\r\n\r\n"
+	                          "GET /smuggled HTTP/1.1\r\nHost: g\r\n\r\n";
+	struct target t;
+	struct http_reply rep[2];
+	enum verdict v = FAIL;
+	char a[300];
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	int fd = probe_connect(t.port, REPLY_MS);
+	probe_send(fd, req, strlen(req), 0, 0);
+	size_t n = probe_recv_many(fd, rep, 2, 1500);
+	bool closed = n == 1 && (rep[0].closed || probe_wait_closed(fd, 1500));
+	if (fd >= 0)
+		close(fd);
+	if (n == 0)
+		result_printf(r, "POST with a 35-byte body: no answer (%s)\n",
+		              rep[0].err);
+	else if (n > 1)
+		result_printf(
+		    r,
+		    "POST with a 35-byte body that reads as a request "
+		    "got 2 answers (%d, then %d): the body was parsed "
+		    "as the next request. Request smuggling: refuse a "
+		    "body with 413 and close\n",
+		    rep[0].status, rep[1].status);
+	else if (rep[0].status != 413 || !closed)
+		result_printf(
+		    r,
+		    "POST with a 35-byte body: expected 413 and the "
+		    "connection closed, got %s%s\n",
+		    probe_quote(rep[0].raw, rep[0].raw_len, 60, a, sizeof(a)),
+		    closed ? "" : ", and it stayed open");
+	else {
+		result_printf(r, "a request with a body: 413, then closed\n");
+		v = PASS;
+	}
+	for (size_t i = 0; i < n; i++)
+		probe_reply_free(&rep[i]);
+	return lab1_done(&t, r, v);
+}
+
 enum verdict lab2_pipelined(struct grader *g, const struct check *c,
                             struct result *r)
 {
@@ -565,7 +614,11 @@ static const struct check checks[] = {
      lab2_vanish_mid_request,
      "read() == 0 or ECONNRESET mid-request: free that connection, carry on",
      NULL, false},
-    {"integration.fd_setsize_wall", STAGE_INTEGRATION, 5, lab2_fd_setsize_wall,
+    {"integration.body_refused", STAGE_INTEGRATION, 1, body_refused,
+     "a request with Content-Length > 0: answer 413, drop the rest of \"in\" "
+     "and close; its body must never be read as a request",
+     NULL, false},
+    {"integration.fd_setsize_wall", STAGE_INTEGRATION, 4, lab2_fd_setsize_wall,
      "never FD_SET a descriptor >= FD_SETSIZE: answer 503 and close it", NULL,
      false},
 
