@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +27,8 @@
 /* REPLY_MS: the reference answers in well under 10 ms; 3 s is for noisy
  * machines, and bounds what a hung server costs each check. */
 enum { BIG_FILE = 16 << 20, REPLY_MS = 3000 };
+/* http.h's HTTP_MAX_HEAD: the grader does not include the lab's headers. */
+enum { MAX_HEAD = 16384 };
 
 static const char HELLO[] = "hello from the files folder\n";
 static const char SECRET[] = "the secret recipe: never leave the dining room\n";
@@ -671,6 +674,40 @@ enum verdict lab1_sleep_route(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
+/* A sleep of more than a second: a timespec takes whole seconds in tv_sec
+ * and only the rest in tv_nsec, which must stay below 1,000,000,000 (or
+ * nanosleep() fails with EINVAL at once and nothing is slept). */
+static enum verdict sleep_seconds(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	enum { MS = 1200 };
+	const char *req = REQ_CLOSE("GET /sleep?ms=1200");
+	struct http_reply rep;
+	struct target t;
+	enum verdict v = FAIL;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	if (lab1_expect(r, t.port, req, strlen(req), 200, &rep)) {
+		if (rep.ms >= MS - 10) {
+			result_printf(r, "/sleep?ms=%d took %.0f ms\n", MS,
+			              rep.ms);
+			v = PASS;
+		} else {
+			result_printf(
+			    r,
+			    "/sleep?ms=%d answered after %.0f ms: "
+			    "tv_sec = ms / 1000, tv_nsec = (ms %% "
+			    "1000) * 1000000; a tv_nsec of a second or "
+			    "more makes nanosleep() fail with EINVAL "
+			    "without sleeping\n",
+			    MS, rep.ms);
+		}
+	}
+	probe_reply_free(&rep);
+	return lab1_done(&t, r, v);
+}
+
 static bool stops_on(struct grader *g, const struct check *c, int sig,
                      struct result *r)
 {
@@ -718,6 +755,508 @@ enum verdict lab1_clean_exit(struct grader *g, const struct check *c,
 	return PASS;
 }
 
+/* After a stop signal, the server must end by itself, with status 0;
+ * else says what it did instead. Either way nothing is left running. */
+static bool exits_cleanly(struct target *t, const char *after, struct result *r)
+{
+	char how[96];
+	bool ok = false;
+
+	if (sbx_wait(&t->proc, 3000) < 0)
+		result_printf(r,
+		              "%s the server was still running 3 s later: "
+		              "once the client in hand is served, the loop "
+		              "must see the flag and end\n",
+		              after);
+	else if (!WIFEXITED(t->proc.status) || WEXITSTATUS(t->proc.status))
+		result_printf(r,
+		              "%s the server %s; expected a clean exit with "
+		              "status 0\n",
+		              after,
+		              sbx_describe(t->proc.status, how, sizeof(how)));
+	else
+		ok = true;
+	target_kill(t);
+	return ok;
+}
+
+/* SIGTERM while the server waits in read() for the rest of a request: the
+ * read() fails with EINTR (no SA_RESTART), which means "read again", not
+ * "the client has gone". */
+static bool stop_in_read(struct grader *g, const struct check *c,
+                         struct result *r)
+{
+	const char *req = REQ_CLOSE("GET /files/hello.txt");
+	const size_t half = 12; /* "GET /files/h" */
+	struct http_reply rep;
+	struct target t;
+	char a[300];
+	bool ok;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return false;
+	int fd = probe_connect(t.port, REPLY_MS);
+	if (fd < 0) {
+		result_printf(r, "cannot connect: %s\n", strerror(-fd));
+		return lab1_done(&t, r, FAIL) == PASS;
+	}
+	probe_send(fd, req, half, 0, 0);
+	probe_sleep_ms(150); /* accepted: it waits in read() for the rest */
+	sbx_signal(&t.proc, SIGTERM);
+	probe_sleep_ms(100);
+	probe_send(fd, req + half, strlen(req) - half, 0, 0);
+	probe_recv(fd, &rep, false, REPLY_MS);
+	close(fd);
+	ok = rep.status == 200 && rep.body_len == strlen(HELLO) &&
+	     memcmp(rep.body, HELLO, rep.body_len) == 0;
+	if (!ok)
+		result_printf(
+		    r,
+		    "a client sent \"GET /files/h\", SIGTERM arrived "
+		    "while the server waited for the rest in read(), "
+		    "then the client sent the rest.\nexpected 200 and "
+		    "the file, got %s%s\nread() failing with EINTR "
+		    "means \"read again\" (io.h: both helpers retry "
+		    "EINTR), not \"the client has gone\"\n",
+		    rep.status ? "" : "no reply: ",
+		    rep.raw_len
+		        ? probe_quote(rep.raw, rep.raw_len, 120, a, sizeof(a))
+		        : rep.err);
+	probe_reply_free(&rep);
+	if (!ok) {
+		target_kill(&t); /* it may have stopped, as it was told */
+		return false;
+	}
+	return exits_cleanly(&t,
+	                     "SIGTERM came while a request was half "
+	                     "read; after serving it",
+	                     r);
+}
+
+/* SIGTERM while the server sleeps for /sleep: nanosleep() returns early
+ * with EINTR, and the time still left is to be slept too. */
+static bool stop_in_sleep(struct grader *g, const struct check *c,
+                          struct result *r)
+{
+	enum { SLEEP_MS = 600, SIGNAL_MS = 150 };
+	const char *req = REQ_CLOSE("GET /sleep?ms=600");
+	struct http_reply rep;
+	struct target t;
+	double start, took;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return false;
+	int fd = probe_connect(t.port, REPLY_MS);
+	if (fd < 0) {
+		result_printf(r, "cannot connect: %s\n", strerror(-fd));
+		return lab1_done(&t, r, FAIL) == PASS;
+	}
+	start = probe_now_ms();
+	probe_send(fd, req, strlen(req), 0, 0);
+	probe_sleep_ms(SIGNAL_MS);
+	sbx_signal(&t.proc, SIGTERM);
+	probe_recv(fd, &rep, false, REPLY_MS);
+	took = probe_now_ms() - start;
+	close(fd);
+	bool ok = rep.status == 200 && took >= SLEEP_MS - 10;
+	if (rep.status != 200)
+		result_printf(r,
+		              "SIGTERM came %d ms into /sleep?ms=%d: expected "
+		              "the 200 all the same, got %d %s\n",
+		              SIGNAL_MS, SLEEP_MS, rep.status, rep.err);
+	else if (!ok)
+		result_printf(r,
+		              "SIGTERM came %d ms into /sleep?ms=%d, and the "
+		              "answer came after %.0f ms: an interrupted "
+		              "nanosleep() returns -1 with EINTR and the time "
+		              "still left in its second argument: sleep that "
+		              "too, in a loop\n",
+		              SIGNAL_MS, SLEEP_MS, took);
+	probe_reply_free(&rep);
+	if (!ok) {
+		target_kill(&t);
+		return false;
+	}
+	result_printf(r,
+	              "SIGTERM %d ms into /sleep?ms=%d: answered after "
+	              "%.0f ms\n",
+	              SIGNAL_MS, SLEEP_MS, took);
+	return exits_cleanly(&t, "after answering /sleep", r);
+}
+
+static enum verdict stop_mid_request(struct grader *g, const struct check *c,
+                                     struct result *r)
+{
+	if (!stop_in_read(g, c, r) || !stop_in_sleep(g, c, r))
+		return FAIL;
+	result_printf(r, "a stop signal in read() and in the /sleep: both "
+	                 "clients served in full, then exit status 0\n");
+	return PASS;
+}
+
+/* Serves one GET / on t and waits for the server to close first (lab 1
+ * always does), so that the TIME_WAIT is on its side of the connection. */
+static bool serve_and_close(struct target *t, struct result *r)
+{
+	struct http_reply rep;
+	bool closed = false;
+	int fd = probe_connect(t->port, REPLY_MS);
+
+	memset(&rep, 0, sizeof(rep));
+	if (fd >= 0) {
+		probe_send(fd, REQ_CLOSE("GET /"), strlen(REQ_CLOSE("GET /")),
+		           0, 0);
+		probe_recv(fd, &rep, false, REPLY_MS);
+		closed = probe_wait_closed(fd, REPLY_MS);
+		close(fd);
+	}
+	if (rep.status != 200 || !closed)
+		result_printf(r, "GET / on the first server: %s\n",
+		              rep.status != 200 ? "no 200"
+		                                : "the connection stayed open");
+	probe_reply_free(&rep);
+	return rep.status == 200 && closed;
+}
+
+/* True when a socket in another state than TIME_WAIT holds local port
+ * port (the kernel's tables, /proc/net/tcp and tcp6): another program took
+ * it. (A SO_REUSEADDR bind cannot tell: it may take a TIME_WAIT port only
+ * if the socket that left it had SO_REUSEADDR too.) */
+static bool port_held_by_other(int port)
+{
+	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	enum { TCP_TIME_WAIT = 6 };
+	char line[512], local[128];
+	unsigned state;
+	bool held = false;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		FILE *f = fopen(tables[i], "re");
+
+		while (f && !held && fgets(line, sizeof(line), f)) {
+			char *colon;
+
+			if (sscanf(line, " %*d: %127s %*s %x", local, &state) !=
+			        2 ||
+			    !(colon = strrchr(local, ':')))
+				continue;
+			held = strtol(colon + 1, NULL, 16) == port &&
+			       state != TCP_TIME_WAIT;
+		}
+		if (f)
+			fclose(f);
+	}
+	return held;
+}
+
+/* A restarted server binds its port again at once, although the
+ * connections it just closed wait in TIME_WAIT on that port for a minute:
+ * what SO_REUSEADDR is for. */
+static enum verdict restart_same_port(struct grader *g, const struct check *c,
+                                      struct result *r)
+{
+	char port_arg[16], tag[128], failed[sizeof(g->start_failed)];
+	const char *args[] = {"--port", port_arg, NULL};
+	struct target_opts o = {.args = args, .tag = tag};
+	struct target t;
+	int rc = -1;
+
+	snprintf(tag, sizeof(tag), "%s-again", c->name);
+	/* This check's restart failing is no reason to point later checks
+	 * here for why their server did not start. */
+	memcpy(failed, g->start_failed, sizeof(failed));
+	/* Another program may take the free port in the moment between
+	 * the two servers (an outgoing connection's port, say): then the
+	 * scenario is tried once more, on a new port. */
+	for (int attempt = 1; attempt <= 2 && rc < 0; attempt++) {
+		if (!target_serve(g, c, &t, NULL, r))
+			return FAIL;
+		snprintf(port_arg, sizeof(port_arg), "%d", t.port);
+		if (!serve_and_close(&t, r))
+			return lab1_done(&t, r, FAIL);
+		target_stop(&t, 3000);
+		rc = target_start(g, &t, &o, r);
+		memcpy(g->start_failed, failed, sizeof(failed));
+		if (rc < 0 && port_held_by_other(atoi(port_arg)) &&
+		    attempt == 1)
+			result_printf(
+			    r,
+			    "(grader: another program took port %s "
+			    "meanwhile; trying again on a new port)\n",
+			    port_arg);
+		else if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		result_printf(r,
+		              "the server was started again with --port %s, "
+		              "where it had just served a client (its side of "
+		              "that connection waits in TIME_WAIT), and could "
+		              "not listen: setsockopt(SO_REUSEADDR) before "
+		              "bind() lets it\n",
+		              port_arg);
+		return FAIL;
+	}
+	if (!EXPECT(r, t.port, REQ_CLOSE("GET /"), 200))
+		return lab1_done(&t, r, FAIL);
+	result_printf(r, "restarted on port %s at once, and serving\n",
+	              port_arg);
+	return lab1_done(&t, r, PASS);
+}
+
+/* Clients that knock while the waiter is busy wait in the kernel's queue,
+ * connected: connect() succeeds at once (handout 3.1). Past listen()'s
+ * backlog the kernel drops their SYNs, and each retries a second later. */
+static enum verdict backlog(struct grader *g, const struct check *c,
+                            struct result *r)
+{
+	enum { N = 40, WAIT_MS = 500 };
+	const char *slow = REQ_CLOSE("GET /sleep?ms=1500");
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct pollfd p[N];
+	struct http_reply rep;
+	struct target t;
+	int fds[N], n = 0, done = 0;
+	bool ok = false;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	sa.sin_port = htons((uint16_t)t.port);
+	int a = probe_connect(t.port, REPLY_MS);
+	if (a < 0) {
+		result_printf(r, "cannot connect: %s\n", strerror(-a));
+		return lab1_done(&t, r, FAIL);
+	}
+	probe_send(a, slow, strlen(slow), 0, 0);
+	probe_sleep_ms(100); /* the waiter stands at the kitchen door */
+	for (n = 0; n < N; n++) {
+		fds[n] = socket(AF_INET,
+		                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fds[n] < 0)
+			break;
+		if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		    errno != EINPROGRESS) {
+			close(fds[n]);
+			break;
+		}
+		p[n] = (struct pollfd){fds[n], POLLOUT, 0};
+	}
+	double deadline = probe_now_ms() + WAIT_MS;
+	while (done < n && probe_now_ms() < deadline) {
+		if (poll(p, (nfds_t)n, (int)(deadline - probe_now_ms())) <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			int err = 0;
+			socklen_t len = sizeof(err);
+
+			if (!(p[i].revents & (POLLOUT | POLLERR | POLLHUP)))
+				continue;
+			getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &len);
+			if (err == 0)
+				done++;
+			p[i].fd = -1; /* poll() skips it from now on */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	if (n < N)
+		result_printf(r, "grader: could open only %d sockets\n", n);
+	else if (done < N)
+		result_printf(
+		    r,
+		    "while the server slept for client A "
+		    "(/sleep?ms=1500), %d clients connected: only %d "
+		    "got through connect() within %d ms. The kernel "
+		    "completes connections the server has not "
+		    "accepted yet, up to listen()'s backlog; past it, "
+		    "it drops their SYNs and they retry a second "
+		    "later. Use listen(fd, 128)\n",
+		    N, done, WAIT_MS);
+	else
+		ok = true;
+	probe_recv(a, &rep, false, REPLY_MS);
+	close(a);
+	if (ok && rep.status != 200) {
+		result_printf(r, "client A got %d, not 200: %s\n", rep.status,
+		              rep.err);
+		ok = false;
+	}
+	probe_reply_free(&rep);
+	ok = ok && EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
+	if (ok)
+		result_printf(r,
+		              "%d clients connected at once while the server "
+		              "was busy\n",
+		              N);
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* True when the server closes fd within ms; *extra counts the bytes that
+ * came first. */
+static bool closes_within(int fd, int ms, long *extra)
+{
+	char buf[4096];
+	struct pollfd p = {fd, POLLIN, 0};
+	double deadline = probe_now_ms() + ms;
+
+	*extra = 0;
+	while (probe_now_ms() < deadline &&
+	       poll(&p, 1, (int)(deadline - probe_now_ms()) + 1) == 1) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+
+		if (got == 0 || (got < 0 && errno == ECONNRESET))
+			return true;
+		if (got < 0 && errno != EINTR && errno != EAGAIN)
+			return true;
+		if (got > 0)
+			*extra += got;
+	}
+	return false;
+}
+
+/* Lab 1 answers one request per connection, whatever the client hoped:
+ * the head says "Connection: close", and the server does close. */
+static enum verdict connection_close(struct grader *g, const struct check *c,
+                                     struct result *r)
+{
+	static const char *const reqs[] = {
+	    REQ("GET /"), /* HTTP/1.1: keep-alive unless told otherwise */
+	    "GET / HTTP/1.1\r\nHost: grader\r\nConnection: keep-alive\r\n\r\n",
+	};
+	struct target t;
+	char q[200], conn[64];
+	bool ok = true;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	for (size_t i = 0; ok && i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+		struct http_reply rep;
+		long extra = 0;
+		bool closed = false;
+		int fd = probe_connect(t.port, REPLY_MS);
+
+		if (fd < 0) {
+			result_printf(r, "cannot connect: %s\n", strerror(-fd));
+			ok = false;
+			break;
+		}
+		probe_send(fd, reqs[i], strlen(reqs[i]), 0, 0);
+		probe_recv(fd, &rep, false, REPLY_MS);
+		if (rep.status == 200)
+			closed = closes_within(fd, 1000, &extra);
+		close(fd);
+		probe_quote(reqs[i], strlen(reqs[i]), 100, q, sizeof(q));
+		if (rep.status != 200) {
+			result_printf(r, "sent %s\nexpected 200, got %d %s\n",
+			              q, rep.status, rep.err);
+			ok = false;
+		} else if (!probe_header(&rep, "Connection", conn,
+		                         sizeof(conn)) ||
+		           strcasecmp(conn, "close") != 0) {
+			result_printf(
+			    r,
+			    "sent %s\nthe reply says \"Connection: "
+			    "%s\": lab 1 answers one request per "
+			    "connection, so every head says "
+			    "\"Connection: close\" (keep_alive false "
+			    "in http_format_head())\n",
+			    q,
+			    probe_header(&rep, "Connection", conn, sizeof(conn))
+			        ? conn
+			        : "(none)");
+			ok = false;
+		} else if (!closed || extra > 0) {
+			result_printf(r,
+			              "sent %s\nafter the reply the server %s: "
+			              "it said \"Connection: close\", so close "
+			              "the connection after the body\n",
+			              q,
+			              extra > 0
+			                  ? "sent more bytes"
+			                  : "kept the connection open for "
+			                    "1 s");
+			ok = false;
+		}
+		probe_reply_free(&rep);
+	}
+	if (ok)
+		result_printf(r, "\"Connection: close\" and a closed "
+		                 "connection, also when the client asked to "
+		                 "keep it\n");
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* A head just under HTTP_MAX_HEAD, with HTTP_MAX_HEADERS - 1 headers, is
+ * legal: the server's buffer must hold it (handout 4.4: HTTP_MAX_HEAD
+ * bytes), or it answers 431 to a request the parser accepts. */
+static enum verdict large_head(struct grader *g, const struct check *c,
+                               struct result *r)
+{
+	enum { FILL = 29, VALUE = 500 };
+	struct http_reply rep;
+	struct target t;
+	char *req = malloc(MAX_HEAD);
+	size_t n;
+	bool ok;
+
+	if (!req || !target_serve(g, c, &t, NULL, r)) {
+		free(req);
+		return FAIL;
+	}
+	n = (size_t)sprintf(req, "%s", REQ_CLOSE("GET /files/hello.txt"));
+	n -= 2; /* before the empty line */
+	for (int i = 0; i < FILL; i++) {
+		n += (size_t)sprintf(req + n, "X-Fill-%02d: ", i);
+		memset(req + n, 'f', VALUE);
+		n += VALUE;
+		n += (size_t)sprintf(req + n, "\r\n");
+	}
+	n += (size_t)sprintf(req + n, "\r\n");
+	ok = lab1_expect(r, t.port, req, n, 200, &rep);
+	if (!ok)
+		result_printf(r,
+		              "(a legal head of %zu bytes and %d headers: "
+		              "under HTTP_MAX_HEAD and HTTP_MAX_HEADERS)\n",
+		              n, FILL + 2);
+	else if (rep.body_len != strlen(HELLO) ||
+	         memcmp(rep.body, HELLO, rep.body_len) != 0)
+		result_printf(r,
+		              "a %zu-byte head for /files/hello.txt: "
+		              "wrong body\n",
+		              n),
+		    ok = false;
+	else
+		result_printf(r, "a %zu-byte head with %d headers: 200\n", n,
+		              FILL + 2);
+	probe_reply_free(&rep);
+	free(req);
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* The parser's 501 and 505 are statuses to send like any other: every
+ * error is a complete response, then close (handout 2, "Errors"). */
+static enum verdict unsupported(struct grader *g, const struct check *c,
+                                struct result *r)
+{
+	struct target t;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	bool ok =
+	    EXPECT(r, t.port,
+	           "GET / HTTP/1.1\r\nHost: grader\r\n"
+	           "Transfer-Encoding: chunked\r\n\r\n",
+	           501) &&
+	    EXPECT(r, t.port, "GET / HTTP/2.0\r\nHost: grader\r\n\r\n", 505) &&
+	    EXPECT(r, t.port, "GET / HTTP/1.0\r\nHost: grader\r\n\r\n", 200) &&
+	    EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
+	if (ok)
+		result_printf(r, "Transfer-Encoding: 501; HTTP/2.0: 505; "
+		                 "HTTP/1.0: 200\n");
+	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
 /* ---- latency --------------------------------------------------------------
  */
 
@@ -725,8 +1264,10 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c,
                              struct result *r)
 {
 	enum { N = 300 };
-	const double limit =
-	    20; /* ms at p90; the reference needs well under 1 */
+	/* ms at p99: a server that naps now and then (polling for clients)
+	 * delays only a few of 300 requests, which p90 would not see. The
+	 * reference's p99 stays under 1 ms. */
+	const double limit = 20;
 	struct target t;
 	struct stats s;
 	double ms[N];
@@ -752,15 +1293,14 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c,
 		stats_summarize(ms, n, &s);
 		result_printf(r, "attempt %d: %zu/%d answered; %s\n", attempt,
 		              n, N, stats_format(&s, text, sizeof(text)));
-		if (n == N && s.p90 < limit)
+		if (n == N && s.p99 < limit)
 			return lab1_done(&t, r, PASS);
 		if (n < N)
-			break; /* a broken server, not a noisy machine: no retry
-			        */
+			break; /* a broken server, not a noisy machine */
 	}
 	result_printf(
 	    r,
-	    "expected all %d answered with p90 under %.0f ms (tried twice)\n",
+	    "expected all %d answered with p99 under %.0f ms (tried twice)\n",
 	    N, limit);
 	return lab1_done(&t, r, FAIL);
 }
@@ -858,21 +1398,24 @@ static const struct check checks[] = {
 
     UNIT(parse_simple_get, 2,
          "http_parse_request: a plain GET must give method, path, version and "
-         "the head's length"),
+         "the head's length, in views that point into buf (copy nothing)"),
     UNIT(parse_headers, 3,
-         "header values lose surrounding spaces; names compare ignoring case"),
-    UNIT(parse_incomplete, 3,
+         "header values lose surrounding spaces; names compare ignoring case; "
+         "Connection is a comma-separated list, spaces around each element"),
+    UNIT(parse_incomplete, 2,
          "return 0 (need more) for every prefix of a valid request; never "
          "guess"),
     UNIT(parse_malformed, 3,
          "return -400 as soon as the bytes can never become a valid request"),
-    UNIT(parse_limits, 2,
-         "check HTTP_MAX_REQUEST_LINE and HTTP_MAX_HEAD even before the line "
-         "or head is complete"),
-    UNIT(write_all_partial, 4,
+    UNIT(
+        parse_limits, 2,
+        "check HTTP_MAX_REQUEST_LINE and HTTP_MAX_HEAD even before the line "
+        "or head is complete; they limit the head (exactly the limit is fine), "
+        "not the bytes that came after it"),
+    UNIT(write_all_partial, 3,
          "write() may accept fewer bytes than asked (or fail with EINTR): loop "
          "until all are sent"),
-    UNIT(read_request_pieces, 4,
+    UNIT(read_request_pieces, 3,
          "one read() returns whatever has arrived: keep reading and re-parsing "
          "until the head is complete"),
     UNIT(read_request_eof, 2,
@@ -880,9 +1423,15 @@ static const struct check checks[] = {
     UNIT(read_request_bad, 2,
          "parse after every read(): a malformed start must be refused at once, "
          "not after EOF"),
-    UNIT(write_all_epipe, 2,
+    UNIT(write_all_epipe, 1,
          "a write to a closed peer fails with EPIPE: return -EPIPE"),
-    HIDDEN(every_split, 2,
+    UNIT(read_request_full, 1,
+         "once len == cap and the parser still wants more, return -431; each "
+         "read() may fill only the cap - len bytes still free"),
+    UNIT(read_request_error, 1,
+         "only EINTR means 'read again': any other failed read() returns "
+         "-errno at once"),
+    HIDDEN(every_split, 1,
            "the parser must give the same answer however the bytes are split"),
     HIDDEN(version, 1,
            "HTTP/1.0 and HTTP/1.1 are accepted; other well-formed versions get "
@@ -894,14 +1443,30 @@ static const struct check checks[] = {
            "Transfer-Encoding is not supported here: 501"),
     HIDDEN(query_split, 1,
            "split the target at the first '?' into path and query"),
-    HIDDEN(write_all_large, 2,
+    HIDDEN(write_all_large, 1,
            "io_write_all must deliver every byte, in order, however large"),
     HIDDEN(accept_backoff, 2,
            "when accept() fails with EMFILE or ENFILE the connection stays "
            "queued: pause ~100 ms before the next try, and save errno before "
            "fprintf(), which may change it"),
+    HIDDEN(format_head, 1,
+           "the given http_format_head() and http_reason() are in your http.c: "
+           "keep their output byte for byte, and -ENOSPC when the head and its "
+           "NUL do not fit"),
+    HIDDEN(not_a_string, 1,
+           "buf is not a C string: nothing ends it, and '\\0' bytes are data; "
+           "use lengths and memchr(), never strlen()/strchr()/strstr(), and "
+           "never read buf[len]"),
+    HIDDEN(server_fds, 1,
+           "every socket is close-on-exec (SOCK_CLOEXEC in socket(), "
+           "accept4(..., SOCK_CLOEXEC)); a failed server_listen() closes its "
+           "socket and returns -errno"),
+    HIDDEN(run_fatal, 1,
+           "EBADF, EINVAL, ENOTSOCK, EFAULT from accept() mean the listening "
+           "socket itself is broken: server_run() returns -errno, and 0 after "
+           "a stop signal; server_signals() returns 0 when it succeeded"),
 
-    {"integration.get_root", STAGE_INTEGRATION, 4, lab1_get_root,
+    {"integration.get_root", STAGE_INTEGRATION, 3, lab1_get_root,
      "answer GET / with 200, a Content-Length and that many body bytes", NULL,
      false},
     {"integration.loopback_only", STAGE_INTEGRATION, 1, loopback_only,
@@ -911,15 +1476,15 @@ static const struct check checks[] = {
     {"integration.head_root", STAGE_INTEGRATION, 3, lab1_head_root,
      "HEAD gets the same head as GET (same Content-Length) and no body", NULL,
      false},
-    {"integration.large_file", STAGE_INTEGRATION, 5, lab1_large_file,
+    {"integration.large_file", STAGE_INTEGRATION, 4, lab1_large_file,
      "send the whole response: io_write_all must loop until every byte is "
      "written",
      NULL, false},
-    {"integration.path_traversal", STAGE_INTEGRATION, 3, lab1_traversal,
+    {"integration.path_traversal", STAGE_INTEGRATION, 2, lab1_traversal,
      "never serve a file outside --root", NULL, false},
-    {"integration.not_found", STAGE_INTEGRATION, 2, lab1_not_found,
+    {"integration.not_found", STAGE_INTEGRATION, 1, lab1_not_found,
      "unknown paths and missing files are 404", NULL, false},
-    {"integration.method_405", STAGE_INTEGRATION, 2, lab1_method_405,
+    {"integration.method_405", STAGE_INTEGRATION, 1, lab1_method_405,
      "methods other than GET and HEAD get 405 with an Allow header", NULL,
      false},
     {"integration.malformed_400", STAGE_INTEGRATION, 3, lab1_malformed_400,
@@ -936,20 +1501,49 @@ static const struct check checks[] = {
      "a request may arrive in many pieces: keep reading until the blank line, "
      "re-parsing as you go",
      NULL, false},
-    {"integration.client_vanishes", STAGE_INTEGRATION, 5, lab1_client_vanishes,
+    {"integration.client_vanishes", STAGE_INTEGRATION, 4, lab1_client_vanishes,
      "ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), and treat EPIPE/ECONNRESET "
      "from write() as 'client gone': close and carry on",
      NULL, false},
-    {"integration.many_connections", STAGE_INTEGRATION, 4,
+    {"integration.many_connections", STAGE_INTEGRATION, 3,
      lab1_many_connections,
      "close the client socket on every path, including errors and early "
      "disconnects",
      NULL, false},
-    {"integration.sleep", STAGE_INTEGRATION, 2, lab1_sleep_route,
+    {"integration.sleep", STAGE_INTEGRATION, 1, lab1_sleep_route,
      "/sleep?ms=N answers after N ms; a bad N is 400", NULL, false},
+    {"integration.sleep_seconds", STAGE_INTEGRATION, 1, sleep_seconds,
+     "a sleep over a second: whole seconds go in tv_sec, the rest in tv_nsec "
+     "(below 1,000,000,000)",
+     NULL, false},
     {"integration.clean_exit", STAGE_INTEGRATION, 3, lab1_clean_exit,
      "on SIGINT/SIGTERM leave the accept loop, close and free everything, exit "
      "0",
+     NULL, false},
+    {"integration.stop_mid_request", STAGE_INTEGRATION, 2, stop_mid_request,
+     "a stop signal does not cut an order short: read() and nanosleep() "
+     "failing with EINTR mean 'go on' (nanosleep's second argument holds the "
+     "time left); serve the client, then leave the loop",
+     NULL, false},
+    {"integration.restart_same_port", STAGE_INTEGRATION, 1, restart_same_port,
+     "setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) before "
+     "bind(): the port's old connections wait in TIME_WAIT for a minute",
+     NULL, false},
+    {"integration.backlog", STAGE_INTEGRATION, 1, backlog,
+     "listen(fd, 128): clients that arrive while the waiter is busy wait in "
+     "the kernel's queue, connected",
+     NULL, false},
+    {"integration.connection_close", STAGE_INTEGRATION, 1, connection_close,
+     "lab 1 answers one request per connection: keep_alive false in "
+     "http_format_head() (\"Connection: close\"), then close()",
+     NULL, false},
+    {"integration.large_head", STAGE_INTEGRATION, 1, large_head,
+     "the request buffer holds HTTP_MAX_HEAD bytes: a legal head just under "
+     "the limit is answered, not refused",
+     NULL, false},
+    {"integration.unsupported_501_505", STAGE_INTEGRATION, 1, unsupported,
+     "every negative status from the parser (-n <= -400) is answered with "
+     "app_error(-n), 501 and 505 too",
      NULL, false},
 
     {"leaks.memory", STAGE_LEAKS, 5, check_leaks_memory,

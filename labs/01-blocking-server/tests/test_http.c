@@ -34,6 +34,12 @@ START_TEST(test_parse_simple_get)
 	ck_assert_view(req.headers[0].value, "localhost");
 	ck_assert_uint_eq(req.content_length, 0);
 	ck_assert(req.keep_alive);
+	/* The views point into buf itself: the parser copies nothing. */
+	ck_assert_ptr_eq(req.method_name.p, s);
+	ck_assert_ptr_eq(req.target.p, s + 4);
+	ck_assert_ptr_eq(req.path.p, s + 4);
+	ck_assert_ptr_eq(req.headers[0].name.p, s + 21);
+	ck_assert_ptr_eq(req.headers[0].value.p, s + 27);
 
 	s = "HEAD / HTTP/1.1\r\n\r\n";
 	ck_assert_int_eq(parse(s, &req), (long)strlen(s));
@@ -91,6 +97,9 @@ START_TEST(test_parse_headers)
 	    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
 	    {"GET / HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n", true},
 	    {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", false},
+	    /* Spaces and tabs around each element of the list. */
+	    {"GET / HTTP/1.1\r\nConnection: close , upgrade\r\n\r\n", false},
+	    {"GET / HTTP/1.0\r\nConnection: keep-alive\t,x\r\n\r\n", true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		long n = parse(cases[i].head, &req);
@@ -159,6 +168,11 @@ START_TEST(test_parse_malformed)
 	    "GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
 	    "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
 	    "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n", /* no digits */
+	    "GET /a\x01z HTTP/1.1\r\n\r\n",              /* control char */
+	    "GET /a\x7f HTTP/1.1\r\n\r\n",               /* DEL in the target */
+	    "GET /a\tHTTP/1.1\r\n\r\n",            /* tab ends the target */
+	    "GET / HTTP/1.1\r\nX: a\x7fz\r\n\r\n", /* DEL in a value */
 	};
 	struct http_request req;
 
@@ -179,6 +193,11 @@ START_TEST(test_parse_malformed)
 	                 "Content-Length: 7\r\n\r\n";
 	ck_assert_int_eq(parse(ok, &req), (long)strlen(ok));
 	ck_assert_uint_eq(req.content_length, 7);
+
+	/* A tab inside a value is fine: only other control characters are
+	 * refused. */
+	ok = "GET / HTTP/1.1\r\nX-Tab: a\tb\r\n\r\n";
+	ck_assert_int_eq(parse(ok, &req), (long)strlen(ok));
 }
 END_TEST
 
@@ -225,6 +244,23 @@ START_TEST(test_parse_limits)
 	ck_assert_int_eq(http_parse_request(buf, n, &req), -431);
 	/* ...and still incomplete. */
 	ck_assert_int_eq(http_parse_request(buf, HTTP_MAX_HEAD, &req), -431);
+
+	/* A head of exactly HTTP_MAX_HEAD bytes is fine; one more is not. */
+	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nX-Pad: ");
+	memset(buf + n, 'v', HTTP_MAX_HEAD - n - 4);
+	memcpy(buf + HTTP_MAX_HEAD - 4, "\r\n\r\n", 4);
+	ck_assert_int_eq(http_parse_request(buf, HTTP_MAX_HEAD, &req),
+	                 HTTP_MAX_HEAD);
+	memset(buf + n, 'v', HTTP_MAX_HEAD - n - 3);
+	memcpy(buf + HTTP_MAX_HEAD - 3, "\r\n\r\n", 4);
+	ck_assert_int_eq(http_parse_request(buf, HTTP_MAX_HEAD + 1, &req),
+	                 -431);
+
+	/* The limits are on the head, not on what arrived: a short head
+	 * followed by many bytes of the next request is a short head. */
+	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\n\r\n");
+	memset(buf + n, 'a', sizeof(buf) - n);
+	ck_assert_int_eq(http_parse_request(buf, sizeof(buf), &req), (long)n);
 
 	/* Too many small headers. */
 	n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\n");

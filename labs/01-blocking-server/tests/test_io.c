@@ -293,6 +293,103 @@ START_TEST(test_read_request_bad)
 }
 END_TEST
 
+/* The pieces of a head that never ends: a buffer of cap bytes fills up. */
+START_TEST(test_read_request_full)
+{
+	static const char *const parts[] = {
+	    "GET / HTTP/1.1\r\nX-Long: ",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    NULL,
+	};
+	enum { CAP = 64 };
+	/* Room past cap, so that a read past it shows instead of crashing. */
+	char buf[4096];
+	struct http_request req;
+	struct pieces p = {.parts = parts};
+	size_t received = 0;
+	pthread_t writer;
+	int sv[2];
+	long n;
+
+	memset(buf, '#', sizeof(buf));
+	make_pair(sv);
+	p.fd = sv[1];
+	pthread_create(&writer, NULL, send_pieces, &p);
+
+	n = io_read_request(sv[0], buf, CAP, &received, &req);
+
+	pthread_join(writer, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	for (size_t i = CAP; i < sizeof(buf); i++)
+		ck_assert_msg(buf[i] == '#',
+		              "buf[%zu] was written, past cap (%d): read() "
+		              "may fill only the cap - len bytes still free",
+		              i, CAP);
+	ck_assert_msg(n == -431,
+	              "a head longer than the buffer (cap %d): expected "
+	              "-431, got %ld",
+	              CAP, n);
+	ck_assert_uint_le(received, CAP);
+}
+END_TEST
+
+/* Stops a read() that waits too long: the test's own end closes for
+ * reading after a second, unless the test said it is done. */
+struct watchdog {
+	int fd;
+	atomic_int done;
+};
+
+static void *watchdog(void *arg)
+{
+	struct watchdog *w = arg;
+
+	for (int i = 0; i < 100 && !atomic_load(&w->done); i++)
+		sleep_ms(10);
+	if (!atomic_load(&w->done))
+		shutdown(w->fd, SHUT_RD);
+	return NULL;
+}
+
+START_TEST(test_read_request_error)
+{
+	struct timeval timeout = {.tv_usec = 100 * 1000};
+	char buf[HTTP_MAX_HEAD];
+	struct http_request req;
+	struct watchdog w = {0};
+	size_t received;
+	pthread_t dog;
+	int sv[2];
+	double start, took;
+	long n;
+
+	make_pair(sv);
+	/* A read() that waits 100 ms for nothing fails with EAGAIN: the
+	 * kind of error a server with a read timeout sees (section 9). */
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	send_str(sv[1], "GET / HTTP/1.1\r\nHo");
+	w.fd = sv[0];
+	pthread_create(&dog, NULL, watchdog, &w);
+
+	start = now();
+	n = io_read_request(sv[0], buf, sizeof(buf), &received, &req);
+	took = now() - start;
+
+	atomic_store(&w.done, 1);
+	pthread_join(dog, NULL);
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_msg(n == -EAGAIN,
+	              "read() failed with EAGAIN (its timeout ran out) and "
+	              "io_read_request() returned %ld after %.2f s, expected "
+	              "-EAGAIN (%d) at once: only EINTR means \"read again\"",
+	              n, took, -EAGAIN);
+}
+END_TEST
+
 static Suite *io_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -302,6 +399,8 @@ static Suite *io_suite(void)
 	TEST_ADD(s, test_read_request_eof, 5);
 	TEST_ADD(s, test_read_request_bad, 5);
 	TEST_ADD(s, test_write_all_epipe, 5);
+	TEST_ADD(s, test_read_request_full, 5);
+	TEST_ADD(s, test_read_request_error, 5);
 	return s;
 }
 
