@@ -1,4 +1,5 @@
-/* test_conn.c - public tests of the connection state machine (lab 2).
+/* test_conn.c - public tests of the connection state machine (lab 2), and
+ * of the one part of server.c that needs no network: server_signals().
  *
  * Most tests need no network at all: they put a client's bytes into c.in
  * with buf_append() and call conn_process(), then look at c.out. Those that
@@ -7,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "server.h"
 #include "testing.h"
 
 static const struct app_config no_root = {.root = NULL};
@@ -300,6 +303,22 @@ START_TEST(test_conn_close_after)
 	close(sv[1]);
 	buf_free(&got);
 
+	/* A request that came behind one that closes, even in the same
+	 * read(), is never answered: the client must not count on it. */
+	conn_init(&c, -1);
+	feed(&c, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+	         "GET /nope HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(conn_process(&c, &no_root, 1000), 0);
+	ck_assert(c.close_after);
+	ck_assert_msg(split(buf_head(&c.out), buf_pending(&c.out), r, 3) == 1,
+	              "a request pipelined after \"Connection: close\" was "
+	              "answered: drop the rest of \"in\" after a response "
+	              "that closes");
+	ck_assert_int_eq(r[0].status, 200);
+	ck_assert(!r[0].keep_alive);
+	ck_assert_uint_eq(c.requests, 1);
+	conn_free(&c);
+
 	/* HTTP/1.0 closes unless asked not to. */
 	conn_init(&c, -1);
 	feed(&c, "GET / HTTP/1.0\r\n\r\n");
@@ -453,6 +472,155 @@ START_TEST(test_conn_interest)
 }
 END_TEST
 
+START_TEST(test_conn_deadline)
+{
+	struct response r[3];
+	struct conn c;
+	size_t unsent;
+
+	/* An answer the client has not read yet, then a /sleep that asks to
+	 * close: the greeting waits in "out", the sleeper in "held". */
+	conn_init(&c, -1);
+	feed(&c, "GET / HTTP/1.1\r\n\r\n"
+	         "GET /sleep?ms=20 HTTP/1.1\r\nConnection: close\r\n\r\n");
+	ck_assert_int_eq(conn_process(&c, &no_root, 1000), 0);
+	ck_assert_int_eq(c.state, CONN_SLEEPING);
+	ck_assert_int_eq(c.wake_at_ms, 1020);
+	unsent = buf_pending(&c.out);
+	ck_assert_uint_gt(unsent, 0);
+
+	/* A millisecond early: nothing happens. */
+	ck_assert_int_eq(conn_on_deadline(&c, &no_root, 1019), 0);
+	ck_assert_msg(c.state == CONN_SLEEPING && buf_pending(&c.out) == unsent,
+	              "conn_on_deadline() at 1019 ms released a /sleep due at "
+	              "1020 ms: check now_ms >= wake_at_ms first");
+
+	/* Due: the held answer goes out after the one still unsent. */
+	ck_assert_int_eq(conn_on_deadline(&c, &no_root, 1020), 0);
+	ck_assert_int_eq(c.state, CONN_WRITING);
+	ck_assert_msg(
+	    split(buf_head(&c.out), buf_pending(&c.out), r, 3) == 2,
+	    "expected the greeting, then the slept answer, in \"out\": "
+	    "append \"held\" after what \"out\" still holds");
+	ck_assert_int_eq(r[0].status, 200);
+	ck_assert_body(r[0], hello);
+	ck_assert(r[0].keep_alive);
+	ck_assert_int_eq(r[1].status, 200);
+	ck_assert_body(r[1], "slept 20 ms\n");
+	ck_assert(!r[1].keep_alive);
+
+	/* Its request said "Connection: close": the connection ends after
+	 * it, as if that answer had never been held. */
+	ck_assert_msg(c.close_after, "the held answer said \"Connection: "
+	                             "close\": close_after |= held_close");
+	ck_assert(!conn_wants_read(&c));
+	conn_free(&c);
+}
+END_TEST
+
+START_TEST(test_conn_spurious_wakeup)
+{
+	struct conn c;
+	int sv[2], rc;
+
+	/* select() said readable, but there is nothing to read (select(2):
+	 * a segment dropped for a bad checksum, say). read() says EAGAIN:
+	 * "nothing right now", not an error and not an end. */
+	make_pair(sv);
+	conn_init(&c, sv[0]);
+	rc = conn_on_readable(&c, &no_root, 1000);
+	ck_assert_msg(rc == 0,
+	              "conn_on_readable() returned %d on a socket with nothing "
+	              "to read yet: EAGAIN means \"not now\", the client is "
+	              "merely slow",
+	              rc);
+	ck_assert_int_eq(c.state, CONN_READING);
+	ck_assert_msg(!c.close_after, "EAGAIN taken for EOF: only read() == 0 "
+	                              "means the client will send no more");
+	ck_assert(conn_wants_read(&c));
+
+	/* Half a request, then another wake-up with nothing new: the half
+	 * stays in "in". */
+	send_str(sv[1], "GET / HTTP/1.1\r\n");
+	ck_assert_int_eq(conn_on_readable(&c, &no_root, 1000), 0);
+	ck_assert_int_eq(conn_on_readable(&c, &no_root, 1000), 0);
+	ck_assert_int_eq(c.state, CONN_READING);
+	ck_assert_uint_eq(buf_pending(&c.in), 16);
+	ck_assert_uint_eq(buf_pending(&c.out), 0);
+
+	/* The rest: answered as usual. */
+	send_str(sv[1], "\r\n");
+	ck_assert_int_eq(conn_on_readable(&c, &no_root, 1000), 0);
+	ck_assert_int_eq(c.state, CONN_WRITING);
+	ck_assert_uint_eq(c.requests, 1);
+	conn_free(&c);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_conn_peer_gone)
+{
+	struct conn c;
+	int sv[2], rc;
+
+	/* A client asks for a /sleep and leaves while its answer is held. */
+	make_pair(sv);
+	conn_init(&c, sv[0]);
+	send_str(sv[1], "GET /sleep?ms=10 HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(conn_on_readable(&c, &no_root, 1000), 0);
+	ck_assert_int_eq(c.state, CONN_SLEEPING);
+	close(sv[1]);
+
+	/* At the deadline the answer cannot go: send() fails with EPIPE (a
+	 * signal, SIGPIPE, without MSG_NOSIGNAL: this test would die of it).
+	 * The error must come back to the loop, which drops the connection;
+	 * swallowed, it comes back on every round: a busy loop. */
+	rc = conn_on_deadline(&c, &no_root, c.wake_at_ms);
+	if (rc == 0 && conn_wants_write(&c))
+		rc = conn_on_writable(&c, &no_root, c.wake_at_ms);
+	ck_assert_msg(rc < 0,
+	              "the client had gone: send() failed, and the handlers "
+	              "returned %d; expected a negative errno (-EPIPE)",
+	              rc);
+	conn_free(&c);
+}
+END_TEST
+
+START_TEST(test_server_signals)
+{
+	struct sigaction old_int, old_term, old_pipe, sa;
+	sigset_t old_mask, mask;
+	int rc;
+
+	sigprocmask(SIG_SETMASK, NULL, &old_mask);
+	sigaction(SIGINT, NULL, &old_int);
+	sigaction(SIGTERM, NULL, &old_term);
+	sigaction(SIGPIPE, NULL, &old_pipe);
+
+	errno = EINTR; /* left over from an earlier call: not a failure */
+	rc = server_signals();
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigaction(SIGPIPE, NULL, &sa);
+
+	/* Put back what was there: with CK_FORK=no the next tests run in
+	 * this process. */
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+
+	ck_assert_msg(rc == 0, "server_signals() returned %d, expected 0", rc);
+	/* Blocked from now on, they can only arrive where pselect()
+	 * unblocks them: never between the flag check and the wait. */
+	ck_assert_msg(sigismember(&mask, SIGINT) && sigismember(&mask, SIGTERM),
+	              "after server_signals(), SIGINT and SIGTERM must be "
+	              "blocked (sigprocmask(SIG_BLOCK, ...)): else one that "
+	              "lands after the loop checked server_stopping() and "
+	              "before pselect() sleeps is missed");
+	ck_assert(sa.sa_handler == SIG_IGN);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
 	Suite *s = suite_create("conn");
@@ -463,6 +631,10 @@ static Suite *conn_suite(void)
 	TEST_ADD(s, test_conn_close_after, 5);
 	TEST_ADD(s, test_conn_partial_write, 10);
 	TEST_ADD(s, test_conn_interest, 5);
+	TEST_ADD(s, test_conn_deadline, 5);
+	TEST_ADD(s, test_conn_spurious_wakeup, 5);
+	TEST_ADD(s, test_conn_peer_gone, 5);
+	TEST_ADD(s, test_server_signals, 5);
 	return s;
 }
 
