@@ -17,6 +17,8 @@ help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
 	@echo "make test                                         self-test: references, starters, mutants, grader"
+	@echo "make coverage LAB=N                               the lines of lab N's reference no check runs (autograder/coverage/)"
+	@echo "make mutate LAB=N [SAMPLE=K] [SEED=S] [JOBS=2]    automatic mutants of lab N's reference: mutation score (long)"
 	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
 	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
@@ -37,10 +39,31 @@ grader: deps
 	@$(MAKE) --no-print-directory -C autograder
 
 grade: grader
-	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF))
+	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF)) $(if $(COVERAGE),--coverage)
 
 test: grader
 	@autograder/selftest
+
+# Not part of `make test` (too long): autograder/mutate/, autograder/README.md.
+.PHONY: mutate
+mutate: grader
+	@python3 autograder/mutate/mutate.py --lab $(LAB) $(if $(SAMPLE),--sample $(SAMPLE)) \
+		$(if $(SEED),--seed $(SEED)) $(if $(JOBS),--jobs $(JOBS))
+
+# Not part of `make test`: the reference graded, then graded again on a
+# --coverage build; its summary and never-run lines are kept in the repository.
+.PHONY: coverage
+coverage: grader
+	@mkdir -p build autograder/coverage
+	@autograder/grade --lab $(LAB) --impl solutions --coverage-dir build --no-colour \
+		--output build/coverage-lab$(LAB).report; rc=$$?; \
+	if [ $$rc -gt 1 ] || [ ! -f build/coverage-lab$(LAB)/coverage.txt ]; then \
+		echo "make coverage: no coverage (see build/coverage-lab$(LAB).report)"; exit 2; fi; \
+	[ $$rc -eq 0 ] || echo "note: the reference failed a check (build/coverage-lab$(LAB).report)"; \
+	cp build/coverage-lab$(LAB)/coverage.txt autograder/coverage/lab$(LAB).txt; \
+	sed -n '/^  file /,/^$$/p' build/coverage-lab$(LAB)/coverage.txt; \
+	grep -E '^([0-9]+ line\(s\) |every line ran)' build/coverage-lab$(LAB)/coverage.txt; \
+	echo "never-run lines: autograder/coverage/lab$(LAB).txt; line by line: build/coverage-lab$(LAB)/index.html"
 
 bench: deps
 	@bench/run $(LAB)

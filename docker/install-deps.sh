@@ -9,7 +9,19 @@
 set -eu
 
 # bubblewrap is the grader's sandbox for student code (autograder/README.md).
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap"
+# clang builds the fuzzing harnesses of `make test` (autograder/fuzz).
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang"
+# -fsanitize=fuzzer,address,undefined also needs clang's runtime libraries
+# (libclang_rt.fuzzer, .asan, ...). Debian 12 and Ubuntu 24.04 ship them
+# apart, in libclang-rt-dev, which clang does not even recommend; older
+# Ubuntus ship them with clang itself and have no such package. So the
+# runtime is asked for only when a fuzzer does not link, and installed by
+# that name only where apt knows it.
+RUNTIME=libclang-rt-dev
+fuzzer_links() {
+	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' |
+		clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null
+}
 if [ "${1:-}" = "--bench" ]; then
 	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev"
 	# Node: Debian's nodejs, unless a node is already on the PATH.
@@ -23,6 +35,7 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+fuzzer_links || missing="$missing $RUNTIME"
 
 if [ "${1:-}" = "--check" ]; then
 	[ -z "$missing" ] && exit 0
@@ -53,8 +66,12 @@ else
 	exit 1
 fi
 
-echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+case " $missing " in *" $RUNTIME "*)
+	apt-cache show "$RUNTIME" >/dev/null 2>&1 ||
+		missing=$(echo "$missing" | sed "s/ $RUNTIME//") ;;
+esac
+echo "install-deps: installing$missing"
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 $SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -11,6 +11,13 @@
 #             or empty: the grader compiles them where student code cannot
 #             read their sources (target hidden-objs), and links them here
 #   OUT       where objects and programs go
+#   COVERAGE  1: lab N's edited files compiled for gcov (--coverage -O0) and
+#             every program linked with libgcov, in $(OUT)/labN-coverage so
+#             that the ordinary build's objects are never mixed in; each
+#             program that exits writes .gcda files next to the objects
+#   COVERAGE_FLUSH  with COVERAGE, a C file linked into every program that
+#             wraps write(), send(), close(), _exit()... to write the counters
+#             early (the grader's: autograder/src/coverage.c says why)
 #
 # Lab N links labs/common, the LIB modules of labs 1..N-1, and lab N's LIB and
 # PROG files. Student-edited files come from IMPL (or solutions/ for labs in
@@ -43,7 +50,7 @@ tree_of = $(if $(filter $(2),$(LAB_$(1)_EDITED)),$(call impl_of,$(1)),labs)
 src_of  = $(SRC_ROOT)/$(call tree_of,$(1),$(2))/$(LAB_$(1)_DIR)/$(2)
 obj_of  = $(LABDIR)/obj/$(1)-$(call tree_of,$(1),$(2))/$(basename $(2)).o
 
-LABDIR  := $(OUT)/lab$(LAB)
+LABDIR  := $(OUT)/lab$(LAB)$(if $(COVERAGE),-coverage)
 # Newest lab first: its server.h (say) hides an earlier lab's.
 INCS    := $(foreach k,$(shell seq $(LAB) -1 1),-I$(SRC_ROOT)/labs/$(LAB_$(k)_DIR)/include) \
            -I$(SRC_ROOT)/labs/common
@@ -94,6 +101,26 @@ $(OBJ_LIST): FORCE
 		echo '$(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS)' >$@
 .PHONY: FORCE
 FORCE:
+
+ifneq ($(COVERAGE),)
+# Only the student's files of this lab: what the coverage report is about.
+# -O0 (and so no _FORTIFY_SOURCE, which needs optimisation): a line of
+# source is a line of code and each condition a branch of its own.
+COVERAGE_OBJS := $(foreach f,$(LAB_$(LAB)_EDITED),$(call obj_of,$(LAB),$(f)))
+$(COVERAGE_OBJS): override CFLAGS += --coverage -O0 -U_FORTIFY_SOURCE
+# libgcov, not --coverage: that would also instrument the test programs,
+# which build.mk compiles and links in one command.
+LDLIBS += -lgcov
+ifneq ($(COVERAGE_FLUSH),)
+FLUSH_OBJ := $(LABDIR)/obj/coverage-flush.o
+$(FLUSH_OBJ): $(COVERAGE_FLUSH)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(LABDIR)/server $(TESTS): $(FLUSH_OBJ)
+LDLIBS += $(foreach f,write writev send sendto sendmsg sendfile shutdown \
+	close _exit,-Wl,--wrap=$(f))
+endif
+endif
 
 $(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ) $(OBJ_LIST)
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)

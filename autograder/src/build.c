@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "coverage.h"
 #include "grader.h"
 #include "probe.h"
 #include "util.h"
@@ -60,6 +61,14 @@ static int edited_files(const char *dir, int k, char *buf, size_t cap)
 	snprintf(buf, cap, "%.*s", (int)n, p);
 	free(text);
 	return 0;
+}
+
+int lab_edited(const char *repo, int k, char *buf, size_t cap)
+{
+	char dir[PATH_MAX];
+	int rc = lab_dir(repo, k, dir, sizeof(dir));
+
+	return rc < 0 ? rc : edited_files(dir, k, buf, cap);
 }
 
 /* Where the student's copy of FILE of lab DIR is in a submission folder:
@@ -285,14 +294,18 @@ static void show_errors(const char *log, struct result *r)
 
 enum { LOG_CAP = 4 << 20 }; /* bytes of any log the grader reads */
 
-static enum verdict run_build(struct grader *g, struct result *r)
+/* Runs build.mk's "lab" target in the sandbox; flush (a file in the box)
+ * makes it the coverage build (coverage.h), else the one that is graded. */
+static enum verdict run_build(struct grader *g, struct result *r,
+                              const char *flush)
 {
 	char mk[PATH_MAX], log[PATH_MAX], root[PATH_MAX + 16],
-	    out[PATH_MAX + 16], hidden[PATH_MAX + 16], lab[16], build[PATH_MAX];
+	    out[PATH_MAX + 16], hidden[PATH_MAX + 16], lab[16], build[PATH_MAX],
+	    flush_var[PATH_MAX + 32];
 	struct sbx_proc p;
 	int rc;
 
-	if (g->notes[0])
+	if (g->notes[0] && !flush)
 		result_printf(r, "%s", g->notes);
 	path_join(build, g->box, "build");
 	if ((rc = sbx_mkdir(build)) < 0 && rc != -EEXIST) {
@@ -305,6 +318,8 @@ static enum verdict run_build(struct grader *g, struct result *r)
 	snprintf(hidden, sizeof(hidden), "HIDDEN_OBJS=%s",
 	         g->hidden ? path_join(mk, g->box, "hidden") : "");
 	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
+	snprintf(flush_var, sizeof(flush_var), "COVERAGE_FLUSH=%s",
+	         flush ? flush : "");
 	path_join(mk, g->box, "mk/build.mk");
 	char *argv[] = {"/usr/bin/make",
 	                "-k",
@@ -318,35 +333,52 @@ static enum verdict run_build(struct grader *g, struct result *r)
 	                out,
 	                hidden,
 	                "lab",
+	                flush ? "COVERAGE=1" : "COVERAGE=",
+	                flush_var,
 	                NULL};
-	path_join(log, g->priv, "build.log");
+	path_join(log, g->priv, flush ? "build-coverage.log" : "build.log");
 	struct sbx_spec spec = {
 	    .argv = argv, .cwd = g->box, .log = log, .lim = &LIMITS_BUILD};
 	rc = sbx_run(&p, &spec, BUILD_TIMEOUT_MS);
 
-	g->build_log = read_untrusted(log, LOG_CAP, NULL);
-	show_warnings(g->build_log, r);
+	char *text = read_untrusted(log, LOG_CAP, NULL);
+	/* The graded build's warnings are the student's to fix; the
+	 * coverage build compiles the same files again. */
+	if (!flush)
+		show_warnings(text, r);
 	if (rc == -ETIMEDOUT) {
 		result_printf(r, "the build did not finish within %d s\n",
 		              BUILD_TIMEOUT_MS / 1000);
-		return FAIL;
-	}
-	if (rc < 0 || !WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0) {
+	} else if (rc < 0 || !WIFEXITED(p.status) ||
+	           WEXITSTATUS(p.status) != 0) {
 		result_printf(r, "the build failed. First errors:\n");
-		show_errors(g->build_log, r);
+		show_errors(text, r);
 		/* What did build (say the server) can still be graded. */
-		return FAIL;
+		rc = -EIO;
+	} else {
+		result_printf(r,
+		              "built the server and the test programs of lab "
+		              "%d%s\n",
+		              g->lab->number, flush ? " for coverage" : "");
 	}
-	result_printf(r, "built the server and the test programs of lab %d\n",
-	              g->lab->number);
-	return PASS;
+	if (flush)
+		free(text);
+	else
+		g->build_log = text;
+	return rc < 0 ? FAIL : PASS;
 }
 
 enum verdict check_build(struct grader *g, const struct check *c,
                          struct result *r)
 {
 	(void)c;
-	return run_build(g, r);
+	return run_build(g, r, NULL);
+}
+
+enum verdict build_coverage(struct grader *g, const char *flush,
+                            struct result *r)
+{
+	return run_build(g, r, flush);
 }
 
 /* Pulls <test result="...">...<id>NAME</id>...<message>M</message> out of

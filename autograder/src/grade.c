@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "coverage.h"
 #include "grader.h"
 #include "probe.h"
 #include "report.h"
@@ -29,7 +30,8 @@ struct options {
 	bool all;
 	const char *impl, *submission, *ref, *format, *output, *tsv, *json,
 	    *only;
-	bool hidden;
+	const char *coverage_dir; /* with coverage: where its files go */
+	bool hidden, coverage;
 	int colour;
 	enum sbx_mode sandbox;
 	int budget_s;
@@ -67,6 +69,13 @@ static void usage(FILE *out)
 	    "or plain:\n"
 	    "                      how student code is confined "
 	    "(autograder/README.md)\n"
+	    "  --coverage          then run the checks again on a --coverage "
+	    "build: the lines\n"
+	    "                      of your files they ran (not scored), in "
+	    "the report, as\n"
+	    "                      HTML and as text in DIR/coverage-labN/\n"
+	    "  --coverage-dir DIR  (implies --coverage) default: --output's "
+	    "folder, else build/\n"
 	    "  --no-colour         plain text even on a terminal\n"
 	    "exit status: 0 every check passed, 1 some failed, 2 the grader "
 	    "failed\n");
@@ -95,6 +104,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"only", 1, 0, 'O'},     {"sandbox", 1, 0, 'S'},
 	    {"budget", 1, 0, 'B'},   {"no-colour", 0, 0, 'C'},
 	    {"no-color", 0, 0, 'C'}, {"repo", 1, 0, 'R'},
+	    {"coverage", 0, 0, 'c'}, {"coverage-dir", 1, 0, 'D'},
 	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
 	};
 	char hidden_dir[PATH_MAX + 32];
@@ -149,6 +159,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'C':
 			o->colour = 0;
+			break;
+		case 'D':
+			o->coverage_dir = optarg;
+			/* fall through */
+		case 'c':
+			o->coverage = true;
 			break;
 		case 'B':
 			if ((o->budget_s = atoi(optarg)) <= TEARDOWN_S) {
@@ -255,6 +271,27 @@ static void free_grader(struct grader *g)
 		fprintf(stderr, "grade: scratch kept in %s\n", g->scratch);
 }
 
+/* Where the coverage pass puts its files: DIR/coverage-labN, DIR being
+ * --coverage-dir, or --output's folder, or the course's build/ (outside the
+ * scratch copy, which is removed). */
+static void coverage_dest(const struct options *o, const struct lab *lab,
+                          char *buf, size_t cap)
+{
+	char dir[PATH_MAX];
+	const char *slash = o->output ? strrchr(o->output, '/') : NULL;
+
+	if (o->coverage_dir)
+		snprintf(dir, sizeof(dir), "%s", o->coverage_dir);
+	else if (o->output)
+		snprintf(dir, sizeof(dir), "%.*s",
+		         slash ? (int)(slash - o->output) : 1,
+		         slash ? o->output : ".");
+	else
+		snprintf(dir, sizeof(dir), "%s/build", o->repo);
+	snprintf(buf, cap, "%s/coverage-lab%d", dir[0] ? dir : "/",
+	         lab->number);
+}
+
 /* Runs one lab's table. Later stages run even after a failed build:
  * whatever did build (say the server, when only a test failed to link)
  * earns its points, and what did not says so in its own message. */
@@ -322,6 +359,16 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 		if (c->stage != STAGE_EXPERIMENT && r->verdict != PASS)
 			*all_passed = false;
 	}
+	/* Unscored, after the scores are settled; within the budget. */
+	struct result cov = {0};
+	if (o->coverage) {
+		char dest[PATH_MAX];
+
+		coverage_dest(o, lab, dest, sizeof(dest));
+		coverage_pass(&g, &b, run, rp.n, dest,
+		              o->submission ? o->submission : o->impl, &cov);
+		rp.coverage = cov.out ? cov.out : "";
+	}
 	bounds_end(&b);
 	rp.seconds = (probe_now_ms() - start) / 1000;
 	if (!strcmp(o->format, "json"))
@@ -334,6 +381,7 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 		report_json(json, &rp);
 	for (size_t i = 0; i < rp.n; i++)
 		free(results[i].out);
+	free(cov.out);
 	free_grader(&g);
 	return 0;
 }

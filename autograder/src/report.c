@@ -270,6 +270,10 @@ void report_text(FILE *out, const struct report *rp, int colour)
 				        off, c->hint);
 		}
 	}
+	if (rp->coverage) {
+		fprintf(out, "\n%s== coverage (not scored) ==%s\n", bold, off);
+		print_indented(out, rp->coverage, "  ");
+	}
 	report_totals(rp, &score, &max);
 	fprintf(out, "\n%sScore: %.0f/%.0f%s  (%s, %.1f s)\n", bold, score, max,
 	        off,
@@ -311,6 +315,26 @@ void json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* The top-level "output": the experiment's numbers, then the coverage
+ * section (both unscored). */
+static void json_output(FILE *out, const struct report *rp)
+{
+	char buf[4096] = "", *text = NULL;
+	size_t o = 0;
+
+	for (size_t i = 0; i < rp->n; i++)
+		if (rp->checks[i]->stage == STAGE_EXPERIMENT && o < sizeof(buf))
+			o += (size_t)snprintf(
+			    buf + o, sizeof(buf) - o, "%s:\n%s\n",
+			    rp->checks[i]->name,
+			    rp->results[i].out ? rp->results[i].out : "");
+	if (rp->coverage && asprintf(&text, "%scoverage (not scored):\n%s", buf,
+	                             rp->coverage) < 0)
+		text = NULL;
+	json_string(out, text ? text : buf);
+	free(text);
+}
+
 /* Gradescope's results.json: one "test" per check; hidden checks are shown
  * after the due date; the experiment goes into the top-level output. */
 void report_json(FILE *out, const struct report *rp)
@@ -324,19 +348,7 @@ void report_json(FILE *out, const struct report *rp)
 	        "%.2f},\n  \"execution_time\": %.0f,\n",
 	        score, max, rp->seconds);
 	fprintf(out, "  \"output\": ");
-	{
-		char buf[4096] = "";
-		size_t o = 0;
-		for (size_t i = 0; i < rp->n; i++)
-			if (rp->checks[i]->stage == STAGE_EXPERIMENT &&
-			    o < sizeof(buf))
-				o += (size_t)snprintf(
-				    buf + o, sizeof(buf) - o, "%s:\n%s\n",
-				    rp->checks[i]->name,
-				    rp->results[i].out ? rp->results[i].out
-				                       : "");
-		json_string(out, buf);
-	}
+	json_output(out, rp);
 	fprintf(out, ",\n  \"output_format\": \"text\",\n  "
 	             "\"test_output_format\": \"text\",\n"
 	             "  \"stdout_visibility\": \"hidden\",\n  \"visibility\": "

@@ -14,6 +14,9 @@ struct report {
 	size_t n;
 	double seconds;
 	const char *preamble; /* shown first (e.g. what was graded) */
+	/* The coverage pass's section (coverage.h), or NULL: shown after
+	 * the checks, scored nothing; it quotes a student's source. */
+	const char *coverage;
 };
 
 /* Points earned and available (skipped checks count as available). */

@@ -38,7 +38,7 @@ static char *render_with(report_fn *fn, struct result *res,
 {
 	const struct check *run[] = {&checks[0], &checks[1], &checks[2],
 	                             &checks[3]};
-	struct report rp = {&lab, run, res, 4, 1.5, preamble};
+	struct report rp = {&lab, run, res, 4, 1.5, preamble, NULL};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -154,7 +154,7 @@ START_TEST(test_totals)
 	                        {.verdict = PASS}};
 	const struct check *run[] = {&checks[0], &checks[1], &checks[2],
 	                             &checks[3]};
-	struct report rp = {&lab, run, res, 4, 0, NULL};
+	struct report rp = {&lab, run, res, 4, 0, NULL, NULL};
 	double score, max;
 
 	report_totals(&rp, &score, &max);
