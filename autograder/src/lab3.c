@@ -4,6 +4,7 @@
  * idle connections, sleep a thousand requests at once and enforce its
  * timeouts. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,76 @@ static void close_many(int *fds, int n)
 			close(fds[i]);
 }
 
+/* Waits up to timeout_ms for the server to close fd; *bytes says how many
+ * it sent before closing (or before the time ran out). */
+static bool wait_closed_counting(int fd, int timeout_ms, size_t *bytes)
+{
+	double deadline = probe_now_ms() + timeout_ms;
+	char buf[4096];
+
+	*bytes = 0;
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+		int left = (int)(deadline - probe_now_ms());
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return false;
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return true;
+		if (n > 0)
+			*bytes += (size_t)n;
+		else if (errno != EINTR && errno != EAGAIN)
+			return true;
+	}
+}
+
+/* True while fd is open with nothing to read: the server has neither
+ * answered nor closed it. */
+static bool open_and_silent(int fd)
+{
+	char byte;
+
+	return fd >= 0 && recv(fd, &byte, 1, MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* CPU time the server used in the next ms milliseconds; -1 on error. */
+static double cpu_during(struct target *t, int ms)
+{
+	double before = target_cpu_ms(t), after;
+
+	probe_sleep_ms(ms);
+	after = target_cpu_ms(t);
+	return before < 0 || after < 0 ? -1 : after - before;
+}
+
+/* Sends GET / on fd and reads its answer within ms: the time it took, or
+ * -1 without a 200. */
+static double get_root_on(int fd, int ms)
+{
+	struct http_reply rep;
+	double took = -1;
+
+	probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+	if (probe_recv(fd, &rep, false, ms) == 0 && rep.status == 200)
+		took = rep.ms;
+	probe_reply_free(&rep);
+	return took;
+}
+
 /* ---- integration ------------------------------------------------------------
  */
 
-/* A keep-alive connection left idle is closed after --idle-timeout. */
+/* A keep-alive connection left idle is closed, without a word, after
+ * --idle-timeout. */
 enum verdict lab3_idle_timeout(struct grader *g, const struct check *c,
                                struct result *r)
 {
@@ -83,13 +150,24 @@ enum verdict lab3_idle_timeout(struct grader *g, const struct check *c,
 		              answered, rep.err[0] ? rep.err : "no 200");
 	} else {
 		double t0 = probe_now_ms();
-		bool closed = probe_wait_closed(fd, 4000);
+		size_t said = 0;
+		bool closed = wait_closed_counting(fd, 4000, &said);
 		double ms = probe_now_ms() - t0;
 		if (!closed)
 			result_printf(
 			    r, "with --idle-timeout 1000, an idle keep-alive "
 			       "connection "
 			       "was still open 4 s after its last response\n");
+		else if (said > 0)
+			result_printf(
+			    r,
+			    "with --idle-timeout 1000, the idle "
+			    "connection got %zu more bytes before it "
+			    "was closed %.0f ms after its last "
+			    "response: an idle keep-alive connection is "
+			    "closed without a word (no request is in "
+			    "progress to answer, so no 408)\n",
+			    said, ms);
 		else if (ms < 900 || ms > 1600)
 			result_printf(r,
 			              "with --idle-timeout 1000, the idle "
@@ -112,57 +190,101 @@ enum verdict lab3_idle_timeout(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
-/* Slowloris: a head that never ends gets 408 after --header-timeout. */
+/* Slowloris: a head that never ends gets 408 after --header-timeout,
+ * counted from its first byte, then the connection is closed. Two at once:
+ * on a new connection, and on a keep-alive one after its first answer,
+ * where the wait for the next head is a new wait. */
 static enum verdict header_timeout(struct grader *g, const struct check *c,
                                    struct result *r)
 {
+	enum { CONNS = 2, LINES = 16 };
 	static const char *const args[] = {"--header-timeout", "1500", NULL};
 	static const struct target_opts opts = {.args = args};
+	static const char *const who[CONNS] = {
+	    "on a new connection",
+	    "on a keep-alive connection, after its first answer"};
+	struct http_reply rep[CONNS] = {{0}};
+	int fd[CONNS], passed = 0;
+	double ms[CONNS] = {0}, t0;
+	bool done[CONNS] = {false}, closed[CONNS] = {false};
 	struct target t;
-	struct http_reply rep = {0};
-	enum verdict v = FAIL;
 
 	if (!target_serve(g, c, &t, &opts, r))
 		return FAIL;
-	int fd = probe_connect(t.port, REPLY_MS);
-	double t0 = probe_now_ms();
-	probe_send(fd, "GET / HTTP/1.1\r\n", 16, 0, 0);
+	for (int k = 0; k < CONNS; k++)
+		fd[k] = probe_connect(t.port, REPLY_MS);
+	if (get_root_on(fd[1], REPLY_MS) < 0) {
+		result_printf(r, "GET / on a keep-alive connection got no 200 "
+		                 "within 3 s\n");
+		close_many(fd, CONNS);
+		return lab1_done(&t, r, FAIL);
+	}
+	t0 = probe_now_ms();
+	for (int k = 0; k < CONNS; k++)
+		probe_send(fd[k], "GET / HTTP/1.1\r\n", 16, 0, 0);
 	/* One more header line every 250 ms: always busy, never done. */
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < LINES && !(done[0] && done[1]); i++) {
 		probe_sleep_ms(250);
-		if (probe_send(fd, "X-Slow: yes\r\n", 13, 0, 0) < 0)
-			break;
-		if (probe_recv(fd, &rep, false, 1) == 0 || rep.raw_len > 0 ||
-		    rep.closed)
-			break;
-		probe_reply_free(&rep);
+		for (int k = 0; k < CONNS; k++) {
+			if (done[k])
+				continue;
+			if (probe_send(fd[k], "X-Slow: yes\r\n", 13, 0, 0) <
+			        0 ||
+			    probe_recv(fd[k], &rep[k], false, 1) == 0 ||
+			    rep[k].raw_len > 0 || rep[k].closed) {
+				done[k] = true;
+				ms[k] = probe_now_ms() - t0;
+				continue;
+			}
+			probe_reply_free(&rep[k]);
+		}
 	}
-	if (rep.raw_len == 0 && !rep.closed) {
-		probe_reply_free(&rep);
-		probe_recv(fd, &rep, false, 1000);
+	for (int k = 0; k < CONNS; k++) {
+		if (!done[k]) {
+			probe_reply_free(&rep[k]);
+			probe_recv(fd[k], &rep[k], false, 1000);
+			ms[k] = probe_now_ms() - t0;
+		}
+		/* Connection: close, and then a close. */
+		closed[k] = rep[k].closed || probe_wait_closed(fd[k], 1000);
+		if (rep[k].status == 408 && ms[k] >= 1400 && ms[k] <= 2600 &&
+		    closed[k]) {
+			passed++;
+			result_printf(
+			    r,
+			    "a head trickled one line per 250 ms %s got "
+			    "408 after %.0f ms (--header-timeout 1500), "
+			    "then the close\n",
+			    who[k], ms[k]);
+		} else if (rep[k].status == 408 && ms[k] >= 1400 &&
+		           ms[k] <= 2600) {
+			result_printf(
+			    r,
+			    "a head trickled %s got 408 after %.0f ms, "
+			    "but the connection was still open 1 s "
+			    "later: a 408 says Connection: close, and "
+			    "the server must close\n",
+			    who[k], ms[k]);
+		} else {
+			result_printf(
+			    r,
+			    "a head trickled one line every 250 ms %s, "
+			    "never finished: expected 408 Request "
+			    "Timeout 1500-2600 ms after its first byte; "
+			    "got status %d after %.0f ms%s\n",
+			    who[k], rep[k].status, ms[k],
+			    k == 1 && rep[0].status == 408
+			        ? ". Only the keep-alive connection "
+			          "missed it: after an answer, the wait "
+			          "for the next head is a new wait that "
+			          "begins once, at its first byte, and "
+			          "not again with each line"
+			        : "");
+		}
+		probe_reply_free(&rep[k]);
 	}
-	double ms = probe_now_ms() - t0;
-	if (rep.status == 408 && ms >= 1400 && ms <= 2600) {
-		result_printf(
-		    r,
-		    "a head trickled one line per 250 ms got 408 after %.0f ms "
-		    "(--header-timeout 1500)\n",
-		    ms);
-		v = PASS;
-	} else {
-		result_printf(r,
-		              "a head trickled one line every 250 ms, never "
-		              "finished: expected "
-		              "408 Request Timeout 1500-2600 ms after its "
-		              "first byte; got %s%d "
-		              "after %.0f ms\n",
-		              rep.status ? "status " : "status ", rep.status,
-		              ms);
-	}
-	probe_reply_free(&rep);
-	if (fd >= 0)
-		close(fd);
-	return lab1_done(&t, r, v);
+	close_many(fd, CONNS);
+	return lab1_done(&t, r, passed == CONNS ? PASS : FAIL);
 }
 
 /* epoll has no FD_SETSIZE wall: 1100 connections are all served. */
@@ -192,6 +314,203 @@ static enum verdict beyond_fd_setsize(struct grader *g, const struct check *c,
 	result_printf(r, "%d connections open at once; %d answered 200\n",
 	              opened, ok);
 	return lab1_done(&t, r, opened == N && ok == N ? PASS : FAIL);
+}
+
+/* The timer follows what each connection waits for (2.3): one that owes
+ * the server nothing is never timed out. With both timeouts short, a new
+ * connection that has sent nothing, a client reading a 16 MiB answer
+ * slowly, and a keep-alive connection asleep on /sleep?ms=1200 all
+ * outlive them. */
+static enum verdict timeout_by_state(struct grader *g, const struct check *c,
+                                     struct result *r)
+{
+	enum { SILENT, SLOW, SLEEPER, CONNS };
+	static const char *const args[] = {"--idle-timeout", "500",
+	                                   "--header-timeout", "800", NULL};
+	static const struct target_opts opts = {.args = args};
+	int fd[CONNS];
+	struct http_reply rep;
+	enum verdict v = FAIL;
+	struct target t;
+
+	if (!target_serve(g, c, &t, &opts, r))
+		return FAIL;
+	for (int k = 0; k < CONNS; k++)
+		fd[k] = probe_connect(t.port, REPLY_MS);
+	if (get_root_on(fd[SLEEPER], REPLY_MS) < 0) {
+		result_printf(r, "GET / on a keep-alive connection got no 200 "
+		                 "within 3 s\n");
+		goto out;
+	}
+	probe_send(fd[SLEEPER], REQ("GET /sleep?ms=1200"),
+	           strlen(REQ("GET /sleep?ms=1200")), 0, 0);
+	probe_send(fd[SLOW], REQ_CLOSE("GET /files/big.bin"),
+	           strlen(REQ_CLOSE("GET /files/big.bin")), 0, 0);
+	/* Past both timeouts before anything is read. */
+	probe_sleep_ms(1000);
+	if (!open_and_silent(fd[SILENT])) {
+		char byte;
+		bool said = recv(fd[SILENT], &byte, 1, MSG_DONTWAIT) > 0;
+
+		result_printf(
+		    r,
+		    "a connection that had sent nothing was %s 1 s "
+		    "after it connected (--idle-timeout 500, "
+		    "--header-timeout 800): a new connection is left "
+		    "alone; it is not keep-alive before its first "
+		    "answer (waiting_for() checks conn.requests), and "
+		    "it has begun no head\n",
+		    said ? "sent an answer" : "closed");
+		goto out;
+	}
+	if (probe_recv(fd[SLEEPER], &rep, false, 1000) != 0 ||
+	    rep.status != 200) {
+		result_printf(r,
+		              "a keep-alive connection asleep on "
+		              "/sleep?ms=1200 (--idle-timeout 500) got %s: its "
+		              "timer is set for its wake-up, not for the idle "
+		              "timeout (WAIT_WAKE comes first)\n",
+		              rep.err[0] ? rep.err : "no 200");
+		probe_reply_free(&rep);
+		goto out;
+	}
+	probe_reply_free(&rep);
+	if (probe_recv(fd[SLOW], &rep, false, 5000) != 0 || rep.status != 200) {
+		result_printf(
+		    r,
+		    "a client that read nothing of its 16 MiB answer "
+		    "for over 1 s (--idle-timeout 500) got %zu bytes of "
+		    "it: %s. While the server owes the client "
+		    "(CONN_WRITING), no timer runs: the client is not "
+		    "idle, the server is busy\n",
+		    rep.raw_len, rep.err[0] ? rep.err : "no 200");
+		probe_reply_free(&rep);
+		goto out;
+	}
+	probe_reply_free(&rep);
+	result_printf(r, "with --idle-timeout 500 and --header-timeout 800: a "
+	                 "silent new connection left alone, a /sleep?ms=1200 "
+	                 "answered, a slow reader's 16 MiB delivered whole\n");
+	v = PASS;
+out:
+	close_many(fd, CONNS);
+	return lab1_done(&t, r, v);
+}
+
+/* With 16 descriptors the server runs out: accept4() fails with EMFILE
+ * while a client waits in the backlog, which keeps the listening socket
+ * readable. The loop must neither spin on it (level-triggered epoll
+ * reports it at once, for ever) nor stop, nor stop serving the clients it
+ * has; once a descriptor is free again, the pause's timer lets the waiting
+ * client in. */
+static enum verdict emfile_pause(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	enum { NOFILE = 16, SLOW_MS = 100, TRIES = 5 };
+	static const struct target_opts opts = {.nofile = NOFILE};
+	int held[NOFILE], nheld = 0, queued = -1;
+	double ms[TRIES], used;
+	struct http_reply rep = {0};
+	struct target t;
+	enum verdict v = FAIL;
+
+	if (!target_serve(g, c, &t, &opts, r))
+		return FAIL;
+	/* Keep-alive clients, each answered (so accepted), until one is
+	 * not: that one waits in the backlog. */
+	while (queued < 0 && nheld < NOFILE) {
+		int fd = probe_connect(t.port, REPLY_MS);
+
+		if (fd < 0)
+			break;
+		if (get_root_on(fd, 300) >= 0)
+			held[nheld++] = fd;
+		else
+			queued = fd;
+	}
+	if (queued < 0 || nheld < 2) {
+		result_printf(r,
+		              "with %d descriptors, %d keep-alive clients were "
+		              "answered and %s\n",
+		              NOFILE, nheld,
+		              queued < 0
+		                  ? "none was left waiting: expected the "
+		                    "server to run out"
+		                  : "the next one was not");
+		goto out;
+	}
+	used = cpu_during(&t, 500);
+	if (!target_alive(&t)) {
+		result_printf(
+		    r,
+		    "the server stopped while accept4() failed with "
+		    "EMFILE (%d clients open, 1 waiting): running out "
+		    "of descriptors is a shortage, not a fatal error; "
+		    "after the pause, the accept-pause timer "
+		    "(initialised in server_run(), its data the "
+		    "server) starts the listener again\n",
+		    nheld);
+		goto out;
+	}
+	if (used < 0 || used > 50) {
+		result_printf(
+		    r,
+		    "%d clients open, 1 waiting to be accepted, no "
+		    "descriptor left: the server used %.0f ms of CPU "
+		    "in 0.5 s. The waiting client keeps the listening "
+		    "socket readable, and level-triggered epoll "
+		    "reports it on every poll: stop watching it for "
+		    "~100 ms after EMFILE (pause_accepting())\n",
+		    nheld, used);
+		goto out;
+	}
+	/* The clients it has are still served, at once: the pause is the
+	 * listening socket's, not the loop's. */
+	for (int i = 0; i < TRIES; i++)
+		if ((ms[i] = get_root_on(held[0], 2000)) < 0) {
+			result_printf(r,
+			              "while out of descriptors, GET / on an "
+			              "open connection got no answer within "
+			              "2 s\n");
+			goto out;
+		}
+	qsort(ms, TRIES, sizeof(ms[0]), cmp_double);
+	if (ms[TRIES / 2] > SLOW_MS) {
+		result_printf(r,
+		              "while out of descriptors, GET / on an open "
+		              "connection took %.0f ms (the median of %d): the "
+		              "loop itself waits where only accepting should "
+		              "pause\n",
+		              ms[TRIES / 2], TRIES);
+		goto out;
+	}
+	/* A descriptor frees up; the waiting client must be served when
+	 * the pause ends, with nothing else to wake the loop. */
+	close(held[--nheld]);
+	if (probe_recv(queued, &rep, false, 1500) != 0 || rep.status != 200) {
+		result_printf(
+		    r,
+		    "a descriptor was freed (a client left) while "
+		    "accepting was paused after EMFILE; the client "
+		    "waiting in the backlog then got no answer within "
+		    "1.5 s (%s): the pause's timer must start the "
+		    "listener's watcher again\n",
+		    rep.err[0] ? rep.err : "wrong status");
+	} else {
+		result_printf(r,
+		              "out of descriptors with %d clients: %.0f ms of "
+		              "CPU in 0.5 s, open connections answered in %.1f "
+		              "ms, the waiting client served once one left\n",
+		              nheld + 1, used, ms[TRIES / 2]);
+		v = PASS;
+	}
+	probe_reply_free(&rep);
+out:
+	for (int i = 0; i < nheld; i++)
+		close(held[i]);
+	if (queued >= 0)
+		close(queued);
+	return lab1_done(&t, r, v);
 }
 
 /* ---- latency and memory
@@ -349,6 +668,62 @@ static enum verdict short_timers_cpu(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
+/* A connection that sleeps (or writes) wants nothing read: its socket is
+ * not watched for reading. Here it is readable the whole time: the client
+ * pipelines GET / behind its /sleep?ms=1000 and then half-closes, and
+ * level-triggered epoll would report those bytes, and the end of stream,
+ * on every poll. Both answers must still come, in order. */
+static enum verdict asleep_cpu(struct grader *g, const struct check *c,
+                               struct result *r)
+{
+	static const char sleep_req[] = REQ("GET /sleep?ms=1000");
+	struct http_reply rep[2] = {{0}};
+	struct target t;
+	enum verdict v = FAIL;
+	double used;
+	size_t got;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	int fd = probe_connect(t.port, REPLY_MS);
+	probe_send(fd, sleep_req, strlen(sleep_req), 0, 0);
+	probe_sleep_ms(100); /* read, and held: the next bytes stay queued */
+	probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+	if (fd >= 0)
+		shutdown(fd, SHUT_WR);
+	probe_sleep_ms(100);
+	used = cpu_during(&t, 600);
+	got = fd >= 0 ? probe_recv_many(fd, rep, 2, 2000) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (!target_alive(&t))
+		return lab1_done(&t, r, FAIL); /* says how it died */
+	result_printf(r,
+	              "CPU time used in 0.6 s while a /sleep?ms=1000 was held "
+	              "and the client's next request and end of stream waited "
+	              "in the socket: %.0f ms; %zu of 2 answers came\n",
+	              used, got);
+	if (used >= 0 && used <= 50 && got == 2 && rep[0].status == 200 &&
+	    rep[1].status == 200 && rep[0].body != NULL &&
+	    strncmp(rep[0].body, "slept", 5) == 0)
+		v = PASS;
+	else if (used < 0 || used > 50)
+		result_printf(
+		    r, "expected at most 50 ms: a sleeping connection "
+		       "wants nothing read (conn_wants_read() is false), "
+		       "so watch() must not ask for EV_READABLE; bytes "
+		       "left unread wake a level-triggered poll at once, "
+		       "every time\n");
+	else
+		result_printf(r,
+		              "expected the /sleep answer, then GET /'s (the "
+		              "request behind it), both 200%s\n",
+		              got == 2 ? ", in that order" : "");
+	for (size_t i = 0; i < got; i++)
+		probe_reply_free(&rep[i]);
+	return lab1_done(&t, r, v);
+}
+
 /* 10,000 idle connections: held, cheap, and not in anyone's way. */
 static enum verdict idle_10k(struct grader *g, const struct check *c,
                              struct result *r)
@@ -411,13 +786,13 @@ static const struct check checks[] = {
      "read the first compiler error; fix it; rebuild with `make build LAB=3`",
      NULL, false},
 
-    UNIT(heap_order, 2,
+    UNIT(heap_order, 1,
          "sift up after a push, sift down after removing the root; compare "
          "(due, seq)"),
-    UNIT(heap_remove_middle, 2,
+    UNIT(heap_remove_middle, 1,
          "removing from the middle: move the last element there, then sift it "
          "up or down"),
-    UNIT(heap_random_100k, 3,
+    UNIT(heap_random_100k, 2,
          "keep every timer's heap_index right after each swap"),
     UNIT(phase_order, 3,
          "ev_run: pending, idle, prepare, poll, check, closing, then timers "
@@ -428,37 +803,50 @@ static const struct check checks[] = {
          "nothing is alive"),
     UNIT(liveness_ref, 2,
          "alive = active referenced handles, or closing handles still to call "
-         "back"),
+         "back; ref and unref are flags; poll_timeout() is 0 once no active, "
+         "referenced handle is left"),
     UNIT(close_in_callback, 2,
          "ev_close stops the handle at once; its close callback runs in the "
          "closing phase"),
-    UNIT(fd_reuse, 3,
+    UNIT(fd_reuse, 2,
          "before dispatching an event, check the watcher for that fd is still "
          "the one that asked"),
-    UNIT(immediate_vs_timeout, 2,
+    UNIT(io_start_errors, 1,
+         "ev_io_start: -EINVAL for unknown bits or a closing watcher, -EEXIST "
+         "for a second watcher on a descriptor, epoll_ctl()'s -errno with "
+         "nothing changed (start the handle only once epoll said yes)"),
+    UNIT(io_interest, 2,
+         "no EPOLLET; a new interest replaces the old; dispatch passes "
+         "to_events() & w->events; ev_io_stop() uses EPOLL_CTL_DEL, never a "
+         "MOD to no events"),
+    UNIT(immediate_vs_timeout, 1,
          "after poll comes check: inside an I/O callback, setImmediate beats "
          "setTimeout(0)"),
     UNIT(timer_not_early, 2, "a timer fires when due <= now, never before"),
-    UNIT(timer_repeat_again, 2,
+    UNIT(timer_repeat_again, 1,
          "a repeating timer re-arms itself; ev_timer_again restarts it with "
          "its repeat"),
-    UNIT(timer_equal_deadlines_stable, 2,
+    UNIT(timer_equal_deadlines_stable, 1,
          "equal deadlines fire in start order: break ties with seq"),
     UNIT(timer_restart_in_callback, 2,
          "a callback may stop or restart its own timer, or others"),
-    UNIT(timer_stop_all_running, 2,
+    UNIT(timer_stop_all_running, 1,
          "stopping every timer while the loop runs leaves the loop with "
          "nothing to do"),
     UNIT(poll_timeout, 2,
          "poll timeout: 0 with idle work, due - now with a timer, -1 with "
          "none; never 0 before a deadline"),
+    UNIT(now_cached, 2,
+         "read the clock once per iteration, in poll_io() right after "
+         "epoll_wait(), and nowhere else: not again before the timers"),
     UNIT(handle_lifetime, 2,
          "the loop counts a handle from its init to its close callback: "
          "run_closing must mark it closed with handle_closed(), or "
          "ev_loop_close() says -EBUSY for ever"),
     UNIT(poll_error_aborts, 2,
          "epoll_wait() failing with anything but EINTR is a broken epoll "
-         "descriptor: call poll_failed(errno), do not go round again"),
+         "descriptor: call poll_failed(errno), do not go round again; EINTR "
+         "is only no events"),
     /* The server as later labs use it (server.h; frame.c is given). */
     UNIT(frame_answer_later, 1,
          "server_run() must call frame_open() once the listener is ready: "
@@ -476,14 +864,28 @@ static const struct check checks[] = {
     UNIT(frame_stream_head_and_short, 1,
          "a HEAD's answer is its head alone; an error from the connection "
          "closes it (server_settle())"),
-    HIDDEN(heap_sift, 2,
+    UNIT(frame_open_fails, 1,
+         "when frame_open() fails, server_run() returns its error after "
+         "undoing what it did: ev_close() the handles, one "
+         "ev_run(EV_RUN_NOWAIT), close the signalfd, ev_loop_close()"),
+    HIDDEN(heap_sift, 1,
            "sift down must compare with both children and pick the smaller"),
-    HIDDEN(nowait_no_block, 1, "EV_RUN_NOWAIT never blocks in epoll_wait"),
-    HIDDEN(many_timers, 2, "ten thousand timers, each fired once, in order"),
+    HIDDEN(nowait_no_block, 1,
+           "EV_RUN_NOWAIT never blocks in epoll_wait; EV_RUN_ONCE does not "
+           "either once a pending or idle callback ran before poll"),
+    HIDDEN(many_timers, 1, "ten thousand timers, each fired once, in order"),
     HIDDEN(close_reuse_memory, 1,
            "after its close callback a handle's memory is the caller's: never "
            "touch it again"),
     HIDDEN(stop_flag, 1, "ev_stop ends ev_run after the current iteration"),
+    HIDDEN(feed, 1,
+           "ev_io_feed: events add up until the pending phase, which works on "
+           "a copy of its queue and clears what it delivers; ev_close cancels "
+           "a feed"),
+    HIDDEN(handle_corners, 1,
+           "each phase works on what was queued when it began (the closing "
+           "phase too: list_move() first); starting an active handle or "
+           "closing a closing one changes nothing"),
 
     AGAIN(integration, 1, get_root, lab1_get_root, 1,
           "answer GET / with 200 and a Content-Length"),
@@ -506,17 +908,27 @@ static const struct check checks[] = {
           "serve every connection while the others stay open"),
     AGAIN(integration, 2, vanish_mid_request, lab2_vanish_mid_request, 1,
           "free a connection that leaves mid-request"),
-    {"integration.idle_timeout", STAGE_INTEGRATION, 4, lab3_idle_timeout,
+    {"integration.idle_timeout", STAGE_INTEGRATION, 3, lab3_idle_timeout,
      "after a response, (re)start the connection's timer for the idle timeout; "
-     "when it fires with nothing in progress, close",
+     "when it fires with nothing in progress, close, without a word",
      NULL, false},
-    {"integration.header_timeout", STAGE_INTEGRATION, 4, header_timeout,
-     "start the header timer at a head's first byte, not at its last; when it "
-     "fires, 408 and close",
+    {"integration.header_timeout", STAGE_INTEGRATION, 3, header_timeout,
+     "start the header timer at a head's first byte, not at its last, on a "
+     "new connection and after an answer alike; when it fires, 408 and close",
+     NULL, false},
+    {"integration.timeout_by_state", STAGE_INTEGRATION, 2, timeout_by_state,
+     "waiting_for(): SLEEPING waits for its wake-up; anything but READING "
+     "waits for nothing; READING with bytes waits for the head; READING "
+     "empty waits idle only once a request was answered",
      NULL, false},
     {"integration.beyond_fd_setsize", STAGE_INTEGRATION, 1, beyond_fd_setsize,
      "epoll has no FD_SETSIZE: no descriptor limit but the process's own", NULL,
      false},
+    {"integration.emfile_pause", STAGE_INTEGRATION, 2, emfile_pause,
+     "accept4() failing with EMFILE: stop the listener's watcher, start the "
+     "accept-pause timer (initialised in server_run(), its data the server), "
+     "keep serving the others; never exit, spin or sleep",
+     NULL, false},
 
     {"leaks.memory", STAGE_LEAKS, 3, check_leaks_memory,
      "close every handle at stop and free connections in their close callbacks",
@@ -537,9 +949,13 @@ static const struct check checks[] = {
      "no timer, no idle handle: epoll_wait with timeout -1, block until "
      "something happens",
      NULL, false},
-    AGAIN(latency, 2, idle_cpu, lab2_idle_cpu, 3,
+    AGAIN(latency, 2, idle_cpu, lab2_idle_cpu, 2,
           "an idle loop sleeps in epoll_wait: timeout -1 with no timer, never "
           "0 before a deadline, no write interest without output"),
+    {"latency.asleep_cpu", STAGE_LATENCY, 1, asleep_cpu,
+     "read interest only when conn_wants_read(): a sleeping or writing "
+     "connection's unread bytes would wake every poll",
+     NULL, false},
     {"latency.short_timers_cpu", STAGE_LATENCY, 2, short_timers_cpu,
      "poll with the time to the next timer rounded up: never 0 while it is "
      "still ahead",

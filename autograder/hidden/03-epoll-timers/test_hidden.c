@@ -193,11 +193,19 @@ static void on_idle(struct ev_idle *w)
 	idle_calls++;
 }
 
+static int soon_fires;
+
+static void count_soon(struct ev_timer *t)
+{
+	(void)t;
+	soon_fires++;
+}
+
 START_TEST(test_hidden_nowait_no_block)
 {
 	struct ev_loop loop;
 	struct ev_io io;
-	struct ev_timer t;
+	struct ev_timer t, soon;
 	struct ev_check check;
 	struct ev_idle idle;
 	int sv[2];
@@ -211,6 +219,7 @@ START_TEST(test_hidden_nowait_no_block)
 	ck_assert_int_eq(ev_timer_start(&t, 60000, 0), 0);
 	ev_check_init(&loop, &check, on_check);
 	ck_assert_int_eq(ev_check_start(&check), 0);
+	soon_fires = 0;
 
 	t0 = real_ms();
 	for (int i = 0; i < 20; i++)
@@ -231,8 +240,26 @@ START_TEST(test_hidden_nowait_no_block)
 	ck_assert_msg(ms < 50, "EV_RUN_ONCE with an idle handle took %.1f ms",
 	              ms);
 
+	/* Nor after a fed callback ran in its pending phase: callbacks ran
+	 * before poll, so ONCE only looks. A timer 500 ms away is the wait
+	 * it must not make. */
+	ck_assert_int_eq(ev_idle_stop(&idle), 0);
+	ev_timer_init(&loop, &soon, count_soon);
+	ck_assert_int_eq(ev_timer_start(&soon, 500, 0), 0);
+	ev_io_feed(&io, EV_READABLE);
+	t0 = real_ms();
+	ck_assert(ev_run(&loop, EV_RUN_ONCE));
+	ms = real_ms() - t0;
+	ck_assert_msg(ms < 50,
+	              "EV_RUN_ONCE after a fed callback ran took %.1f ms: "
+	              "callbacks ran before poll, so poll must not wait "
+	              "(can_sleep is false with a pending callback too)",
+	              ms);
+	ck_assert_int_eq(soon_fires, 0);
+
 	ev_close(&io.h, NULL);
 	ev_close(&t.h, NULL);
+	ev_close(&soon.h, NULL);
 	ev_close(&check.h, NULL);
 	ev_close(&idle.h, NULL);
 	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
@@ -557,6 +584,252 @@ START_TEST(test_hidden_stop_flag)
 }
 END_TEST
 
+/* --- test_hidden_feed --- */
+
+static struct {
+	unsigned got[8];
+	int calls;
+	bool refeed;
+} fe;
+
+static void fe_io(struct ev_io *w, unsigned revents)
+{
+	if (fe.calls < 8)
+		fe.got[fe.calls] = revents;
+	fe.calls++;
+	if (fe.refeed) {
+		fe.refeed = false;
+		ev_io_feed(w, EV_WRITABLE);
+	}
+}
+
+START_TEST(test_hidden_feed)
+{
+	struct ev_loop loop;
+	struct ev_io w;
+	int sv[2];
+
+	init_fake(&loop);
+	memset(&fe, 0, sizeof(fe));
+	make_pair(sv);
+	/* A watcher need not be started to be fed (nothing is readable
+	 * here: every call below is a fed one). */
+	ck_assert_int_eq(ev_io_init(&loop, &w, sv[0], fe_io), 0);
+
+	/* No events, no feed. */
+	ev_io_feed(&w, 0);
+	ck_assert(!ev_loop_alive(&loop));
+
+	/* Two feeds before the pending phase: one call, with both. A fed
+	 * callback keeps the loop alive and poll from waiting. */
+	ev_io_feed(&w, EV_READABLE);
+	ev_io_feed(&w, EV_WRITABLE);
+	ck_assert_msg(ev_loop_alive(&loop),
+	              "a fed callback waiting to run must keep the loop "
+	              "alive");
+	ck_assert_int_eq(ev_backend_timeout(&loop), 0);
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_int_eq(fe.calls, 1);
+	ck_assert_uint_eq(fe.got[0], EV_READABLE | EV_WRITABLE);
+
+	/* The next feed brings its own events, and no others. */
+	ev_io_feed(&w, EV_WRITABLE);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(fe.calls, 2);
+	ck_assert_msg(fe.got[1] == EV_WRITABLE,
+	              "fed EV_WRITABLE alone, the callback got events %#x: "
+	              "clear what was fed once it is delivered",
+	              fe.got[1]);
+
+	/* A feed from a pending callback waits for the next pending phase:
+	 * the phase works on what was queued when it began. */
+	fe.refeed = true;
+	ev_io_feed(&w, EV_READABLE);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_msg(fe.calls == 3,
+	              "a callback fed from its own pending callback ran in "
+	              "the same phase (%d calls; expected 3, then 4 in the "
+	              "next iteration)",
+	              fe.calls);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(fe.calls, 4);
+	ck_assert_uint_eq(fe.got[3], EV_WRITABLE);
+
+	/* Closing cancels a feed, and a closing watcher takes none. */
+	ev_io_feed(&w, EV_READABLE);
+	ev_close(&w.h, NULL);
+	ev_io_feed(&w, EV_WRITABLE);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_msg(fe.calls == 4,
+	              "a closed watcher's fed callback ran: ev_close() "
+	              "cancels it, and a closing watcher takes no feed");
+	ck_assert(!ev_loop_alive(&loop));
+	close(sv[0]);
+	close(sv[1]);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+}
+END_TEST
+
+/* --- test_hidden_handle_corners --- */
+
+static struct {
+	struct ev_check a, b;
+	struct ev_idle idle;
+	struct ev_prepare prepare;
+	struct ev_timer t1, t2;
+	int a_calls, b_calls, idle_calls, prepare_calls;
+	int order[4], closed, idle_closed;
+} hc;
+
+static void hc_a(struct ev_check *w)
+{
+	hc.a_calls++;
+	/* Started from the check phase: its first run is the next one. */
+	ck_assert_int_eq(ev_check_start(&hc.b), 0);
+	/* Started again while active: nothing changes. */
+	ck_assert_int_eq(ev_check_start(w), 0);
+}
+
+static void hc_b(struct ev_check *w)
+{
+	(void)w;
+	hc.b_calls++;
+}
+
+static void hc_idle(struct ev_idle *w)
+{
+	(void)w;
+	hc.idle_calls++;
+}
+
+static void hc_prepare(struct ev_prepare *w)
+{
+	(void)w;
+	hc.prepare_calls++;
+}
+
+static void hc_timer(struct ev_timer *t)
+{
+	(void)t;
+	ck_abort_msg("a timer that should never be due ran");
+}
+
+static void hc_idle_closed(struct ev_handle *h)
+{
+	(void)h;
+	hc.idle_closed++;
+}
+
+static void hc_closed2(struct ev_handle *h)
+{
+	(void)h;
+	hc.order[hc.closed++ % 4] = 2;
+}
+
+/* A close callback that closes another handle: that one's callback
+ * comes in the next closing phase. */
+static void hc_closed1(struct ev_handle *h)
+{
+	(void)h;
+	hc.order[hc.closed++ % 4] = 1;
+	ev_close(&hc.t2.h, hc_closed2);
+}
+
+START_TEST(test_hidden_handle_corners)
+{
+	struct ev_loop loop;
+
+	init_fake(&loop);
+	memset(&hc, 0, sizeof(hc));
+
+	/* Run with nothing alive, the loop still reads the clock. */
+	fake_now = 1005;
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_msg(ev_now(&loop) == 1005,
+	              "ev_run() on a loop with nothing alive left now at "
+	              "%llu; the clock read 1005: update the time when not "
+	              "alive",
+	              (unsigned long long)ev_now(&loop));
+
+	/* Started twice, run once per iteration; started from its own
+	 * phase, run from the next iteration on. */
+	ev_idle_init(&loop, &hc.idle, hc_idle);
+	ev_prepare_init(&loop, &hc.prepare, hc_prepare);
+	ev_check_init(&loop, &hc.a, hc_a);
+	ev_check_init(&loop, &hc.b, hc_b);
+	ck_assert_int_eq(ev_idle_start(&hc.idle), 0);
+	ck_assert_int_eq(ev_idle_start(&hc.idle), 0);
+	ck_assert_int_eq(ev_prepare_start(&hc.prepare), 0);
+	ck_assert_int_eq(ev_prepare_start(&hc.prepare), 0);
+	ck_assert_int_eq(ev_check_start(&hc.a), 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(hc.idle_calls, 1);
+	ck_assert_int_eq(hc.prepare_calls, 1);
+	ck_assert_int_eq(hc.a_calls, 1);
+	ck_assert_int_eq(hc.b_calls, 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(hc.idle_calls, 2);
+	ck_assert_int_eq(hc.prepare_calls, 2);
+	ck_assert_int_eq(hc.a_calls, 2);
+	ck_assert_int_eq(hc.b_calls, 1);
+	ck_assert_int_eq(ev_idle_stop(&hc.idle), 0);
+	ck_assert_int_eq(ev_idle_stop(&hc.idle), 0); /* stopped: nothing */
+	ck_assert_int_eq(ev_prepare_stop(&hc.prepare), 0);
+	ck_assert_int_eq(ev_check_stop(&hc.a), 0);
+	ck_assert_int_eq(ev_check_stop(&hc.b), 0);
+	ck_assert(!ev_loop_alive(&loop));
+
+	/* Closed twice: one close callback, and the handles closed in
+	 * between are not lost. Closing: no start. */
+	ev_timer_init(&loop, &hc.t1, hc_timer);
+	ev_timer_init(&loop, &hc.t2, hc_timer);
+	ev_close(&hc.t1.h, hc_closed1);
+	ev_close(&hc.idle.h, hc_idle_closed);
+	ev_close(&hc.t1.h, hc_closed1);
+	ev_close(&hc.prepare.h, NULL);
+	ev_close(&hc.a.h, NULL);
+	ck_assert_int_eq(ev_timer_start(&hc.t1, 0, 0), -EINVAL);
+	ck_assert_int_eq(ev_idle_start(&hc.idle), -EINVAL);
+	ck_assert_int_eq(ev_prepare_start(&hc.prepare), -EINVAL);
+	ck_assert_int_eq(ev_check_start(&hc.a), -EINVAL);
+	ck_assert(!ev_is_active(&hc.t1.h));
+	ck_assert(!ev_is_active(&hc.idle.h));
+
+	/* The closing phase works on what was closed when it began: t2,
+	 * closed by t1's close callback, is called back one phase later. */
+	bool alive = ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_msg(hc.closed == 1,
+	              "%d close callbacks ran in the first closing phase; "
+	              "expected 1: a handle closed by a close callback waits "
+	              "for the next closing phase",
+	              hc.closed);
+	ck_assert_msg(hc.idle_closed == 1,
+	              "a handle closed between two ev_close() calls on another "
+	              "was called back %d times; expected once: ev_close() on "
+	              "a closing handle must change nothing (not queue it "
+	              "again)",
+	              hc.idle_closed);
+	ck_assert(alive); /* t2 is closing */
+	ck_assert(!ev_run(&loop, EV_RUN_NOWAIT));
+	ck_assert_int_eq(hc.closed, 2);
+	ck_assert_int_eq(hc.order[0], 1);
+	ck_assert_int_eq(hc.order[1], 2);
+
+	/* A timeout past the end of time is "never", not "at once". */
+	ev_timer_init(&loop, &hc.t1, hc_timer);
+	ck_assert_int_eq(ev_timer_start(&hc.t1, UINT64_MAX, 0), 0);
+	ck_assert_int_gt(ev_backend_timeout(&loop), 0);
+	fake_now = 2000;
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert(ev_is_active(&hc.t1.h));
+
+	ev_close(&hc.t1.h, NULL);
+	ev_close(&hc.b.h, NULL);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+}
+END_TEST
+
 static Suite *hidden_suite(void)
 {
 	Suite *s = suite_create("hidden");
@@ -566,6 +839,8 @@ static Suite *hidden_suite(void)
 	TEST_ADD(s, test_hidden_many_timers, 20);
 	TEST_ADD(s, test_hidden_close_reuse_memory, 5);
 	TEST_ADD(s, test_hidden_stop_flag, 5);
+	TEST_ADD(s, test_hidden_feed, 5);
+	TEST_ADD(s, test_hidden_handle_corners, 5);
 	return s;
 }
 

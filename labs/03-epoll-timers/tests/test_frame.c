@@ -207,7 +207,17 @@ static int route(struct server_req *r, struct app_response *res)
 	return SERVER_LATER;
 }
 
-const struct server_lab server_lab = {.route = route};
+/* What the lab's open says: 0, or the error test_frame_open_fails makes
+ * it return (set in the child before server_run()). */
+static int open_error;
+
+static int lab_open(struct server *srv)
+{
+	(void)srv;
+	return open_error;
+}
+
+const struct server_lab server_lab = {.open = lab_open, .route = route};
 
 /* --- the test, in the parent --- */
 
@@ -477,6 +487,65 @@ START_TEST(test_frame_stream_head_and_short)
 }
 END_TEST
 
+/* Descriptors open in this process. */
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* The lab's open fails: server_run() returns its error at once, having
+ * undone what it did (no loop, no signalfd left open). The child reports
+ * what server_run() returned and how many descriptors it left behind. */
+START_TEST(test_frame_open_fails)
+{
+	int fds[2], got[2] = {0, -1};
+	struct pollfd p;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct app_config cfg = {0};
+		int fd, before;
+
+		close(fds[0]);
+		open_error = -EPROTO;
+		if (server_signals() < 0 || (fd = server_listen(0)) < 0)
+			_exit(3);
+		before = count_fds();
+		got[0] = server_run(fd, &cfg);
+		got[1] = count_fds() - before;
+		_exit(write(fds[1], got, sizeof(got)) == sizeof(got) ? 0 : 3);
+	}
+	close(fds[1]);
+	p = (struct pollfd){fds[0], POLLIN, 0};
+	bool answered = poll(&p, 1, 2000) == 1 &&
+	                read(fds[0], got, sizeof(got)) == sizeof(got);
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_msg(answered,
+	              "server_run() did not return within 2 s when the "
+	              "lab's open failed: an error from frame_open() must "
+	              "end server_run(), not be ignored");
+	ck_assert_msg(got[0] == -EPROTO,
+	              "the lab's open returned -EPROTO (%d); server_run() "
+	              "returned %d: it must return that error",
+	              -EPROTO, got[0]);
+	ck_assert_msg(got[1] == 0,
+	              "server_run() failed (the lab's open did) and left %d "
+	              "descriptor(s) open: on a failure, ev_close() the "
+	              "handles, let ev_run(EV_RUN_NOWAIT) call them back, "
+	              "then close the signalfd and the loop",
+	              got[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -486,6 +555,7 @@ static Suite *suite(void)
 	TEST_ADD(s, test_frame_guest_leaves, 10);
 	TEST_ADD(s, test_frame_stream_backpressure, 20);
 	TEST_ADD(s, test_frame_stream_head_and_short, 10);
+	TEST_ADD(s, test_frame_open_fails, 10);
 	return s;
 }
 

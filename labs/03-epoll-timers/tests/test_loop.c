@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -392,11 +393,28 @@ static void io_unused(struct ev_io *w, unsigned revents)
 	ck_abort_msg("an io watcher was called though nothing was ready");
 }
 
+/* An unreferenced ticker, and an idle handle that keeps the loop going
+ * for keep_limit iterations, moving the fake clock keep_step ms each. */
+static int tick_calls, keep_calls, keep_limit, keep_step;
+
+static void count_tick(struct ev_timer *t)
+{
+	(void)t;
+	tick_calls++;
+}
+
+static void keep_going(struct ev_idle *w)
+{
+	fake_now += keep_step;
+	if (++keep_calls == keep_limit)
+		ev_idle_stop(w);
+}
+
 START_TEST(test_liveness_ref)
 {
 	struct ev_loop loop;
-	struct ev_timer t;
-	struct ev_idle idle;
+	struct ev_timer t, tick;
+	struct ev_idle idle, keep;
 	struct ev_io io;
 	int sv[2];
 
@@ -404,6 +422,30 @@ START_TEST(test_liveness_ref)
 	fired = 0;
 	closed_calls = 0;
 	ck_assert(!ev_loop_alive(&loop));
+
+	/* Once the callbacks of an iteration have stopped the last
+	 * referenced handle, poll must not wait for what is left: here an
+	 * unreferenced timer 2 s away. */
+	ev_timer_init(&loop, &tick, count_tick);
+	ev_idle_init(&loop, &keep, keep_going);
+	ck_assert_int_eq(ev_timer_start(&tick, 2000, 0), 0);
+	ev_unref(&tick.h);
+	keep_calls = tick_calls = 0;
+	keep_limit = 1;
+	keep_step = 0;
+	ck_assert_int_eq(ev_idle_start(&keep), 0);
+	double t0 = real_ms();
+	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
+	double ms = real_ms() - t0;
+	ck_assert_msg(ms < 500,
+	              "EV_RUN_DEFAULT took %.0f ms to return after its last "
+	              "referenced handle stopped: poll waited for an "
+	              "unreferenced timer (poll_timeout() must be 0 when no "
+	              "active, referenced handle is left)",
+	              ms);
+	ck_assert_int_eq(tick_calls, 0);
+	ck_assert(ev_is_active(&tick.h));
+	ev_timer_stop(&tick);
 
 	/* An unreferenced timer is active but keeps nothing alive. */
 	ev_timer_init(&loop, &t, count_timer);
@@ -432,6 +474,19 @@ START_TEST(test_liveness_ref)
 	ev_timer_stop(&t);
 	ev_ref(&t.h);
 
+	/* ev_ref is not a counter either: twice, then one unref, and the
+	 * handle is unreferenced. */
+	ck_assert_int_eq(ev_timer_start(&t, 10, 0), 0);
+	ev_ref(&t.h);
+	ev_ref(&t.h);
+	ev_unref(&t.h);
+	ck_assert_msg(!ev_loop_alive(&loop),
+	              "ev_ref() twice then ev_unref() once: the timer still "
+	              "keeps the loop alive (ev_ref counted twice)");
+	ev_ref(&t.h);
+	ev_timer_stop(&t);
+	ck_assert(!ev_loop_alive(&loop));
+
 	/* An unreferenced io watcher does not keep the loop alive either. */
 	make_pair(sv);
 	ck_assert_int_eq(ev_io_init(&loop, &io, sv[0], io_unused), 0);
@@ -440,6 +495,24 @@ START_TEST(test_liveness_ref)
 	ev_unref(&io.h);
 	ck_assert(!ev_loop_alive(&loop));
 	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
+
+	/* Unreferenced is not stopped: a ticker still runs while something
+	 * else keeps the loop going (Node's setInterval(f, 1).unref() beside
+	 * other work). The idle handle moves the clock 1 ms per iteration
+	 * and stops on its third call; the ticker fires in each of the
+	 * three, and the loop ends with the idle handle. */
+	ck_assert_int_eq(ev_timer_start(&tick, 1, 1), 0);
+	keep_calls = tick_calls = 0;
+	keep_limit = 3;
+	keep_step = 1;
+	ck_assert_int_eq(ev_idle_start(&keep), 0);
+	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
+	ck_assert_int_eq(keep_calls, 3);
+	ck_assert_msg(tick_calls == 3,
+	              "an unreferenced repeating timer ran %d times in 3 "
+	              "iterations, each 1 ms apart, that another handle kept "
+	              "going: expected 3",
+	              tick_calls);
 
 	/* A closing handle keeps the loop alive until its close callback
 	 * has run, referenced or not. */
@@ -463,7 +536,7 @@ START_TEST(test_liveness_ref)
 
 	close(sv[0]);
 	close(sv[1]);
-	close_loop(&loop, NULL);
+	close_loop(&loop, &tick.h, &keep.h, NULL);
 }
 END_TEST
 
@@ -689,6 +762,189 @@ START_TEST(test_fd_reuse)
 }
 END_TEST
 
+/* --- test_io_start_errors --- */
+
+static int io_calls[2];
+
+/* Counts the calls of watcher h.data (0 or 1), and reads what is there. */
+static void count_io(struct ev_io *w, unsigned revents)
+{
+	(void)revents;
+	io_calls[(intptr_t)w->h.data]++;
+	drain(w->fd);
+}
+
+START_TEST(test_io_start_errors)
+{
+	struct ev_loop loop;
+	struct ev_io w, other, file_w;
+	FILE *file;
+	int sv[2];
+
+	make_pair(sv);
+	memset(io_calls, 0, sizeof(io_calls));
+
+	/* No descriptor, no handle: -EBADF, and nothing to close. */
+	init_loop(&loop, true);
+	ck_assert_int_eq(ev_io_init(&loop, &w, -1, count_io), -EBADF);
+	ck_assert_int_eq(ev_loop_close(&loop), 0);
+
+	init_loop(&loop, true);
+	ck_assert_int_eq(ev_io_init(&loop, &w, sv[0], count_io), 0);
+	w.h.data = (void *)(intptr_t)0;
+	ck_assert_int_eq(ev_io_init(&loop, &other, sv[0], count_io), 0);
+	other.h.data = (void *)(intptr_t)1;
+
+	/* Bits that are neither EV_READABLE nor EV_WRITABLE: -EINVAL, and
+	 * nothing is watched. */
+	ck_assert_int_eq(ev_io_start(&w, EV_READABLE | 4), -EINVAL);
+	ck_assert(!ev_is_active(&w.h));
+	ck_assert(!ev_loop_alive(&loop));
+
+	/* One watcher per descriptor: a second one is refused, and the
+	 * first keeps it. */
+	ck_assert_int_eq(ev_io_start(&w, EV_READABLE), 0);
+	ck_assert_int_eq(ev_io_start(&other, EV_READABLE), -EEXIST);
+	ck_assert(!ev_is_active(&other.h));
+	send_byte(sv[1]);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_msg(io_calls[0] == 1 && io_calls[1] == 0,
+	              "after -EEXIST for a second watcher, a byte reached "
+	              "the first %d times and the refused one %d times; "
+	              "expected 1 and 0",
+	              io_calls[0], io_calls[1]);
+	/* Once the first has stopped, the descriptor is free. */
+	ck_assert_int_eq(ev_io_stop(&w), 0);
+	ck_assert_int_eq(ev_io_start(&other, EV_READABLE), 0);
+	ck_assert_int_eq(ev_io_stop(&other), 0);
+
+	/* A descriptor epoll cannot watch (a regular file: epoll_ctl()
+	 * says EPERM): that error, and nothing changed. */
+	file = tmpfile();
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(ev_io_init(&loop, &file_w, fileno(file), io_unused),
+	                 0);
+	ck_assert_int_eq(ev_io_start(&file_w, EV_READABLE), -EPERM);
+	ck_assert_msg(!ev_is_active(&file_w.h) && !ev_loop_alive(&loop),
+	              "ev_io_start() failed with -EPERM, but left the "
+	              "watcher %s and the loop %s: a failed start changes "
+	              "nothing",
+	              ev_is_active(&file_w.h) ? "active" : "inactive",
+	              ev_loop_alive(&loop) ? "alive" : "not alive");
+
+	/* A closing watcher cannot be started again. */
+	ev_close(&w.h, NULL);
+	ck_assert_int_eq(ev_io_start(&w, EV_READABLE), -EINVAL);
+	ck_assert(!ev_is_active(&w.h));
+
+	close_loop(&loop, &other.h, &file_w.h, NULL);
+	fclose(file);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* --- test_io_interest --- */
+
+static struct {
+	int calls;
+	unsigned last;
+} ii;
+
+/* Reads nothing: what is there stays there. */
+static void note_io(struct ev_io *w, unsigned revents)
+{
+	(void)w;
+	ii.calls++;
+	ii.last = revents;
+}
+
+START_TEST(test_io_interest)
+{
+	struct ev_loop loop;
+	struct ev_io w;
+	struct ev_timer t;
+	uint64_t it;
+	int sv[2], calls;
+
+	init_loop(&loop, false);
+	memset(&ii, 0, sizeof(ii));
+	fired = 0;
+	make_pair(sv);
+	ck_assert_int_eq(ev_io_init(&loop, &w, sv[0], note_io), 0);
+
+	/* Level-triggered: a byte left unread is reported again on every
+	 * iteration until it is read (edge-triggered would say it once). */
+	send_byte(sv[1]);
+	ck_assert_int_eq(ev_io_start(&w, EV_READABLE), 0);
+	for (int i = 1; i <= 3; i++) {
+		ev_run(&loop, EV_RUN_NOWAIT);
+		ck_assert_msg(ii.calls == i,
+		              "a byte left unread was reported %d times in %d "
+		              "iterations: epoll must be level-triggered (no "
+		              "EPOLLET)",
+		              ii.calls, i);
+		ck_assert_uint_eq(ii.last, EV_READABLE);
+	}
+
+	/* A new interest replaces the old one: writable only, though the
+	 * byte is still there. */
+	ck_assert_int_eq(ev_io_start(&w, EV_WRITABLE), 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(ii.calls, 4);
+	ck_assert_msg(ii.last == EV_WRITABLE,
+	              "after ev_io_start(w, EV_WRITABLE) on a watcher that "
+	              "was reading, the callback got events %u; expected "
+	              "EV_WRITABLE (%d) alone: the new set replaces the old",
+	              ii.last, EV_WRITABLE);
+
+	/* 0 stops. */
+	ck_assert_int_eq(ev_io_start(&w, 0), 0);
+	ck_assert(!ev_is_active(&w.h));
+	ck_assert(!ev_loop_alive(&loop));
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(ii.calls, 4);
+
+	/* The peer hangs up: news for whoever reads and whoever writes,
+	 * but each watcher hears only of what it asked for. */
+	close(sv[1]);
+	ck_assert_int_eq(ev_io_start(&w, EV_READABLE), 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(ii.calls, 5);
+	ck_assert_msg(ii.last == EV_READABLE,
+	              "a watcher for EV_READABLE on a hung-up socket got "
+	              "events %u: pass the callback only the events it asked "
+	              "for (to_events() & w->events)",
+	              ii.last);
+	ck_assert_int_eq(ev_io_start(&w, EV_WRITABLE), 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_int_eq(ii.calls, 6);
+	ck_assert_uint_eq(ii.last, EV_WRITABLE);
+
+	/* Stopped means removed from epoll, not kept with no events: the
+	 * hung-up socket is ready for ever (EPOLLHUP is reported whatever
+	 * one asks for), and would wake every poll. With nothing else, a
+	 * 30 ms timer is one wait, not thousands of iterations. */
+	ck_assert_int_eq(ev_io_stop(&w), 0);
+	ev_timer_init(&loop, &t, count_timer);
+	ck_assert_int_eq(ev_timer_start(&t, 30, 0), 0);
+	it = loop.iterations;
+	calls = ii.calls;
+	ck_assert(!ev_run(&loop, EV_RUN_DEFAULT));
+	ck_assert_int_eq(fired, 1);
+	ck_assert_int_eq(ii.calls, calls);
+	ck_assert_msg(loop.iterations - it <= 5,
+	              "waiting 30 ms for a timer took %llu iterations: poll "
+	              "kept waking for the stopped watcher's hung-up socket. "
+	              "ev_io_stop() must EPOLL_CTL_DEL it, not MOD it to no "
+	              "events",
+	              (unsigned long long)(loop.iterations - it));
+
+	close(sv[0]);
+	close_loop(&loop, &w.h, &t.h, NULL);
+}
+END_TEST
+
 /* --- test_immediate_vs_timeout --- */
 
 static struct {
@@ -869,26 +1125,75 @@ static _Noreturn void run_broken_loop(void)
 	_exit(0);
 }
 
-START_TEST(test_poll_error_aborts)
-{
-	struct rusage ru;
-	int status = 0;
-	pid_t pid = fork();
-	bool ended = false;
-	long cpu_ms;
+/* The other child: a loop whose epoll_wait() a signal interrupts every
+ * 10 ms (a handler without SA_RESTART; epoll_wait() is never restarted
+ * anyway). EINTR is no error, only no events: the loop goes on, and its
+ * 100 ms timer ends it. Exits 0 when the timer ran once. */
+static int interrupted_fires;
 
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		run_broken_loop();
-	for (int ms = 0; ms < BROKEN_WAIT_MS && !ended; ms += 5) {
-		ended = wait4(pid, &status, WNOHANG, &ru) == pid;
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void count_interrupted(struct ev_timer *t)
+{
+	(void)t;
+	interrupted_fires++;
+}
+
+static _Noreturn void run_interrupted_loop(void)
+{
+	struct rlimit no_core = {0, 0};
+	struct sigaction sa = {.sa_handler = on_alarm};
+	struct itimerval every = {{0, 10000}, {0, 10000}};
+	struct ev_loop loop;
+	struct ev_timer t;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	if (null >= 0)
+		dup2(null, STDERR_FILENO);
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || ev_loop_init(&loop) < 0 ||
+	    ev_timer_init(&loop, &t, count_interrupted) < 0 ||
+	    ev_timer_start(&t, 100, 0) < 0 ||
+	    setitimer(ITIMER_REAL, &every, NULL) < 0)
+		_exit(2);
+	ev_run(&loop, EV_RUN_DEFAULT);
+	_exit(interrupted_fires == 1 ? 0 : 3);
+}
+
+/* Waits up to ms for the child; kills it if it is still running. Returns
+ * whether it ended by itself; *status and *ru say how. */
+static bool reap(pid_t pid, int ms, int *status, struct rusage *ru)
+{
+	bool ended = false;
+
+	for (int waited = 0; waited < ms && !ended; waited += 5) {
+		ended = wait4(pid, status, WNOHANG, ru) == pid;
 		if (!ended)
 			usleep(5000);
 	}
 	if (!ended) {
 		kill(pid, SIGKILL);
-		wait4(pid, &status, 0, &ru);
+		wait4(pid, status, 0, ru);
 	}
+	return ended;
+}
+
+START_TEST(test_poll_error_aborts)
+{
+	struct rusage ru;
+	int status = 0;
+	pid_t pid = fork();
+	bool ended;
+	long cpu_ms;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		run_broken_loop();
+	ended = reap(pid, BROKEN_WAIT_MS, &status, &ru);
 	cpu_ms = ru.ru_utime.tv_sec * 1000L + ru.ru_utime.tv_usec / 1000 +
 	         ru.ru_stime.tv_sec * 1000L + ru.ru_stime.tv_usec / 1000;
 	ck_assert_msg(ended,
@@ -905,6 +1210,24 @@ START_TEST(test_poll_error_aborts)
 	                                  : "returned, and the child exited",
 	              WIFSIGNALED(status) ? WTERMSIG(status)
 	                                  : WEXITSTATUS(status));
+
+	/* The one failure that is not one: a signal interrupting the wait. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		run_interrupted_loop();
+	ended = reap(pid, BROKEN_WAIT_MS, &status, &ru);
+	ck_assert_msg(ended, "a loop whose poll a signal interrupted every "
+	                     "10 ms did not run its 100 ms timer within 1 s");
+	ck_assert_msg(!WIFEXITED(status) || WEXITSTATUS(status) != 2,
+	              "could not set up a loop with a timer and SIGALRM");
+	ck_assert_msg(
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a loop whose epoll_wait() a signal interrupted (EINTR) "
+	    "%s %d; expected it to go on and run its timer once: "
+	    "EINTR means no events, not a broken descriptor",
+	    WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 END_TEST
 
@@ -917,6 +1240,8 @@ static Suite *loop_suite(void)
 	TEST_ADD(s, test_liveness_ref, 5);
 	TEST_ADD(s, test_close_in_callback, 5);
 	TEST_ADD(s, test_fd_reuse, 5);
+	TEST_ADD(s, test_io_start_errors, 5);
+	TEST_ADD(s, test_io_interest, 5);
 	TEST_ADD(s, test_immediate_vs_timeout, 5);
 	TEST_ADD(s, test_handle_lifetime, 5);
 	TEST_ADD(s, test_poll_error_aborts, 5);

@@ -126,6 +126,24 @@ START_TEST(test_timer_not_early)
 	ms = real_ms() - t0;
 	ck_assert_uint_eq(nfired, 4);
 	ck_assert_msg(ms >= 29.0, "a 30 ms timer fired after %.2f ms", ms);
+
+	/* The real clock's now is CLOCK_MONOTONIC in whole ms, rounded
+	 * down: never ahead of the true time. Rounded to the nearest ms it
+	 * is half a millisecond ahead half of the time, and a timer seen as
+	 * due then has up to 0.5 ms left. */
+	for (int i = 0; i < 2000; i++) {
+		double before = real_ms(), after;
+		uint64_t now;
+
+		ev_update_time(&loop);
+		now = ev_now(&loop);
+		after = real_ms();
+		ck_assert_msg((double)now <= after && (double)now > before - 1,
+		              "ev_update_time() read %llu at a true time "
+		              "between %.3f and %.3f ms: the clock must be "
+		              "CLOCK_MONOTONIC in whole ms, rounded down",
+		              (unsigned long long)now, before, after);
+	}
 	close_loop(&loop, &u.h, NULL);
 }
 END_TEST
@@ -415,6 +433,83 @@ START_TEST(test_timer_stop_all_running)
 }
 END_TEST
 
+/* --- test_now_cached --- */
+
+static struct {
+	struct ev_loop *loop;
+	struct ev_timer due_1005, started;
+	struct ev_check check;
+	struct ev_prepare prepare;
+	uint64_t now_in_check;
+} nc;
+
+/* Time passes while callbacks run: this one moves the clock to 1010, and
+ * starts a 10 ms timer, which is due 10 ms after the iteration's now. */
+static void nc_check(struct ev_check *w)
+{
+	nc.now_in_check = ev_now(nc.loop);
+	fake_now = 1010;
+	ck_assert_int_eq(ev_timer_start(&nc.started, 10, 0), 0);
+	ev_check_stop(w);
+}
+
+/* Before poll: the clock moves to 1030. */
+static void nc_prepare(struct ev_prepare *w)
+{
+	fake_now = 1030;
+	ev_prepare_stop(w);
+}
+
+START_TEST(test_now_cached)
+{
+	struct ev_loop loop;
+
+	init_fake(&loop);
+	nfired = 0;
+	memset(&nc, 0, sizeof(nc));
+	nc.loop = &loop;
+	init_timer(&loop, &nc.due_1005, 1, log_fire);
+	init_timer(&loop, &nc.started, 2, log_fire);
+	ck_assert_int_eq(ev_check_init(&loop, &nc.check, nc_check), 0);
+	ck_assert_int_eq(ev_prepare_init(&loop, &nc.prepare, nc_prepare), 0);
+
+	/* Read once, when poll returns: the check callback and the timers
+	 * phase after it see 1000, though the clock reads 1010 by then, and
+	 * the timer due at 1005 waits for the next iteration. */
+	ck_assert_int_eq(ev_timer_start(&nc.due_1005, 5, 0), 0);
+	ck_assert_int_eq(ev_check_start(&nc.check), 0);
+	run_at(&loop, 1000);
+	ck_assert_uint_eq(nc.now_in_check, 1000);
+	ck_assert_msg(nfired == 0,
+	              "a timer due at 1005 fired in the iteration whose poll "
+	              "returned at 1000 (the clock read 1010 when a later "
+	              "callback ran): the loop read the clock again after "
+	              "poll; read it once per iteration, and cache it");
+	ck_assert_uint_eq(ev_now(&loop), 1000);
+	/* Started from the check callback: due at the cached 1000 + 10. */
+	ck_assert_int_eq(ev_backend_timeout(&loop), 5);
+	ev_run(&loop, EV_RUN_NOWAIT); /* the clock still reads 1010 */
+	ck_assert_uint_eq(ev_now(&loop), 1010);
+	ck_assert_uint_eq(nfired, 2);
+	ck_assert_int_eq(fired[0], 1);
+	ck_assert_int_eq(fired[1], 2);
+
+	/* Read after the wait, not before: a prepare callback moves the
+	 * clock to 1030 just before poll, and a timer due at 1030 runs in
+	 * this iteration's timers phase. */
+	ck_assert_int_eq(ev_timer_start(&nc.due_1005, 20, 0), 0);
+	ck_assert_int_eq(ev_prepare_start(&nc.prepare), 0);
+	ev_run(&loop, EV_RUN_NOWAIT);
+	ck_assert_uint_eq(ev_now(&loop), 1030);
+	ck_assert_msg(nfired == 3,
+	              "a timer due at 1030 did not fire in the iteration "
+	              "whose poll returned at 1030: read the clock when poll "
+	              "returns, not before it");
+	close_loop(&loop, &nc.due_1005.h, &nc.started.h, &nc.check.h,
+	           &nc.prepare.h, NULL);
+}
+END_TEST
+
 /* --- test_poll_timeout --- */
 
 static int fed_calls;
@@ -537,6 +632,7 @@ static Suite *timers_suite(void)
 	TEST_ADD(s, test_timer_restart_in_callback, 5);
 	TEST_ADD(s, test_timer_stop_all_running, 5);
 	TEST_ADD(s, test_poll_timeout, 5);
+	TEST_ADD(s, test_now_cached, 5);
 	return s;
 }
 
