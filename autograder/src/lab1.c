@@ -1459,8 +1459,8 @@ static const struct check checks[] = {
            "never read buf[len]"),
     HIDDEN(server_fds, 1,
            "every socket is close-on-exec (SOCK_CLOEXEC in socket(), "
-           "accept4(..., SOCK_CLOEXEC)); a failed server_listen() closes its "
-           "socket and returns -errno"),
+           "accept4(..., SOCK_CLOEXEC)); a port outside 0..65535 is -EINVAL; "
+           "a failed server_listen() closes its socket and returns -errno"),
     HIDDEN(run_fatal, 1,
            "EBADF, EINVAL, ENOTSOCK, EFAULT from accept() mean the listening "
            "socket itself is broken: server_run() returns -errno, and 0 after "

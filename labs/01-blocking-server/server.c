@@ -24,6 +24,7 @@ int server_listen(int port)
 {
 	/* TODO(lab 1): create the listening socket and return it.
 	 *
+	 * 0. A port outside 0..65535 is -EINVAL (server.h says why).
 	 * 1. socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0). SOCK_CLOEXEC
 	 *    keeps the descriptor from leaking into programs we might exec.
 	 * 2. setsockopt(SO_REUSEADDR, 1): without it, restarting the server

@@ -698,8 +698,26 @@ START_TEST(test_hidden_server_fds)
 	              "socket(..., SOCK_STREAM | SOCK_CLOEXEC, 0)");
 	port = server_port(listen_fd);
 
-	/* The port is taken: bind() fails, and the socket must not stay. */
+	/* A port that does not fit in 16 bits is refused, not wrapped. */
 	before = lowest_free_fd();
+	for (int i = 0; i < 2; i++) {
+		int bad = i ? 65536 + port : -1;
+
+		rc = server_listen(bad);
+		if (rc >= 0)
+			close(rc);
+		ck_assert_msg(rc == -EINVAL,
+		              "server_listen(%d) returned %d, expected -EINVAL "
+		              "(%d): a port is 0..65535, and htons() would "
+		              "silently turn %d into port %d",
+		              bad, rc, -EINVAL, bad, (int)(uint16_t)bad);
+	}
+	ck_assert_msg(lowest_free_fd() == before,
+	              "server_listen() refused a port but left descriptor %d "
+	              "open: check the port before socket()",
+	              before);
+
+	/* The port is taken: bind() fails, and the socket must not stay. */
 	rc = server_listen(port);
 	if (rc >= 0)
 		close(rc);

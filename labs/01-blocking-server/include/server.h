@@ -6,7 +6,8 @@
 
 /* Creates a TCP socket listening on 127.0.0.1:port (0: the kernel picks a
  * free port), with SO_REUSEADDR, close-on-exec. Returns the descriptor or a
- * negative errno. */
+ * negative errno: -EINVAL for a port outside 0..65535, which htons() would
+ * otherwise silently wrap into another port. */
 int server_listen(int port);
 
 /* The port a listening socket is bound to, or a negative errno. */
