@@ -13,6 +13,8 @@ per lab, and every survivor as a diff. A grading that has to be killed
 Triage (triage/labN.md), one line per survivor:
   - `FILE:LINE:OP:HASH` equivalent: <why no program can tell it apart>
   - `FILE:LINE:OP:HASH` check: <the check that now catches it>
+  - `FILE:LINE:OP:HASH` check: lab K <a check of lab K>  (code this lab
+    gives to a later one: graded as lab K, this lab's files the mutant's)
 The score after triage leaves equivalent mutants out; a survivor said to be
 caught by a check is graded again with --only that check and counts as killed
 if it fails, else the triage is reported wrong. An id names its mutant, or
@@ -149,17 +151,23 @@ class Run:
             same = [m for m in self.every if (m.file, m.op, m.hash) == (f, op, h)]
         return same[0] if len(same) == 1 else None
 
-    def grade(self, name, mutant=None, only=None):
-        """Grades the reference with MUTANT in it: (status, failed checks, s)."""
+    def grade(self, name, mutant=None, only=None, lab=None):
+        """Grades the reference with MUTANT in it: (status, failed checks, s).
+        LAB (a later lab than this one): grades that lab instead, with the
+        mutant in this lab's files and every lab between from the reference,
+        for code this lab gives to later ones (lab 2's conn_stream_*)."""
+        lab = lab or self.n
         sub = os.path.join(self.work, "sub-" + name)
-        os.makedirs(os.path.join(sub, self.lab_dir))
-        for f in self.files:
-            shutil.copy(self.source(f), os.path.join(sub, self.lab_dir, f))
+        for k in range(self.n, lab + 1):
+            d, files = lab_info(k)
+            os.makedirs(os.path.join(sub, d))
+            for f in files:
+                shutil.copy(os.path.join(REPO, "solutions", d, f), os.path.join(sub, d, f))
         if mutant:
             with open(os.path.join(sub, self.lab_dir, mutant.file), "w") as f:
                 f.write(mutant.text)
         tsv, log = os.path.join(self.work, name + ".tsv"), os.path.join(self.work, name + ".out")
-        cmd = ["timeout", "-k", "10", str(WALL), GRADE, "--repo", REPO, "--lab", str(self.n),
+        cmd = ["timeout", "-k", "10", str(WALL), GRADE, "--repo", REPO, "--lab", str(lab),
                "--submission", sub, "--hidden", "--tsv", tsv, "--budget", str(BUDGET), "--no-colour"]
         if self.n > 1:
             cmd += ["--ref", ",".join(str(k) for k in range(1, self.n))]
@@ -214,8 +222,13 @@ class Run:
             elif kind == "check" and m.status in KILLED and why not in m.failed:
                 m.note = "killed, but not by %s" % why
             elif kind == "check" and m.status == "survived":
-                st, failed, _ = self.grade("t-" + m.hash, m, only=why)
-                if why in failed:
+                later = re.match(r"lab (\d+) (\S+)$", why)
+                lab, check = (int(later.group(1)), later.group(2)) if later else (None, why)
+                if lab is not None and lab <= self.n:
+                    self.problems.append("%s: `lab %d` is not a later lab" % (m.id, lab))
+                    continue
+                st, failed, _ = self.grade("t-" + m.hash, m, only=check, lab=lab)
+                if check in failed:
                     m.note = "re-graded: %s catches it" % why
                 else:
                     self.problems.append("triage is wrong: %s does not catch %s (%s)" % (why, m.id, st))

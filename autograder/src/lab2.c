@@ -727,7 +727,7 @@ static const struct check checks[] = {
          "server_signals(): block SIGINT and SIGTERM with "
          "sigprocmask(SIG_BLOCK, ...); pselect() unblocks them while it "
          "waits"),
-    HIDDEN(pipeline_many, 2,
+    HIDDEN(pipeline_many, 1,
            "a hundred pipelined requests: every one answered, in order; "
            "consume a head only after app_handle() used req (consuming may "
            "move the bytes)"),
@@ -742,7 +742,12 @@ static const struct check checks[] = {
            "answer, each head saying what its request asked for"),
     HIDDEN(eintr, 1,
            "read() or send() failing with EINTR (a signal): try again, never "
-           "drop the client"),
+           "drop the client; a send() that takes all but one byte: send the "
+           "last one too"),
+    HIDDEN(listen_errors, 1,
+           "server_listen(): descriptor 0 is a valid socket (only a negative "
+           "result is an error), and socket()'s EMFILE is returned at once; "
+           "server_port() of a bad descriptor: -EBADF"),
     HIDDEN(loop_clock, 1,
            "deadlines on CLOCK_MONOTONIC in whole ms (the given now_ms()), "
            "read again after every wait; the timeout is the nearest "

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -216,10 +217,19 @@ ssize_t write(int fd, const void *p, size_t n)
 	return interrupted(fd) ? -1 : syscall(SYS_write, fd, p, n);
 }
 
+/* A short send: armed, the next send() on short_fd of more than one byte
+ * takes all but the last, as a socket with a nearly full buffer does. */
+static int short_fd = -1;
+static int short_left;
+
 ssize_t send(int fd, const void *p, size_t n, int flags)
 {
 	if (interrupted(fd))
 		return -1;
+	if (fd == short_fd && short_left > 0 && n > 1) {
+		short_left--;
+		n--;
+	}
 	return syscall(SYS_sendto, fd, p, n, flags, NULL, 0);
 }
 
@@ -771,6 +781,17 @@ START_TEST(test_hidden_eintr)
 	hits_write = eintr_hits;
 	eintr_left = 0;
 	eintr_fd = -1;
+
+	/* And a second request whose answer the socket takes but for its
+	 * last byte: that byte is still to send. */
+	send_str(sv[1], "GET / HTTP/1.1\r\n\r\n");
+	short_fd = sv[0];
+	short_left = 1;
+	if (rc_read == 0 && rc_write == 0)
+		rc_read = conn_on_readable(&c, &no_root, 1000);
+	for (int i = 0; i < 3 && rc_write == 0 && conn_wants_write(&c); i++)
+		rc_write = conn_on_writable(&c, &no_root, 1000);
+	short_fd = -1;
 	state = c.state;
 	slurp(sv[1], &got);
 	conn_free(&c);
@@ -789,10 +810,80 @@ START_TEST(test_hidden_eintr)
 	              "and conn_on_writable() returned %d: EINTR means \"try "
 	              "again\", not \"the client is gone\"",
 	              rc_write);
-	ck_assert_int_eq(state, CONN_READING);
-	ck_assert_uint_eq(split(buf_head(&got), buf_pending(&got), r, 2), 1);
+	ck_assert_msg(state == CONN_READING && split(buf_head(&got),
+	                                             buf_pending(&got), r, 2) == 2,
+	              "two GET / on one connection, the second answer's send() "
+	              "taking all but its last byte: the client got %zu whole "
+	              "answer(s) (want 2) and the connection is in state %d "
+	              "(want CONN_READING, %d). A short send leaves bytes in "
+	              "\"out\": send again while any are left, even one",
+	              split(buf_head(&got), buf_pending(&got), r, 2), (int)state,
+	              (int)CONN_READING);
 	ck_assert_int_eq(r[0].status, 200);
+	ck_assert_int_eq(r[1].status, 200);
 	buf_free(&got);
+}
+END_TEST
+
+/* Fills the descriptor table up to its limit: socket() then fails. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+START_TEST(test_hidden_listen_errors)
+{
+	struct rlimit old, low;
+	int fd, free_fd, rc_port, rc_zero, rc_full;
+
+	/* A descriptor that is no socket has no port. */
+	rc_port = server_port(-1);
+
+	/* With stdin closed, the new socket is descriptor 0: valid. */
+	fd = dup(0);
+	ck_assert_int_ge(fd, 0);
+	close(0);
+	rc_zero = server_listen(0);
+	if (rc_zero > 0)
+		close(rc_zero);
+	else if (rc_zero == 0)
+		close(0);
+	ck_assert_int_eq(dup2(fd, 0), 0);
+	close(fd);
+
+	/* No descriptor left: socket() fails with EMFILE. */
+	free_fd = lowest_free_fd();
+	ck_assert_int_ge(free_fd, 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)free_fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc_full = server_listen(0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (rc_full >= 0)
+		close(rc_full);
+
+	ck_assert_msg(rc_port == -EBADF,
+	              "server_port(-1) returned %d, expected -EBADF (%d): "
+	              "getsockname() failed, return -errno",
+	              rc_port, -EBADF);
+	ck_assert_msg(rc_zero == 0,
+	              "server_listen(0) with stdin closed returned %d: the new "
+	              "socket is descriptor 0, a valid one. Only a negative "
+	              "result of socket() is an error",
+	              rc_zero);
+	ck_assert_msg(rc_full == -EMFILE,
+	              "server_listen(0) with no descriptor left returned %d, "
+	              "expected -EMFILE (%d): when socket() fails, return "
+	              "-errno at once",
+	              rc_full, -EMFILE);
+	ck_assert_msg(lowest_free_fd() == free_fd,
+	              "server_listen() failed but descriptor %d is now open",
+	              free_fd);
 }
 END_TEST
 
@@ -947,6 +1038,7 @@ static Suite *hidden_suite(void)
 	TEST_ADD(s, test_hidden_head_limit, 5);
 	TEST_ADD(s, test_hidden_eof_after_pipeline, 5);
 	TEST_ADD(s, test_hidden_eintr, 5);
+	TEST_ADD(s, test_hidden_listen_errors, 5);
 	TEST_ADD(s, test_hidden_loop_clock, 20);
 	return s;
 }
