@@ -186,8 +186,9 @@ static long json_field(const char *body, const char *key)
 	return p ? strtol(p + strlen(pat), NULL, 10) : -1;
 }
 
-/* GET /stats on a connection of its own; false (r says why) on failure. */
-static bool get_stats(struct result *r, int port, struct pool_stats *s)
+/* GET /stats on a connection of its own; false (r says why) on failure.
+ * Quiet: says nothing when it worked. */
+static bool read_stats(struct result *r, int port, struct pool_stats *s)
 {
 	struct http_reply rep;
 	static const char req[] = REQ_CLOSE("GET /stats");
@@ -197,11 +198,42 @@ static bool get_stats(struct result *r, int port, struct pool_stats *s)
 	*s = (struct pool_stats){
 	    json_field(rep.body, "size"), json_field(rep.body, "busy"),
 	    json_field(rep.body, "queued"), json_field(rep.body, "completed")};
-	result_printf(r, "GET /stats: %.*s", (int)rep.body_len, rep.body);
-	if (rep.body_len == 0 || rep.body[rep.body_len - 1] != '\n')
-		result_printf(r, "\n");
 	probe_reply_free(&rep);
 	return true;
+}
+
+static void print_stats(struct result *r, const struct pool_stats *s)
+{
+	result_printf(r,
+	              "GET /stats: {\"size\":%ld,\"busy\":%ld,\"queued\":%ld,"
+	              "\"completed\":%ld}\n",
+	              s->size, s->busy, s->queued, s->completed);
+}
+
+/* The same, and says what it read. */
+static bool get_stats(struct result *r, int port, struct pool_stats *s)
+{
+	if (!read_stats(r, port, s))
+		return false;
+	print_stats(r, s);
+	return true;
+}
+
+/* Asks /stats every 20 ms until busy and queued are as given or ms have
+ * passed; says what it read last. */
+static bool await_stats(struct result *r, int port, struct pool_stats *s,
+                        long busy, long queued, int ms)
+{
+	double until = probe_now_ms() + ms;
+	bool ok;
+
+	while ((ok = read_stats(r, port, s)) &&
+	       (s->busy != busy || s->queued != queued) &&
+	       probe_now_ms() < until)
+		probe_sleep_ms(20);
+	if (ok)
+		print_stats(r, s);
+	return ok && s->busy == busy && s->queued == queued;
 }
 
 static bool stats_are(struct result *r, const struct pool_stats *s, long size,
@@ -220,20 +252,62 @@ static bool stats_are(struct result *r, const struct pool_stats *s, long size,
 
 /* ---- integration ------------------------------------------------------- */
 
+/* HEAD /cook: the head GET would get (Content-Length 13, for "cooked 50
+ * ms\n") and no body. The reply is read to the end of the connection:
+ * any byte after the head is a body. */
+static bool cook_head(struct result *r, int port)
+{
+	static const char req[] = REQ_CLOSE("HEAD /cook?ms=50");
+	struct http_reply rep;
+	char len[32] = "", a[200];
+	int fd = probe_connect(port, REPLY_MS);
+	bool ok;
+
+	if (fd < 0) {
+		result_printf(r, "HEAD /cook?ms=50: could not connect: %s\n",
+		              strerror(-fd));
+		return false;
+	}
+	probe_send(fd, req, strlen(req), 0, 0);
+	probe_recv(fd, &rep, false, REPLY_MS);
+	close(fd);
+	probe_header(&rep, "Content-Length", len, sizeof(len));
+	ok = rep.status == 200 && strcmp(len, "13") == 0 && rep.body_len == 0;
+	if (ok)
+		result_printf(r, "HEAD /cook?ms=50: 200, Content-Length 13, "
+		                 "no body\n");
+	else
+		result_printf(
+		    r,
+		    "HEAD /cook?ms=50: status %d, Content-Length %s, "
+		    "%zu body bytes%s%s; expected 200, 13 (GET's "
+		    "\"cooked 50 ms\\n\") and no body: the order must "
+		    "keep the head_only that kitchen_take_order() set "
+		    "(copy the whole order)\n",
+		    rep.status, len[0] ? len : "(none)", rep.body_len,
+		    rep.body_len ? ": " : "",
+		    rep.body_len
+		        ? probe_quote(rep.body, rep.body_len, 40, a, sizeof(a))
+		        : "");
+	probe_reply_free(&rep);
+	return ok;
+}
+
 static enum verdict cook(struct grader *g, const struct check *c,
                          struct result *r)
 {
 	static const char req[] = REQ_CLOSE("GET /cook?ms=300");
 	struct http_reply rep;
 	struct target t;
+	char a[200];
 	bool ok = false;
 
 	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
 	if (lab1_expect(r, t.port, req, strlen(req), 200, &rep)) {
-		result_printf(r,
-		              "GET /cook?ms=300: 200 after %.0f ms, body %s\n",
-		              rep.ms, rep.body_len ? rep.body : "(none)\n");
+		result_printf(
+		    r, "GET /cook?ms=300: 200 after %.0f ms, body %s\n", rep.ms,
+		    probe_quote(rep.body, rep.body_len, 40, a, sizeof(a)));
 		ok = rep.ms >= 295 && rep.ms < 2000 && rep.body_len == 14 &&
 		     memcmp(rep.body, "cooked 300 ms\n", 14) == 0;
 		if (!ok)
@@ -241,6 +315,8 @@ static enum verdict cook(struct grader *g, const struct check *c,
 			                 "at least 300 ms\n");
 		probe_reply_free(&rep);
 	}
+	if (ok)
+		ok = cook_head(r, t.port);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
@@ -385,24 +461,49 @@ static enum verdict client_leaves_order(struct grader *g, const struct check *c,
 
 	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
-	/* Six orders whose clients hang up at once, then four that wait. */
-	place(&gone, t.port, 6, REQ_CLOSE("GET /cook?ms=300"));
-	probe_sleep_ms(50);
+	/* Six orders of a second: four cook, two wait. Then their clients
+	 * hang up. */
+	place(&gone, t.port, 6, REQ_CLOSE("GET /cook?ms=1000"));
+	result_printf(r, "6 × /cook?ms=1000, placed: ");
+	ok = await_stats(r, t.port, &s, POOL_SIZE, 2, 800);
+	if (!ok)
+		result_printf(r, "expected busy 4, queued 2 within 800 ms\n");
 	for (int i = 0; i < gone.n; i++)
 		hang_up(gone.fd[i]);
-	place(&stay, t.port, 4, REQ_CLOSE("GET /cook?ms=300"));
-	collect(&stay, 3000);
-	int served = answered(&stay);
-	close_orders(&stay);
-	result_printf(r,
-	              "6 clients ordered /cook?ms=300 and hung up; of the 4 "
-	              "that ordered next, %d were answered\n",
-	              served);
-	ok = served == 4;
+	gone.n = 0;
 	if (ok) {
-		probe_sleep_ms(300);
+		/* The two that wait are taken back at once (on_gone), long
+		 * before a cook is free. */
+		result_printf(r, "their 6 clients hung up (a reset): ");
+		ok = await_stats(r, t.port, &s, POOL_SIZE, 0, 400);
+		if (!ok)
+			result_printf(
+			    r, "expected queued 0 within 400 ms, while "
+			       "the cooks were still busy: on_gone must "
+			       "take an order no cook has started off the "
+			       "queue (tp_cancel), or a cook will cook it "
+			       "for nobody\n");
+	}
+	if (ok) {
+		place(&stay, t.port, 4, REQ_CLOSE("GET /cook?ms=300"));
+		collect(&stay, 3000);
+		int served = answered(&stay);
+		close_orders(&stay);
+		result_printf(r,
+		              "of 4 clients who ordered /cook?ms=300 next, %d "
+		              "were answered\n",
+		              served);
+		ok = served == 4;
+	}
+	if (ok) {
+		/* Cooked: the four the cooks had started, and the four
+		 * served; never the two taken back. */
+		result_printf(r, "once they were: ");
 		ok = get_stats(r, t.port, &s) &&
-		     stats_are(r, &s, POOL_SIZE, 0, 0, -1);
+		     stats_are(r, &s, POOL_SIZE, 0, 0, 8);
+		if (!ok && s.completed > 8)
+			result_printf(r, "completed counts work that ran; the "
+			                 "2 orders taken back never cooked\n");
 	}
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
@@ -572,44 +673,52 @@ static const struct check checks[] = {
      "read the first compiler error; fix it; rebuild with `make build LAB=4`",
      NULL, false},
 
-    UNIT(size_from_env, 2, "unset or not a number: 4; 0: 1; above 1024: 1024"),
+    UNIT(size_from_env, 2,
+         "unset, not starting with a digit (\" 8\", \"+8\") or not all "
+         "digits: 4; 0: 1; above 1024: 1024; errno = 0 before strtoul"),
     UNIT(threads_start_on_first_submit, 2,
          "create the threads in the first tp_submit, all of them, not in "
          "tp_init; join them all in tp_close"),
     UNIT(thread_start_fails, 2,
-         "when pthread_create fails, allocate nothing new on the next try; "
-         "after a partial start, size is the number of threads that run"),
+         "when pthread_create fails, return minus its error (it does not "
+         "set errno) and allocate nothing new on the next try; after a "
+         "partial start, size is the number of threads that run"),
     UNIT(work_runs_once, 2,
          "each order is taken off the queue by exactly one cook, under the "
          "lock"),
-    UNIT(thread_identity, 4,
+    UNIT(oldest_first, 1,
+         "a free cook takes the oldest order (tp_submit adds at the end of "
+         "the queue, a cook takes from its front); serve the pass oldest "
+         "first"),
+    UNIT(thread_identity, 3,
          "work runs on a pool thread; after_work only on the loop thread, "
          "from the eventfd's callback, never from a cook"),
     UNIT(many_jobs, 2,
          "100,000 orders: none lost, none twice; a `while`, not an `if`, "
          "around pthread_cond_wait"),
-    UNIT(ping_pong, 4,
+    UNIT(ping_pong, 3,
          "one order at a time: change the queue and signal under the same "
          "lock, and wait in a loop that re-checks the queue"),
     UNIT(coalesced_wakeups, 4,
-         "one ring may bring many dishes: take the whole done list each time "
-         "the eventfd is read, not one item"),
+         "ring only when the pass was empty; on the ring, read the eventfd, "
+         "then take the whole done list, not one item"),
     UNIT(loop_alive_while_in_flight, 2,
          "ev_ref the eventfd watcher while work is in flight and ev_unref it "
          "when none is"),
     UNIT(cancel_queued, 3,
          "tp_cancel: only a QUEUED order; move it to the done list as "
-         "CANCELLED and let the loop call after_work with -ECANCELED"),
+         "CANCELLED (ringing if it was empty) and let the loop call "
+         "after_work with -ECANCELED"),
     UNIT(cancel_running, 2,
          "a RUNNING or DONE order cannot be cancelled: "
          "-EBUSY; an idle one: -EINVAL"),
-    UNIT(stats, 2,
+    UNIT(stats, 1,
          "count busy, queued and completed under the lock, where they "
          "change"),
     UNIT(close_cancels_queued, 2,
          "tp_close: cancel what is queued, broadcast, join, then run every "
          "after_work before returning"),
-    UNIT(close_waits_running, 3,
+    UNIT(close_waits_running, 2,
          "tp_close must pthread_join every thread: a running order finishes "
          "first"),
     UNIT(submit_after_close, 1, "after tp_close, tp_submit says -ESHUTDOWN"),
@@ -618,12 +727,25 @@ static const struct check checks[] = {
     HIDDEN(sizes_concurrency, 1,
            "a pool of N runs N orders at once, whatever N"),
     HIDDEN(cancel_all_then_close, 1,
-           "cancelled orders get after_work once, with -ECANCELED"),
+           "cancelled orders get after_work once, with -ECANCELED, and are "
+           "not counted as completed"),
     HIDDEN(close_unused_pool, 1, "a pool never used starts no thread"),
     HIDDEN(submit_during_close, 1,
-           "an after_work run by tp_close that submits gets -ESHUTDOWN"),
+           "an after_work run by tp_close that submits gets -ESHUTDOWN; "
+           "tp_close's cancels leave queued at 0"),
     HIDDEN(reinit_no_leak, 1,
-           "init, submit, close ten times: no thread or descriptor left"),
+           "init, submit, close 40 times: no thread, descriptor or byte "
+           "left (free the threads array)"),
+    HIDDEN(no_malloc_per_order, 1,
+           "an order waits in its own struct tp_work (link, state): the pool "
+           "allocates nothing per order"),
+    HIDDEN(kitchen_full_503, 1,
+           "when tp_submit fails, place_order answers 503 at once "
+           "(kitchen_respond with -ECANCELED), takes nothing and frees the "
+           "order"),
+    HIDDEN(kitchen_open_fails, 1,
+           "kitchen_open returns tp_init's error: the server stops instead of "
+           "serving a kitchen without a bell"),
 
     {"races.helgrind", STAGE_RACES, 8, check_races_helgrind,
      "every variable that a cook and the loop share (queue, done list, "
@@ -640,9 +762,9 @@ static const struct check checks[] = {
     AGAIN(integration, 3, idle_timeout, lab3_idle_timeout, 1,
           "keep-alive connections still time out"),
     {"integration.cook", STAGE_INTEGRATION, 3, cook,
-     "place_order submits the order and takes the request "
-     "(server_take); on_cooked answers it with kitchen_respond's "
-     "response (server_answer)",
+     "place_order submits a copy of the whole order (head_only too) and "
+     "takes the request (server_take); on_cooked answers it with "
+     "kitchen_respond's response (server_answer)",
      NULL, false},
     {"integration.hash", STAGE_INTEGRATION, 3, hash,
      "/hash is cooked like /cook: kitchen_work computes the digest on the "

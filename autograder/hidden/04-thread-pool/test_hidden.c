@@ -3,20 +3,32 @@
  * Same tools as test_pool.c: jobs that count their calls, a gate the test
  * opens, a rendezvous that proves concurrency, and a watchdog on ev_run().
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kitchen.h"
 #include "loop.h"
 #include "pool.h"
+#include "server.h"
 #include "testing.h"
 
 /* --- helpers --- */
@@ -428,6 +440,11 @@ START_TEST(test_hidden_cancel_all_then_close)
 	tp_stats(&p, &s);
 	ck_assert_uint_eq(s.busy, RUNNING);
 	ck_assert_uint_eq(s.queued, 0);
+	ck_assert_msg(s.completed == 0,
+	              "tp_stats says completed %llu after %u orders were "
+	              "cancelled and none has been cooked: completed counts "
+	              "work that ran, not cancelled orders",
+	              (unsigned long long)s.completed, QUEUED);
 
 	/* The loop never ran: tp_close serves all of them. */
 	gate_open();
@@ -470,16 +487,19 @@ END_TEST
 /* --- test_hidden_submit_during_close --- */
 
 static struct tp_pool *late_pool;
-static struct job late; /* what the after_works try to submit */
-static int late_rc[3];  /* what each got */
+static struct job late;               /* what the after_works try to submit */
+static int late_rc[3];                /* what each got */
+static struct tp_stats late_stats[3]; /* what each saw before */
 static unsigned late_calls;
 
 static void after_submit(struct tp_work *w, int status)
 {
 	after_count(w, status);
-	if (late_calls < 3)
+	if (late_calls < 3) {
+		tp_stats(late_pool, &late_stats[late_calls]);
 		late_rc[late_calls] =
 		    tp_submit(late_pool, &late.w, work_count, after_count);
+	}
 	late_calls++;
 }
 
@@ -494,6 +514,7 @@ START_TEST(test_hidden_submit_during_close)
 	memset(jobs, 0, sizeof(jobs));
 	memset(&late, 0, sizeof(late));
 	memset(late_rc, 0, sizeof(late_rc));
+	memset(late_stats, 0xff, sizeof(late_stats));
 	late_calls = 0;
 	late_pool = &p;
 	gate_init();
@@ -513,6 +534,15 @@ START_TEST(test_hidden_submit_during_close)
 	ck_assert_uint_eq(late_calls, 3);
 	for (unsigned i = 0; i < 3; i++)
 		ck_assert_int_eq(late_rc[i], -ESHUTDOWN);
+	/* Whoever asks from there sees a kitchen that is empty: the cooks
+	 * are gone and what was queued has been cancelled. */
+	for (unsigned i = 0; i < 3; i++)
+		ck_assert_msg(
+		    late_stats[i].busy == 0 && late_stats[i].queued == 0,
+		    "tp_stats in after_work %u, run by tp_close: busy "
+		    "%u, queued %u; expected 0 and 0 (every cancelled "
+		    "order leaves the queue count, queued--)",
+		    i, late_stats[i].busy, late_stats[i].queued);
 	ck_assert_int_eq(pthread_join(opener, NULL), 0);
 	ck_assert(run_loop(&loop, 1000));
 	ck_assert_uint_eq(atomic_load(&late.worked), 0);
@@ -525,7 +555,11 @@ END_TEST
 
 /* --- test_hidden_reinit_no_leak --- */
 
-enum { ROUNDS = 10, ROUND_JOBS = 20 };
+/* The heap is compared between two rounds far enough apart that malloc's
+ * own caches (glibc keeps up to 7 freed blocks of each size for reuse,
+ * and counts them as in use) are full: a pool that frees what it
+ * allocated then leaves the count where it was. */
+enum { ROUNDS = 40, HEAP_FROM = 20, ROUND_JOBS = 20 };
 
 START_TEST(test_hidden_reinit_no_leak)
 {
@@ -533,10 +567,14 @@ START_TEST(test_hidden_reinit_no_leak)
 	struct ev_loop loop;
 	struct tp_pool p;
 	int base = base_tasks(), fds = count_fds();
+	size_t heap = 0;
+	long grew;
 
 	/* The same structs every round, as a server restarted in-process
 	 * would reuse them. */
 	for (unsigned r = 0; r < ROUNDS; r++) {
+		if (r == HEAP_FROM)
+			heap = mallinfo2().uordblks;
 		memset(jobs, 0, sizeof(jobs));
 		loop_open(&loop);
 		kitchen_open(&loop, &p, 2 + r % 3);
@@ -553,6 +591,402 @@ START_TEST(test_hidden_reinit_no_leak)
 		              "round %u: %d descriptors open, %d before", r,
 		              count_fds(), fds);
 	}
+	grew = (long)mallinfo2().uordblks - (long)heap;
+	ck_assert_msg(grew < (ROUNDS - HEAP_FROM) * 8,
+	              "%d rounds of init, submit, close left %ld bytes more "
+	              "allocated (%ld a round): tp_close must free what the "
+	              "pool allocated (the threads array)",
+	              ROUNDS - HEAP_FROM, grew, grew / (ROUNDS - HEAP_FROM));
+}
+END_TEST
+
+/* --- test_hidden_no_malloc_per_order ---
+ *
+ * An order is the caller's struct with the pool's part in it (pool.h:
+ * "no malloc in the pool"): queueing one allocates nothing. */
+
+enum { HELD = 200 };
+
+START_TEST(test_hidden_no_malloc_per_order)
+{
+	static struct job jobs[1 + HELD];
+	static int rc[1 + HELD];
+	struct ev_loop loop;
+	struct tp_pool p;
+	size_t before;
+	long grew;
+
+	memset(jobs, 0, sizeof(jobs));
+	gate_init();
+	loop_open(&loop);
+	kitchen_open(&loop, &p, 1);
+	submit(&p, &jobs[0], work_gated); /* the cook, hired, is held */
+	gate_await(1);
+	/* Nothing else runs meanwhile: no assertion, no loop. */
+	before = mallinfo2().uordblks;
+	for (unsigned i = 1; i <= HELD; i++)
+		rc[i] = tp_submit(&p, &jobs[i].w, work_count, after_count);
+	grew = (long)mallinfo2().uordblks - (long)before;
+	gate_open();
+	for (unsigned i = 1; i <= HELD; i++)
+		ck_assert_int_eq(rc[i], 0);
+	ck_assert(run_loop(&loop, 5000));
+	check_jobs(jobs, 1 + HELD, 1, 0);
+	ck_assert_msg(grew < HELD * 8,
+	              "%d orders queued behind a busy cook allocated %ld "
+	              "bytes (%ld an order): an order waits in its own "
+	              "struct tp_work (link, state); the pool allocates "
+	              "nothing per order",
+	              HELD, grew, grew / HELD);
+	kitchen_close(&loop, &p);
+	gate_destroy();
+	loop_close(&loop);
+}
+END_TEST
+
+/* --- the server in a child process ---
+ *
+ * The two tests below run lab 3's server, with the kitchen, in a child
+ * process whose limits the test sets, and talk to it over loopback. The
+ * child cannot use ck_assert (with CK_FORK=no it would go on running the
+ * suite): it writes what went wrong, if anything, into a pipe. */
+
+static char child_msg[512]; /* the child's verdict: empty when all is well */
+
+#define child_check(cond, ...)                                                 \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			snprintf(child_msg, sizeof(child_msg), __VA_ARGS__);   \
+			return;                                                \
+		}                                                              \
+	} while (0)
+
+/* Runs fn in a child that dies with the test, and fails the test with
+ * the child's message, or when it takes longer than ms. */
+static void in_child(void (*fn)(int listen_fd), int listen_fd, int ms)
+{
+	struct pollfd pfd = {.events = POLLIN};
+	char msg[sizeof(child_msg)] = "";
+	int fds[2], status = 0;
+	bool ended = false;
+	ssize_t n = 0;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		fn(listen_fd);
+		if (write(fds[1], child_msg, strlen(child_msg)) < 0)
+			_exit(3);
+		_exit(child_msg[0] != '\0');
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	while (poll(&pfd, 1, ms) == 1) {
+		ssize_t got = read(fds[0], msg + n, sizeof(msg) - 1 - n);
+
+		if (got <= 0)
+			break;
+		n += got;
+	}
+	close(fds[0]);
+	for (int i = 0; i < 1000 && !ended; i++) {
+		ended = waitpid(pid, &status, WNOHANG) == pid;
+		if (!ended)
+			sleep_ms(1);
+	}
+	if (!ended) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	msg[n] = '\0';
+	ck_assert_msg(msg[0] == '\0', "%s", msg);
+	ck_assert_msg(ended, "the test's child did not finish within %d ms",
+	              ms);
+	ck_assert_msg(
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the test's child %s %d",
+	    WIFEXITED(status) ? "exited with" : "was killed by signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+/* A blocking client socket on 127.0.0.1:port, reads bounded by 2 s. */
+static int dial(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((uint16_t)port),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval t = {.tv_sec = 2};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof(t)) < 0 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends one request line (keep-alive) and reads its whole response:
+ * returns its status, 0 when none came within 2 s. */
+static int ask(int fd, const char *line)
+{
+	char req[256], buf[4096];
+	size_t n = 0, head = 0, body = 0;
+	int status = 0;
+
+	snprintf(req, sizeof(req), "%s HTTP/1.1\r\nHost: hidden\r\n\r\n", line);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return 0;
+	while (head == 0 || n < head + body) {
+		ssize_t got = read(fd, buf + n, sizeof(buf) - 1 - n);
+		char *end, *len;
+
+		if (got <= 0)
+			return 0;
+		n += (size_t)got;
+		buf[n] = '\0';
+		if (head > 0 || (end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		head = (size_t)(end - buf) + 4;
+		len = strcasestr(buf, "\r\nContent-Length:");
+		if (len != NULL && len < end)
+			body = strtoul(len + 17, NULL, 10);
+		if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+			return 0;
+	}
+	return status;
+}
+
+/* Room in the address space for what the process has mapped now, and
+ * half a thread stack of STACK more. */
+enum { STACK = 32 << 20 };
+
+static bool limit_address_space(void)
+{
+	struct rlimit lim;
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return false;
+	if (fscanf(f, "%lu", &pages) != 1)
+		pages = 0;
+	fclose(f);
+	if (pages == 0 || getrlimit(RLIMIT_AS, &lim) < 0)
+		return false;
+	lim.rlim_cur =
+	    (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + STACK / 2;
+	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_cur > lim.rlim_max)
+		return false;
+	return setrlimit(RLIMIT_AS, &lim) == 0;
+}
+
+/* The heap while the waiter is idle: the least of a few counts. A server
+ * lets go of an idle connection's buffers just after it has answered,
+ * which may be just after the client has read the answer. */
+static size_t idle_heap(void)
+{
+	size_t least = mallinfo2().uordblks;
+
+	for (int i = 0; i < 5; i++) {
+		size_t now;
+
+		sleep_ms(5);
+		now = mallinfo2().uordblks;
+		if (now < least)
+			least = now;
+	}
+	return least;
+}
+
+static void *serve_forever(void *arg)
+{
+	struct app_config cfg = {0};
+
+	server_run(*(int *)arg, &cfg);
+	return NULL;
+}
+
+/* --- test_hidden_kitchen_full_503 ---
+ *
+ * No room for a cook's thread: every tp_submit() fails, and every /cook
+ * must be answered at once with 503 -- not taken and left waiting -- and
+ * its order freed. The server runs on a thread of the child, so that the
+ * child can count the heap. */
+
+enum { REFUSED = 20 };
+
+static void full_child(int listen_fd)
+{
+	pthread_attr_t attr;
+	pthread_t server;
+	size_t before;
+	long grew;
+	int fd, status, port = server_port(listen_fd);
+
+	server_signals();
+	/* One malloc arena for both threads: a second one would reserve
+	 * (and later give back) address space of its own. */
+	mallopt(M_ARENA_MAX, 1);
+	/* The waiter's own thread, before any limit, and one request that
+	 * has it set up. */
+	child_check(
+	    pthread_attr_init(&attr) == 0 &&
+	        pthread_create(&server, &attr, serve_forever, &listen_fd) == 0,
+	    "could not start the server's thread");
+	fd = dial(port);
+	child_check(fd >= 0, "could not connect to the server");
+	status = ask(fd, "GET /");
+	child_check(status == 200, "GET /: %d, expected 200", status);
+	/* Then a kitchen with no room for a cook. */
+	child_check(pthread_attr_setstacksize(&attr, STACK) == 0 &&
+	                pthread_setattr_default_np(&attr) == 0 &&
+	                limit_address_space(),
+	            "could not limit the address space");
+	for (int i = 0; i < 3; i++) {
+		char got[32] = "no answer within 2 s";
+
+		status = ask(fd, "GET /cook?ms=10");
+		if (status != 0)
+			snprintf(got, sizeof(got), "got %d", status);
+		child_check(
+		    status == 503,
+		    "GET /cook?ms=10 while no thread could be started "
+		    "for the pool (tp_submit() failing): %s, expected "
+		    "503 at once: when tp_submit() fails, place_order() "
+		    "answers (kitchen_respond() with -ECANCELED) and "
+		    "returns SERVER_ANSWERED, without taking the request",
+		    got);
+	}
+	before = idle_heap();
+	for (int i = 0; i < REFUSED; i++)
+		status = ask(fd, "GET /cook?ms=10");
+	grew = (long)idle_heap() - (long)before;
+	child_check(status == 503, "GET /cook?ms=10: %d, expected 503", status);
+	child_check(grew < REFUSED * (long)sizeof(struct kitchen_order) / 4,
+	            "%d orders refused with 503 left %ld bytes allocated "
+	            "(%ld an order): free the order when tp_submit() fails",
+	            REFUSED, grew, grew / REFUSED);
+	status = ask(fd, "GET /");
+	child_check(status == 200,
+	            "GET / after the refused orders: %d, expected 200", status);
+	close(fd);
+}
+
+START_TEST(test_hidden_kitchen_full_503)
+{
+	int listen_fd = server_listen(0);
+
+	ck_assert_msg(listen_fd >= 0, "server_listen(0) returned %d",
+	              listen_fd);
+	in_child(full_child, listen_fd, 8000);
+	close(listen_fd);
+}
+END_TEST
+
+/* --- test_hidden_kitchen_open_fails ---
+ *
+ * kitchen_open()'s error stops the server. With too few descriptors, the
+ * server cannot open everything: lab 3's own handles, or the kitchen's
+ * eventfd (tp_init() then fails with EMFILE). Whatever it could not open,
+ * server_run() must return the error; so the first limit at which the
+ * server keeps running must be one at which its kitchen is open, with its
+ * eventfd among the descriptors. */
+
+static int open_limit; /* the child's descriptor limit */
+
+static void limited_child(int listen_fd)
+{
+	struct app_config cfg = {0};
+	struct rlimit lim;
+
+	server_signals();
+	child_check(getrlimit(RLIMIT_NOFILE, &lim) == 0, "getrlimit failed");
+	lim.rlim_cur = (rlim_t)open_limit;
+	child_check(setrlimit(RLIMIT_NOFILE, &lim) == 0, "setrlimit failed");
+	server_run(listen_fd, &cfg);
+	/* Returned: it could not open everything (or stopped). */
+}
+
+/* Does process pid have an eventfd open? */
+static bool has_eventfd(pid_t pid)
+{
+	char path[64], link[320], target[64];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	while (!found && (e = readdir(d)) != NULL) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			found = strstr(target, "eventfd") != NULL;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+START_TEST(test_hidden_kitchen_open_fails)
+{
+	int listen_fd = server_listen(0);
+	int lowest = dup(0);
+
+	ck_assert_msg(listen_fd >= 0, "server_listen(0) returned %d",
+	              listen_fd);
+	ck_assert_int_ge(lowest, 0);
+	close(lowest);
+	for (open_limit = lowest; open_limit < lowest + 16; open_limit++) {
+		pid_t pid = fork();
+		int status;
+		bool ended = false;
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			limited_child(listen_fd);
+			_exit(0);
+		}
+		/* A server that refused ends within milliseconds. */
+		for (int i = 0; i < 300 && !ended; i++) {
+			ended = waitpid(pid, &status, WNOHANG) == pid;
+			if (!ended)
+				sleep_ms(1);
+		}
+		if (ended)
+			continue;
+		bool open = has_eventfd(pid);
+
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(listen_fd);
+		ck_assert_msg(open,
+		              "with %d descriptors allowed, the server kept "
+		              "running without its kitchen's eventfd "
+		              "(tp_init() failed: EMFILE): kitchen_open() must "
+		              "return tp_init()'s error, so that server_run() "
+		              "stops instead of serving a kitchen without a "
+		              "bell",
+		              open_limit);
+		return;
+	}
+	close(listen_fd);
+	ck_abort_msg("the server did not keep running with up to %d "
+	             "descriptors",
+	             lowest + 15);
 }
 END_TEST
 
@@ -565,6 +999,9 @@ static Suite *hidden_suite(void)
 	TEST_ADD(s, test_hidden_close_unused_pool, 5);
 	TEST_ADD(s, test_hidden_submit_during_close, 10);
 	TEST_ADD(s, test_hidden_reinit_no_leak, 10);
+	TEST_ADD(s, test_hidden_no_malloc_per_order, 10);
+	TEST_ADD(s, test_hidden_kitchen_full_503, 15);
+	TEST_ADD(s, test_hidden_kitchen_open_fails, 15);
 	return s;
 }
 

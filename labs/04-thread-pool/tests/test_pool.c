@@ -403,7 +403,10 @@ START_TEST(test_size_from_env)
 	    {"", 4},
 	    {"abc", 4},
 	    {"-3", 4},
+	    {" 8", 4}, /* strtoul() would skip the blank */
+	    {"+8", 4}, /* and take the sign */
 	    {"4x", 4},
+	    {"8x", 4}, /* digits, then anything: not a number at all */
 	    {"0", 1},
 	    {"1", 1},
 	    {"8", 8},
@@ -413,6 +416,7 @@ START_TEST(test_size_from_env)
 	};
 	struct ev_loop loop;
 	struct tp_pool p;
+	unsigned eight;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		unsigned got = tp_size_from(cases[i].value);
@@ -423,6 +427,14 @@ START_TEST(test_size_from_env)
 		              cases[i].value ? cases[i].value : "NULL",
 		              cases[i].value ? "\"" : "", got, cases[i].want);
 	}
+	/* strtoul() sets errno on overflow and leaves it alone otherwise:
+	 * an ERANGE from an earlier call must not make "8" an overflow. */
+	errno = ERANGE;
+	eight = tp_size_from("8");
+	ck_assert_msg(eight == 8,
+	              "tp_size_from(\"8\") = %u when errno was ERANGE before "
+	              "the call, expected 8: set errno = 0 before strtoul()",
+	              eight);
 
 	loop_open(&loop);
 	ck_assert_int_eq(setenv(TP_SIZE_ENV, "7", 1), 0);
@@ -546,6 +558,11 @@ static void start_serve(struct ev_loop *loop, struct job *j)
 	            atomic_load(&j->worked), j->served, j->status);
 }
 
+static void *start_nothing(void *arg)
+{
+	return arg;
+}
+
 static void start_fails_child(void)
 {
 	struct ev_loop loop;
@@ -553,8 +570,9 @@ static void start_fails_child(void)
 	struct tp_stats s = {0};
 	struct job jobs[3];
 	pthread_attr_t attr;
+	pthread_t thread;
 	size_t before, grew;
-	int rc = 0, threads;
+	int rc = 0, want, threads;
 
 	jobs_reset(jobs, 3);
 	start_check(pthread_attr_init(&attr) == 0 &&
@@ -565,8 +583,13 @@ static void start_fails_child(void)
 	            "setting up the child (stack size, loop, pool) failed");
 	pthread_attr_destroy(&attr);
 
-	/* No room for one stack: every submit fails, and tries again. */
+	/* No room for one stack: every submit fails, and tries again. What
+	 * pthread_create() says then is what tp_submit() must pass on. */
 	start_check(start_limit(0), "could not limit the address space");
+	want = -pthread_create(&thread, NULL, start_nothing, NULL);
+	if (want == 0)
+		pthread_join(thread, NULL);
+	start_check(want < 0, "a thread started with no room for its stack");
 	before = mallinfo2().uordblks;
 	for (int i = 0; i < START_TRIES; i++) {
 		rc = tp_submit(&p, &jobs[0].w, work_count, after_count);
@@ -580,6 +603,11 @@ static void start_fails_child(void)
 	            "return the error from pthread_create(), as a negative "
 	            "number",
 	            rc);
+	start_check(rc == want,
+	            "tp_submit() returned %d (%s) while no thread could start; "
+	            "expected %d (%s), minus what pthread_create() returned: "
+	            "it returns its error and leaves errno alone",
+	            rc, strerror(-rc), want, strerror(-want));
 	start_check(grew < START_TRIES * sizeof(pthread_t),
 	            "%d tp_submit()s that could start no thread left %zu "
 	            "bytes more allocated: each try allocates the threads "
@@ -690,6 +718,16 @@ END_TEST
 
 enum { ONCE_JOBS = 1000 };
 
+/* A short nap: while one cook cooks an order, the others are free to
+ * look at the queue, and must not find that order there. */
+static void work_brief(struct tp_work *w)
+{
+	struct timespec t = {0, 50000};
+
+	work_count(w);
+	nanosleep(&t, NULL);
+}
+
 START_TEST(test_work_runs_once)
 {
 	static struct job jobs[ONCE_JOBS];
@@ -700,7 +738,7 @@ START_TEST(test_work_runs_once)
 	loop_open(&loop);
 	kitchen_open(&loop, &p, 4);
 	for (unsigned i = 0; i < ONCE_JOBS; i++)
-		submit(&p, &jobs[i], work_count);
+		submit(&p, &jobs[i], work_brief);
 	bool done = run_loop(&loop, 8000);
 	/* An order cooked twice is the likelier news than a slow loop. */
 	for (unsigned i = 0; i < ONCE_JOBS; i++)
@@ -713,6 +751,83 @@ START_TEST(test_work_runs_once)
 	check_all_once(jobs, ONCE_JOBS);
 	ck_assert_uint_eq(afters, ONCE_JOBS);
 	kitchen_close(&loop, &p);
+	loop_close(&loop);
+}
+END_TEST
+
+/* --- test_oldest_first ---
+ *
+ * One cook, held by the first order while the others queue: he must take
+ * them oldest first. Then every dish is on the pass before the loop looks,
+ * and the loop must serve them in the order they came. */
+
+enum { FIFO_JOBS = 50 };
+
+static atomic_uint fifo_cooked;        /* work calls so far */
+static unsigned fifo_work[FIFO_JOBS];  /* ids, in the order work ran */
+static unsigned fifo_after[FIFO_JOBS]; /* ids, in the order after_work ran */
+
+static void work_fifo(struct tp_work *w)
+{
+	unsigned at = atomic_fetch_add(&fifo_cooked, 1);
+
+	if (at < FIFO_JOBS)
+		fifo_work[at] = job_of(w)->id;
+	work_count(w);
+}
+
+static void work_fifo_gated(struct tp_work *w)
+{
+	work_fifo(w);
+	gate_pass();
+}
+
+static void after_fifo(struct tp_work *w, int status)
+{
+	if (afters < FIFO_JOBS)
+		fifo_after[afters] = job_of(w)->id;
+	after_count(w, status);
+}
+
+START_TEST(test_oldest_first)
+{
+	static struct job jobs[FIFO_JOBS];
+	struct ev_loop loop;
+	struct tp_pool p;
+
+	jobs_reset(jobs, FIFO_JOBS);
+	atomic_store(&fifo_cooked, 0);
+	gate_init(false);
+	loop_open(&loop);
+	kitchen_open(&loop, &p, 1);
+	ck_assert_int_eq(tp_submit(&p, &jobs[0].w, work_fifo_gated, after_fifo),
+	                 0);
+	gate_await(1);
+	for (unsigned i = 1; i < FIFO_JOBS; i++)
+		ck_assert_int_eq(
+		    tp_submit(&p, &jobs[i].w, work_fifo, after_fifo), 0);
+	gate_open();
+	for (int i = 0; i < 5000 && atomic_load(&works) < FIFO_JOBS; i++)
+		sleep_ms(1);
+	ck_assert_uint_eq(atomic_load(&works), FIFO_JOBS);
+	ck_assert_msg(run_loop(&loop, 5000),
+	              "after 5 s, %u of %u after_works had run", afters,
+	              FIFO_JOBS);
+	check_all_once(jobs, FIFO_JOBS);
+	for (unsigned i = 0; i < FIFO_JOBS; i++)
+		ck_assert_msg(fifo_work[i] == i,
+		              "the cook's order number %u was order %u, "
+		              "expected order %u: cook the oldest order first "
+		              "(tp_submit adds at the end of the queue, a cook "
+		              "takes from its front)",
+		              i, fifo_work[i], i);
+	for (unsigned i = 0; i < FIFO_JOBS; i++)
+		ck_assert_msg(fifo_after[i] == i,
+		              "after_work number %u was order %u's, expected "
+		              "order %u's: serve the pass oldest first",
+		              i, fifo_after[i], i);
+	kitchen_close(&loop, &p);
+	gate_destroy();
 	loop_close(&loop);
 }
 END_TEST
@@ -849,14 +964,36 @@ END_TEST
 
 /* --- test_coalesced_wakeups --- */
 
-enum { COALESCE_ROUNDS = 200, HELD_JOBS = 1000 };
+enum { COALESCE_ROUNDS = 200, HELD_JOBS = 1000, LATE_ROUNDS = 3 };
+
+static struct tp_pool *late_pool;
+
+/* An after_work that orders one more dish (the job after its own) and
+ * returns only once a cook has put it on the pass, and so rung. */
+static void after_order_more(struct tp_work *w, int status)
+{
+	struct job *next = job_of(w) + 1;
+	struct tp_stats s = {0};
+
+	after_count(w, status);
+	ck_assert_int_eq(
+	    tp_submit(late_pool, &next->w, work_count, after_count), 0);
+	for (int i = 0; i < 2000 && atomic_load(&next->worked) == 0; i++)
+		sleep_ms(1);
+	tp_stats(late_pool, &s);
+	for (int i = 0; i < 2000 && s.busy > 0; i++) {
+		sleep_ms(1);
+		tp_stats(late_pool, &s);
+	}
+	sleep_ms(5); /* its ring, if rung outside the lock */
+}
 
 START_TEST(test_coalesced_wakeups)
 {
 	static struct job jobs[HELD_JOBS];
 	struct ev_loop loop;
 	struct tp_pool p;
-	uint64_t wakeups;
+	uint64_t wakeups, rings = 0;
 
 	loop_open(&loop);
 
@@ -881,8 +1018,8 @@ START_TEST(test_coalesced_wakeups)
 	meet_destroy();
 
 	/* One cook, a thousand orders held behind the first: all of them
-	 * are on the pass before the loop looks, and one look must serve
-	 * them all. */
+	 * are on the pass before the loop looks, with one ring, and one
+	 * look must serve them all. */
 	jobs_reset(jobs, HELD_JOBS);
 	gate_init(false);
 	kitchen_open(&loop, &p, 1);
@@ -894,6 +1031,17 @@ START_TEST(test_coalesced_wakeups)
 	for (int i = 0; i < 5000 && atomic_load(&works) < HELD_JOBS; i++)
 		sleep_ms(1);
 	ck_assert_uint_eq(atomic_load(&works), HELD_JOBS);
+	/* The dishes reached the pass while the loop was away, only the
+	 * first of them an empty one: one ring in all. The eventfd's
+	 * counter says how many; it is put back for the loop to hear. */
+	if (read(p.wake_fd, &rings, sizeof(rings)) == (ssize_t)sizeof(rings))
+		ck_assert_int_eq(write(p.wake_fd, &rings, sizeof(rings)),
+		                 sizeof(rings));
+	ck_assert_msg(rings <= 1,
+	              "%llu rings (eventfd writes) for %u dishes put on the "
+	              "pass while the loop was away, expected 1: ring only "
+	              "when the pass was empty",
+	              (unsigned long long)rings, HELD_JOBS);
 	wakeups = p.wakeups;
 	ck_assert_msg(run_loop(&loop, 5000),
 	              "%u of %u after_works ran in 5 s: dishes left on the "
@@ -901,12 +1049,37 @@ START_TEST(test_coalesced_wakeups)
 	              afters, HELD_JOBS);
 	check_all_once(jobs, HELD_JOBS);
 	wakeups = p.wakeups - wakeups;
+	ck_assert_msg(wakeups >= 1,
+	              "p->wakeups says the bell was never answered, yet %u "
+	              "after_works ran: on_bell counts each time it is called "
+	              "(p->wakeups++)",
+	              afters);
 	ck_assert_msg(wakeups < afters,
 	              "%llu wake-ups for %u after_works: one wake-up must "
 	              "serve every dish on the pass",
 	              (unsigned long long)wakeups, afters);
 	kitchen_close(&loop, &p);
 	gate_destroy();
+
+	/* A dish that reaches the pass while the loop is serving it rings
+	 * again, and that ring must still be pending when the loop looks:
+	 * the first order's after_work orders a second and waits until it
+	 * is cooked, three times over. */
+	kitchen_open(&loop, &p, 1);
+	late_pool = &p;
+	for (unsigned r = 0; r < LATE_ROUNDS; r++) {
+		jobs_reset(jobs, 2);
+		ck_assert_int_eq(
+		    tp_submit(&p, &jobs[0].w, work_count, after_order_more), 0);
+		ck_assert_msg(run_loop(&loop, 5000) && jobs[1].served == 1,
+		              "round %u: a dish put on the pass while the loop "
+		              "served the pass was not served within 5 s: "
+		              "read the eventfd first, then take the pass (a "
+		              "ring that comes after the read stays pending)",
+		              r);
+		check_all_once(jobs, 2);
+	}
+	kitchen_close(&loop, &p);
 	loop_close(&loop);
 }
 END_TEST
@@ -953,6 +1126,12 @@ END_TEST
 
 /* --- test_cancel_queued --- */
 
+static void after_open_gate(struct tp_work *w, int status)
+{
+	after_count(w, status);
+	gate_open();
+}
+
 START_TEST(test_cancel_queued)
 {
 	struct ev_loop loop;
@@ -965,14 +1144,23 @@ START_TEST(test_cancel_queued)
 	kitchen_open(&loop, &p, 1);
 	submit(&p, &jobs[0], work_gated);
 	gate_await(1);
-	submit(&p, &jobs[1], work_count);
+	ck_assert_int_eq(tp_submit(&p, &jobs[1].w, work_count, after_open_gate),
+	                 0);
 
 	ck_assert_int_eq(tp_cancel(&jobs[1].w), 0);
 	ck_assert_msg(jobs[1].served == 0,
 	              "after_work was called inside tp_cancel");
 	ck_assert_int_eq(tp_cancel(&jobs[1].w), -EBUSY); /* cancelled once */
-	gate_open();
-	ck_assert(run_loop(&loop, 5000));
+
+	/* A cooks until B's after_work opens the gate: B comes back on a
+	 * ring of its own, not on A's. */
+	bool back = run_loop(&loop, 5000);
+	gate_open(); /* A goes on, whatever happened */
+	ck_assert_msg(back && jobs[1].served == 1,
+	              "5 s after tp_cancel, the cancelled order's after_work "
+	              "had not run (the other order still cooked): tp_cancel "
+	              "puts it on the pass, and rings the bell if the pass "
+	              "was empty");
 
 	ck_assert_uint_eq(jobs[1].served, 1);
 	ck_assert_int_eq(jobs[1].status, -ECANCELED);
@@ -1192,8 +1380,11 @@ START_TEST(test_after_work_can_submit)
 	kitchen_open(&loop, &p, 4);
 	ck_assert_int_eq(tp_submit(&p, &j.w, work_count, after_chain), 0);
 	ck_assert_msg(run_loop(&loop, 8000),
-	              "after 8 s, the chain was at link %u of %u", afters,
-	              CHAIN_LINKS);
+	              "after 8 s, the chain was at link %u of %u: an "
+	              "after_work that submits needs the lock free, and the "
+	              "order it submits may ring while the pass is served "
+	              "(read the eventfd before taking the pass)",
+	              afters, CHAIN_LINKS);
 	ck_assert_int_eq(chain_rc, 0);
 	ck_assert_uint_eq(afters, CHAIN_LINKS);
 	ck_assert_uint_eq(atomic_load(&j.worked), CHAIN_LINKS);
@@ -1375,6 +1566,7 @@ static Suite *pool_suite(void)
 	TEST_ADD(s, test_threads_start_on_first_submit, 10);
 	TEST_ADD(s, test_thread_start_fails, 15);
 	TEST_ADD(s, test_work_runs_once, 10);
+	TEST_ADD(s, test_oldest_first, 10);
 	TEST_ADD(s, test_thread_identity, 10);
 	TEST_ADD(s, test_many_jobs, 30);
 	TEST_ADD(s, test_ping_pong, 20);
