@@ -1096,6 +1096,24 @@ START_TEST(test_handle_lifetime)
 	ck_assert_int_eq(ev_loop_close(&loop), 0);
 	close(sv[0]);
 	close(sv[1]);
+
+	/* With stdin closed, epoll's descriptor is 0: a valid one. (errno
+	 * is stale on purpose: only a failed call sets it.) */
+	int in = dup(0), rc;
+
+	ck_assert_int_ge(in, 0);
+	close(0);
+	errno = EBADF;
+	rc = ev_loop_init(&loop);
+	if (rc == 0)
+		ev_loop_close(&loop);
+	ck_assert_int_eq(dup2(in, 0), 0);
+	close(in);
+	ck_assert_msg(rc == 0,
+	              "ev_loop_init() with descriptor 0 free returned %d: "
+	              "epoll_create1() gave it descriptor 0, which is valid; "
+	              "only a negative result is an error",
+	              rc);
 }
 END_TEST
 
