@@ -48,7 +48,7 @@ DEFAULT_SAMPLE = 60
 TARGET = 0.90           # of non-equivalent mutants killed, in every lab
 # mk/build.mk's flags, without -g and -MMD: identical objects mean identical code.
 CFLAGS = ["-O2", "-D_FORTIFY_SOURCE=2", "-std=c11", "-D_GNU_SOURCE", "-Wall",
-          "-Wextra", "-pthread"]
+          "-Wextra", "-Werror=return-type", "-pthread"]
 KILLED = ("killed", "timeout")
 
 
