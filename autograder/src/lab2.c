@@ -735,13 +735,17 @@ static const struct check checks[] = {
     HIDDEN(eof_mid_request, 1,
            "EOF in the middle of a request: close without answering"),
     HIDDEN(head_limit, 1, "a head longer than HTTP_MAX_HEAD gets 431"),
-    HIDDEN(eof_after_pipeline, 2,
+    HIDDEN(eof_after_pipeline, 1,
            "a client that sends and then shuts down its side still gets every "
            "answer, each head saying what its request asked for"),
     HIDDEN(eintr, 1,
            "read() or send() failing with EINTR (a signal): try again, never "
            "drop the client; a send() that takes all but one byte: send the "
            "last one too"),
+    HIDDEN(out_of_memory, 1,
+           "when appending an answer fails (ENOMEM), return the error so "
+           "that the loop drops the client: never lose a request in "
+           "silence"),
     HIDDEN(listen_errors, 1,
            "server_listen(): descriptor 0 is a valid socket (only a negative "
            "result is an error), and socket()'s EMFILE is returned at once; "

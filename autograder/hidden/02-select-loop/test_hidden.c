@@ -233,6 +233,20 @@ ssize_t send(int fd, const void *p, size_t n, int flags)
 	return syscall(SYS_sendto, fd, p, n, flags, NULL, 0);
 }
 
+/* Memory, on demand: armed, realloc() (all that the given buf.c uses)
+ * fails as if the process had run out. */
+static bool realloc_armed;
+extern void *__libc_realloc(void *p, size_t n);
+
+void *realloc(void *p, size_t n)
+{
+	if (realloc_armed) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, n);
+}
+
 /* The loop's waits and clock, in a server run by serve(): shared with its
  * process, which counts and the test reads. */
 struct loop_watch {
@@ -825,6 +839,50 @@ START_TEST(test_hidden_eintr)
 }
 END_TEST
 
+/* Memory runs out while a request is answered. Returning -ENOMEM (the
+ * loop then drops the client) and answering anyway (code that needed no
+ * new memory) are both right; a request lost in silence is not. */
+START_TEST(test_hidden_out_of_memory)
+{
+	struct buf got = BUF_INIT;
+	struct response r[2];
+	struct conn c;
+	int sv[2], rc;
+	size_t answers;
+
+	make_pair(sv);
+	conn_init(&c, sv[0]);
+	send_str(sv[1], "GET / HTTP/1.1\r\n\r\n");
+	rc = drive(&c, &no_root, sv[1], &got, NULL);
+	answers = split(buf_head(&got), buf_pending(&got), r, 2);
+	ck_assert_msg(rc == 0 && answers == 1,
+	              "a first GET /, with memory to spare: returned %d, %zu "
+	              "answer(s) (want 0 and 1)",
+	              rc, answers);
+	buf_free(&got);
+
+	send_str(sv[1], "GET / HTTP/1.1\r\n\r\n");
+	realloc_armed = true;
+	rc = conn_on_readable(&c, &no_root, 1000);
+	for (int i = 0; i < 3 && rc == 0 && conn_wants_write(&c); i++)
+		rc = conn_on_writable(&c, &no_root, 1000);
+	realloc_armed = false;
+	slurp(sv[1], &got);
+	answers = split(buf_head(&got), buf_pending(&got), r, 2);
+	conn_free(&c);
+	close(sv[1]);
+	buf_free(&got);
+
+	ck_assert_msg(rc < 0 || answers == 1,
+	              "a GET / while memory had run out (realloc() failing): "
+	              "conn_on_readable()/conn_on_writable() returned %d and "
+	              "the client got %zu answer(s). When appending the answer "
+	              "fails, return its -ENOMEM, so that the loop drops the "
+	              "client; returning 0 loses the request in silence",
+	              rc, answers);
+}
+END_TEST
+
 /* Fills the descriptor table up to its limit: socket() then fails. */
 static int lowest_free_fd(void)
 {
@@ -1039,6 +1097,7 @@ static Suite *hidden_suite(void)
 	TEST_ADD(s, test_hidden_eof_after_pipeline, 5);
 	TEST_ADD(s, test_hidden_eintr, 5);
 	TEST_ADD(s, test_hidden_listen_errors, 5);
+	TEST_ADD(s, test_hidden_out_of_memory, 5);
 	TEST_ADD(s, test_hidden_loop_clock, 20);
 	return s;
 }
