@@ -323,7 +323,7 @@ enum verdict lab2_fd_setsize_wall(struct grader *g, const struct check *c,
 }
 
 /* Reads one answer to GET / on fd within ms; its time in ms, or -1. */
-static double get_root_on(int fd, int ms)
+double lab2_get_root_on(int fd, int ms)
 {
 	struct http_reply rep;
 	double took = -1;
@@ -346,15 +346,16 @@ static int cmp_double(const void *a, const void *b)
  * while a client waits in the backlog, which keeps the listening socket
  * readable. The loop must neither spin on it nor stop, nor stop serving
  * the clients it has; once a descriptor is free again, the waiting client
- * is served. */
-static enum verdict emfile_pause(struct grader *g, const struct check *c,
-                                 struct result *r)
+ * is served. W says it in the words of the lab's loop (lab2.h). */
+enum verdict lab2_emfile_pause_in(struct grader *g, const struct check *c,
+                                  struct result *r,
+                                  const struct emfile_words *w)
 {
 	enum { NOFILE = 16, SLOW_MS = 100, TRIES = 5 };
 	static const struct target_opts opts = {.nofile = NOFILE};
 	int held[NOFILE], nheld = 0, queued = -1;
-	double ms[TRIES], before, used;
-	struct http_reply rep;
+	double ms[TRIES], used;
+	struct http_reply rep = {0};
 	struct target t;
 	enum verdict v = FAIL;
 
@@ -367,7 +368,7 @@ static enum verdict emfile_pause(struct grader *g, const struct check *c,
 
 		if (fd < 0)
 			break;
-		if (get_root_on(fd, 300) >= 0)
+		if (lab2_get_root_on(fd, 300) >= 0)
 			held[nheld++] = fd;
 		else
 			queued = fd;
@@ -383,37 +384,33 @@ static enum verdict emfile_pause(struct grader *g, const struct check *c,
 		                  : "the next one was not");
 		goto out;
 	}
-	before = target_cpu_ms(&t);
-	probe_sleep_ms(1000);
-	used = target_cpu_ms(&t) - before;
+	used = lab2_cpu_during(&t, w->cpu_ms);
 	if (!target_alive(&t)) {
-		result_printf(
-		    r,
-		    "the server stopped while accept4() failed with "
-		    "EMFILE (%d clients open, 1 waiting): running out "
-		    "of descriptors is a shortage, not a fatal error\n",
-		    nheld);
+		result_printf(r,
+		              "the server stopped while accept4() failed with "
+		              "EMFILE (%d clients open, 1 waiting): running out "
+		              "of descriptors is a shortage, not a fatal "
+		              "error%s\n",
+		              nheld, w->not_fatal);
 		goto out;
 	}
-	if (before < 0 || used > 50) {
-		result_printf(
-		    r,
-		    "%d clients open, 1 waiting to be accepted, no "
-		    "descriptor left: the server used %.0f ms of CPU "
-		    "in 1 s. The waiting client keeps the listening "
-		    "socket readable, so select() returns at once, for "
-		    "ever: leave it out of the read set for ~100 ms "
-		    "after EMFILE\n",
-		    nheld, used);
+	if (used < 0 || used > 50) {
+		result_printf(r,
+		              "%d clients open, 1 waiting to be accepted, no "
+		              "descriptor left: the server used %.0f ms of CPU "
+		              "in %g s. The waiting client keeps the listening "
+		              "socket readable, %s\n",
+		              nheld, used, w->cpu_ms / 1000.0, w->spin);
 		goto out;
 	}
 	/* The clients it has are still served, at once: the pause is the
 	 * listening socket's, not the loop's. */
 	for (int i = 0; i < TRIES; i++)
-		if ((ms[i] = get_root_on(held[0], 2000)) < 0) {
-			result_printf(
-			    r, "while out of descriptors, GET / on an open "
-			       "connection got no answer within 2 s\n");
+		if ((ms[i] = lab2_get_root_on(held[0], 2000)) < 0) {
+			result_printf(r,
+			              "while out of descriptors, GET / on an "
+			              "open connection got no answer within "
+			              "2 s\n");
 			goto out;
 		}
 	qsort(ms, TRIES, sizeof(ms[0]), cmp_double);
@@ -421,9 +418,9 @@ static enum verdict emfile_pause(struct grader *g, const struct check *c,
 		result_printf(r,
 		              "while out of descriptors, GET / on an open "
 		              "connection took %.0f ms (the median of %d): the "
-		              "loop itself waits (a sleep after EMFILE?) where "
-		              "only accepting should pause\n",
-		              ms[TRIES / 2], TRIES);
+		              "loop itself waits%s where only accepting should "
+		              "pause\n",
+		              ms[TRIES / 2], TRIES, w->waits);
 		goto out;
 	}
 	/* The last GET / made the loop try accept4() again: a fresh pause.
@@ -431,22 +428,19 @@ static enum verdict emfile_pause(struct grader *g, const struct check *c,
 	 * served when the pause ends, with nothing else to wake the loop. */
 	close(held[--nheld]);
 	if (probe_recv(queued, &rep, false, 1500) != 0 || rep.status != 200) {
-		result_printf(
-		    r,
-		    "a descriptor was freed (a client left) during the "
-		    "pause after EMFILE; the client waiting in the "
-		    "backlog then got no answer within 1.5 s (%s). The "
-		    "pause's end must count in the select() timeout, "
-		    "like a deadline, or nothing wakes the loop to "
-		    "accept again\n",
-		    rep.err[0] ? rep.err : "wrong status");
+		result_printf(r,
+		              "a descriptor was freed (a client left) %s; the "
+		              "client waiting in the backlog then got no answer "
+		              "within 1.5 s (%s)%s\n",
+		              w->freed, rep.err[0] ? rep.err : "wrong status",
+		              w->no_resume);
 	} else {
-		result_printf(
-		    r,
-		    "out of descriptors with %d clients: %.0f ms of CPU "
-		    "in 1 s, open connections answered in %.1f ms, the "
-		    "waiting client served once one left\n",
-		    nheld + 1, used, ms[TRIES / 2]);
+		result_printf(r,
+		              "out of descriptors with %d clients: %.0f ms of "
+		              "CPU in %g s, open connections answered in %.1f "
+		              "ms, the waiting client served once one left\n",
+		              nheld + 1, used, w->cpu_ms / 1000.0,
+		              ms[TRIES / 2]);
 		v = PASS;
 	}
 	probe_reply_free(&rep);
@@ -456,6 +450,24 @@ out:
 	if (queued >= 0)
 		close(queued);
 	return lab1_done(&t, r, v);
+}
+
+static enum verdict emfile_pause(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	static const struct emfile_words select_loop = {
+	    .cpu_ms = 1000,
+	    .not_fatal = "",
+	    .spin = "so select() returns at once, for ever: leave it out of "
+	            "the read set for ~100 ms after EMFILE",
+	    .waits = " (a sleep after EMFILE?)",
+	    .freed = "during the pause after EMFILE",
+	    .no_resume = ". The pause's end must count in the select() "
+	                 "timeout, like a deadline, or nothing wakes the loop "
+	                 "to accept again",
+	};
+
+	return lab2_emfile_pause_in(g, c, r, &select_loop);
 }
 
 /* ---- latency
@@ -588,7 +600,7 @@ enum verdict lab2_sleepers(struct grader *g, const struct check *c,
 }
 
 /* CPU time the server uses in ms milliseconds; -1 if unknown. */
-static double cpu_during(struct target *t, int ms)
+double lab2_cpu_during(struct target *t, int ms)
 {
 	double before = target_cpu_ms(t), after;
 
@@ -618,11 +630,11 @@ enum verdict lab2_idle_cpu(struct grader *g, const struct check *c,
 		probe_reply_free(&rep);
 	}
 	probe_sleep_ms(100);
-	double idle = cpu_during(&t, 500);
+	double idle = lab2_cpu_during(&t, 500);
 	probe_send(fds[0], REQ("GET /sleep?ms=5000"),
 	           strlen(REQ("GET /sleep?ms=5000")), 0, 0);
 	probe_sleep_ms(200);
-	double asleep = cpu_during(&t, 1000);
+	double asleep = lab2_cpu_during(&t, 1000);
 	for (int i = 0; i < CLIENTS; i++)
 		close(fds[i]);
 	if (!target_alive(&t))

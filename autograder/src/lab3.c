@@ -78,37 +78,6 @@ static bool open_and_silent(int fd)
 	       (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* CPU time the server used in the next ms milliseconds; -1 on error. */
-static double cpu_during(struct target *t, int ms)
-{
-	double before = target_cpu_ms(t), after;
-
-	probe_sleep_ms(ms);
-	after = target_cpu_ms(t);
-	return before < 0 || after < 0 ? -1 : after - before;
-}
-
-/* Sends GET / on fd and reads its answer within ms: the time it took, or
- * -1 without a 200. */
-static double get_root_on(int fd, int ms)
-{
-	struct http_reply rep;
-	double took = -1;
-
-	probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
-	if (probe_recv(fd, &rep, false, ms) == 0 && rep.status == 200)
-		took = rep.ms;
-	probe_reply_free(&rep);
-	return took;
-}
-
 /* ---- integration ------------------------------------------------------------
  */
 
@@ -213,7 +182,7 @@ static enum verdict header_timeout(struct grader *g, const struct check *c,
 		return FAIL;
 	for (int k = 0; k < CONNS; k++)
 		fd[k] = probe_connect(t.port, REPLY_MS);
-	if (get_root_on(fd[1], REPLY_MS) < 0) {
+	if (lab2_get_root_on(fd[1], REPLY_MS) < 0) {
 		result_printf(r, "GET / on a keep-alive connection got no 200 "
 		                 "within 3 s\n");
 		close_many(fd, CONNS);
@@ -337,7 +306,7 @@ static enum verdict timeout_by_state(struct grader *g, const struct check *c,
 		return FAIL;
 	for (int k = 0; k < CONNS; k++)
 		fd[k] = probe_connect(t.port, REPLY_MS);
-	if (get_root_on(fd[SLEEPER], REPLY_MS) < 0) {
+	if (lab2_get_root_on(fd[SLEEPER], REPLY_MS) < 0) {
 		result_printf(r, "GET / on a keep-alive connection got no 200 "
 		                 "within 3 s\n");
 		goto out;
@@ -397,120 +366,27 @@ out:
 	return lab1_done(&t, r, v);
 }
 
-/* With 16 descriptors the server runs out: accept4() fails with EMFILE
- * while a client waits in the backlog, which keeps the listening socket
- * readable. The loop must neither spin on it (level-triggered epoll
- * reports it at once, for ever) nor stop, nor stop serving the clients it
- * has; once a descriptor is free again, the pause's timer lets the waiting
- * client in. */
+/* The loop must neither spin on a listening socket it cannot accept from
+ * (level-triggered epoll reports it at once, for ever) nor stop, nor stop
+ * serving the clients it has; once a descriptor is free again, the
+ * pause's timer lets the waiting client in. */
 static enum verdict emfile_pause(struct grader *g, const struct check *c,
                                  struct result *r)
 {
-	enum { NOFILE = 16, SLOW_MS = 100, TRIES = 5 };
-	static const struct target_opts opts = {.nofile = NOFILE};
-	int held[NOFILE], nheld = 0, queued = -1;
-	double ms[TRIES], used;
-	struct http_reply rep = {0};
-	struct target t;
-	enum verdict v = FAIL;
+	static const struct emfile_words epoll_loop = {
+	    .cpu_ms = 500,
+	    .not_fatal = "; after the pause, the accept-pause timer "
+	                 "(initialised in server_run(), its data the server) "
+	                 "starts the listener again",
+	    .spin = "and level-triggered epoll reports it on every poll: stop "
+	            "watching it for ~100 ms after EMFILE (pause_accepting())",
+	    .waits = "",
+	    .freed = "while accepting was paused after EMFILE",
+	    .no_resume = ": the pause's timer must start the listener's "
+	                 "watcher again",
+	};
 
-	if (!target_serve(g, c, &t, &opts, r))
-		return FAIL;
-	/* Keep-alive clients, each answered (so accepted), until one is
-	 * not: that one waits in the backlog. */
-	while (queued < 0 && nheld < NOFILE) {
-		int fd = probe_connect(t.port, REPLY_MS);
-
-		if (fd < 0)
-			break;
-		if (get_root_on(fd, 300) >= 0)
-			held[nheld++] = fd;
-		else
-			queued = fd;
-	}
-	if (queued < 0 || nheld < 2) {
-		result_printf(r,
-		              "with %d descriptors, %d keep-alive clients were "
-		              "answered and %s\n",
-		              NOFILE, nheld,
-		              queued < 0
-		                  ? "none was left waiting: expected the "
-		                    "server to run out"
-		                  : "the next one was not");
-		goto out;
-	}
-	used = cpu_during(&t, 500);
-	if (!target_alive(&t)) {
-		result_printf(
-		    r,
-		    "the server stopped while accept4() failed with "
-		    "EMFILE (%d clients open, 1 waiting): running out "
-		    "of descriptors is a shortage, not a fatal error; "
-		    "after the pause, the accept-pause timer "
-		    "(initialised in server_run(), its data the "
-		    "server) starts the listener again\n",
-		    nheld);
-		goto out;
-	}
-	if (used < 0 || used > 50) {
-		result_printf(
-		    r,
-		    "%d clients open, 1 waiting to be accepted, no "
-		    "descriptor left: the server used %.0f ms of CPU "
-		    "in 0.5 s. The waiting client keeps the listening "
-		    "socket readable, and level-triggered epoll "
-		    "reports it on every poll: stop watching it for "
-		    "~100 ms after EMFILE (pause_accepting())\n",
-		    nheld, used);
-		goto out;
-	}
-	/* The clients it has are still served, at once: the pause is the
-	 * listening socket's, not the loop's. */
-	for (int i = 0; i < TRIES; i++)
-		if ((ms[i] = get_root_on(held[0], 2000)) < 0) {
-			result_printf(r,
-			              "while out of descriptors, GET / on an "
-			              "open connection got no answer within "
-			              "2 s\n");
-			goto out;
-		}
-	qsort(ms, TRIES, sizeof(ms[0]), cmp_double);
-	if (ms[TRIES / 2] > SLOW_MS) {
-		result_printf(r,
-		              "while out of descriptors, GET / on an open "
-		              "connection took %.0f ms (the median of %d): the "
-		              "loop itself waits where only accepting should "
-		              "pause\n",
-		              ms[TRIES / 2], TRIES);
-		goto out;
-	}
-	/* A descriptor frees up; the waiting client must be served when
-	 * the pause ends, with nothing else to wake the loop. */
-	close(held[--nheld]);
-	if (probe_recv(queued, &rep, false, 1500) != 0 || rep.status != 200) {
-		result_printf(
-		    r,
-		    "a descriptor was freed (a client left) while "
-		    "accepting was paused after EMFILE; the client "
-		    "waiting in the backlog then got no answer within "
-		    "1.5 s (%s): the pause's timer must start the "
-		    "listener's watcher again\n",
-		    rep.err[0] ? rep.err : "wrong status");
-	} else {
-		result_printf(r,
-		              "out of descriptors with %d clients: %.0f ms of "
-		              "CPU in 0.5 s, open connections answered in %.1f "
-		              "ms, the waiting client served once one left\n",
-		              nheld + 1, used, ms[TRIES / 2]);
-		v = PASS;
-	}
-	probe_reply_free(&rep);
-out:
-	for (int i = 0; i < nheld; i++)
-		close(held[i]);
-	if (queued >= 0)
-		close(queued);
-	return lab1_done(&t, r, v);
+	return lab2_emfile_pause_in(g, c, r, &epoll_loop);
 }
 
 /* ---- latency and memory
@@ -692,7 +568,7 @@ static enum verdict asleep_cpu(struct grader *g, const struct check *c,
 	if (fd >= 0)
 		shutdown(fd, SHUT_WR);
 	probe_sleep_ms(100);
-	used = cpu_during(&t, 600);
+	used = lab2_cpu_during(&t, 600);
 	got = fd >= 0 ? probe_recv_many(fd, rep, 2, 2000) : 0;
 	if (fd >= 0)
 		close(fd);
