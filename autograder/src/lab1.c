@@ -317,16 +317,17 @@ static bool slow_reader_gets(int port, const char *want, struct result *r)
 	close(fd);
 	if (rep.status != 200 || rep.body_len != BIG_FILE ||
 	    memcmp(rep.body, want, BIG_FILE) != 0)
-		result_printf(r,
-		              "a client that asked for the %d-byte file and "
-		              "waited 300 ms before reading got status %d and "
-		              "%zu bytes, the first wrong one at byte %zu (%s): "
-		              "the socket was full, write() sent part of the "
-		              "buffer or failed with EAGAIN, and the rest was "
-		              "never sent?\n",
-		              BIG_FILE, rep.status, rep.body_len,
-		              first_difference(rep.body, rep.body_len, want),
-		              rep.err[0] ? rep.err : "complete");
+		result_printf(
+		    r,
+		    "a client that asked for the %d-byte file and "
+		    "waited 300 ms before reading got status %d and "
+		    "%zu bytes, the first wrong one at byte %zu (%s): "
+		    "the socket was full, write() sent part of the "
+		    "buffer or failed with EAGAIN, and the rest was "
+		    "never sent?\n",
+		    BIG_FILE, rep.status, rep.body_len,
+		    first_difference(rep.body, rep.body_len, want),
+		    rep.err[0] ? rep.err : "complete");
 	else
 		ok = true;
 	probe_reply_free(&rep);
@@ -360,8 +361,9 @@ enum verdict lab1_large_file(struct grader *g, const struct check *c,
 		              cr.cmd, BIG_FILE, cr.body_len,
 		              first_difference(cr.body, cr.body_len, want));
 	} else if (slow_reader_gets(t.port, want, r)) {
-		result_printf(r, "%d bytes, byte for byte, to curl and to a "
-		                 "client that waited before reading\n",
+		result_printf(r,
+		              "%d bytes, byte for byte, to curl and to a "
+		              "client that waited before reading\n",
 		              BIG_FILE);
 		v = PASS;
 	}

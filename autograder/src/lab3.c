@@ -737,7 +737,7 @@ static const struct check checks[] = {
          "the given frame code: keep server_settle() and on_client_io() as "
          "given"),
     UNIT(frame_stream_backpressure, 1,
-         "server_settle() ends with frame_drain(), as given: a streamed "
+         "server_settle() ends with frame_flow(), as given: a streamed "
          "body that filled its queue goes on only when told it drained"),
     UNIT(frame_stream_head_and_short, 1,
          "a HEAD's answer is its head alone; an error from the connection "
@@ -746,6 +746,14 @@ static const struct check checks[] = {
          "when frame_open() fails, server_run() returns its error after "
          "undoing what it did: ev_close() the handles, one "
          "ev_run(EV_RUN_NOWAIT), close the signalfd, ev_loop_close()"),
+    /* Request bodies (lab 7's uploads) are the given frame's work alone:
+     * shown to a student whose server breaks them, worth no points. */
+    UNIT(frame_request_body, 0,
+         "the given frame reads a body in pieces, pausing and resuming: keep "
+         "on_client_io() and server_settle() as given"),
+    UNIT(frame_body_refused, 0,
+         "a body nobody reads never becomes a request: the given frame "
+         "answers and closes"),
     HIDDEN(heap_sift, 1,
            "sift down must compare with both children and pick the smaller"),
     HIDDEN(nowait_no_block, 1,

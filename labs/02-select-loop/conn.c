@@ -95,9 +95,9 @@ int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
 	 *                          &req);
 	 * - n == 0: the head is not all here yet. Stop; keep the bytes.
 	 * - n > 0: a whole head of n bytes.
-	 *   - req.content_length > 0: lab 2 reads no bodies (the body's
-	 *     bytes would be parsed as the next request): answer
-	 *     app_error(413) and close after it.
+	 *   - app_refuses_body(cfg, &req): a body nobody reads (lab 2
+	 *     reads none; its bytes would be parsed as the next request):
+	 *     answer app_error(413) and close after it.
 	 *   - otherwise app_handle(cfg, &req, &res) (on failure res is a 500,
 	 *     still worth sending).
 	 *   - then buf_consume(&c->in, n). Not before: req points into "in",
@@ -281,4 +281,37 @@ void conn_trim(struct conn *c)
 		buf_free(&c->in);
 	if (buf_pending(&c->out) == 0)
 		buf_free(&c->out);
+}
+
+size_t conn_input(const struct conn *c, const char **p)
+{
+	*p = buf_head(&c->in);
+	return buf_pending(&c->in);
+}
+
+void conn_consume(struct conn *c, size_t n)
+{
+	buf_consume(&c->in, n);
+}
+
+long conn_fill(struct conn *c)
+{
+	int rc = buf_reserve(&c->in, CONN_READ_CHUNK);
+	ssize_t n;
+
+	if (rc < 0)
+		return rc;
+	do
+		n = read(c->fd, buf_tail(&c->in), CONN_READ_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	buf_commit(&c->in, (size_t)n);
+	return n;
+}
+
+void conn_hold_close(struct conn *c)
+{
+	c->held_close = true;
+	buf_consume(&c->in, buf_pending(&c->in));
 }

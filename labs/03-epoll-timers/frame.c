@@ -4,7 +4,8 @@
  * This file lets a later lab in without copying any of it: its routes run
  * before app_handle()'s (through app_config.route), and a request it takes
  * holds its connection's place -- a /sleep that only server_answer() ends
- * (conn_release()) -- while the client is watched for leaving.
+ * (conn_release()) -- while the client is watched for leaving, or its
+ * body is read and handed to the route piece by piece.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -26,10 +27,23 @@ void server_take(struct server_req *r, struct server_reply *rp,
 {
 	rp->on_gone = on_gone;
 	rp->on_drain = NULL;
+	rp->on_body = NULL;
 	rp->client = NULL;
 	/* conn.c, not the frame, called the route: which client it was
 	 * for is known once conn_* returns, in frame_adopt(). */
 	r->srv->taken = rp;
+}
+
+/* A request the lab said it reads the body of, whose route took nothing:
+ * the frame takes it, and answers res at once (frame_adopt()), closing
+ * the connection after it -- its body is not read. */
+static void take_orphan(struct server *srv, const struct http_request *req,
+                        struct app_response *res)
+{
+	struct server_req r = {.srv = srv, .http = req};
+
+	srv->orphan_res = *res; /* its body is the orphan's now */
+	server_take(&r, &srv->orphan, NULL);
 }
 
 /* app_config.route: the lab's routes. A taken request is answered with a
@@ -42,8 +56,18 @@ static int route(void *arg, const struct http_request *req,
 	struct server_req r = {.srv = srv, .http = req};
 	int rc = srv->lab->route(&r, res);
 
+	if (srv->taken == NULL && (req->content_length > 0 || req->chunked)) {
+		/* Only reads_body() lets a request with a body this far. */
+		if (rc != SERVER_ANSWERED) {
+			app_response_free(res);
+			app_error(rc == SERVER_PASS ? 404 : 500, res);
+		}
+		take_orphan(srv, req, res);
+	}
 	if (srv->taken != NULL) { /* whatever it said, it must answer */
-		app_response_free(res);
+		if (srv->taken != &srv->orphan)
+			app_response_free(res);
+		body_init(&srv->taken_body, req);
 		*res = (struct app_response){.status = 200, .held = 1};
 		return 1;
 	}
@@ -54,6 +78,13 @@ static int route(void *arg, const struct http_request *req,
 	return rc;
 }
 
+static bool reads_body(void *arg, const struct http_request *req)
+{
+	struct server *srv = arg;
+
+	return srv->lab->reads_body(req);
+}
+
 int frame_open(struct server *srv)
 {
 	srv->lab = &server_lab;
@@ -62,6 +93,8 @@ int frame_open(struct server *srv)
 	if (srv->lab->route != NULL) {
 		srv->cfg.route = route;
 		srv->cfg.route_arg = srv;
+		if (srv->lab->reads_body != NULL)
+			srv->cfg.reads_body = reads_body;
 	}
 	return srv->lab->open != NULL ? srv->lab->open(srv) : 0;
 }
@@ -82,20 +115,50 @@ void frame_adopt(struct client *cl)
 	rp->client = cl;
 	cl->reply = rp;
 	cl->full = false;
+	cl->paused = false;
+	cl->body = cl->srv->taken_body;
 	/* After an end of stream already read, the guest is still there:
 	 * he has only said that he has nothing more to ask (a half-close). */
 	cl->glancing = !cl->conn.close_after;
+}
+
+/* Whether a taken request's body is being read now. */
+static bool reading_body(const struct client *cl)
+{
+	return cl->reply != NULL && cl->reply->on_body != NULL &&
+	       !body_done(&cl->body);
 }
 
 int frame_watch(struct client *cl)
 {
 	unsigned events = EV_READABLE;
 
-	if (cl->reply == NULL || !cl->glancing)
+	if (reading_body(cl)) {
+		if (cl->paused)
+			return 0; /* backpressure: the client's window closes */
+	} else if (cl->reply == NULL || !cl->glancing) {
 		return 0;
+	}
 	if (conn_wants_write(&cl->conn))
 		events |= EV_WRITABLE;
 	return ev_io_start(&cl->io, events);
+}
+
+/* The body's next bytes, into the connection's input (frame_flow() hands
+ * them on). One read() per event, and none while a piece is still
+ * there: the socket's buffer holds the rest, and the client waits on its
+ * TCP window -- a body costs a connection one read's worth of memory. */
+static enum frame_read read_body(struct client *cl)
+{
+	const char *in;
+	long n;
+
+	if (cl->paused || conn_input(&cl->conn, &in) >= CONN_READ_CHUNK)
+		return FRAME_READ;
+	n = conn_fill(&cl->conn);
+	if (n == -EAGAIN || n > 0)
+		return FRAME_READ;
+	return FRAME_GONE; /* the end of the stream mid-body, or an error */
 }
 
 /* A connection reads nothing while its answer is held, so a guest who
@@ -106,20 +169,26 @@ int frame_watch(struct client *cl)
  * stops, or level-triggered epoll would report them again and again. One
  * guess goes wrong: a client that half-closes after its request was read
  * looks gone, and is closed. */
-bool frame_guest_left(struct client *cl, unsigned revents)
+static enum frame_read glance(struct client *cl)
 {
 	char byte;
-	ssize_t n;
+	ssize_t n = recv(cl->conn.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	if (cl->reply == NULL || !(revents & EV_READABLE))
-		return false;
-	n = recv(cl->conn.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n > 0)
 		cl->glancing = false;
-	if (n < 0)
-		return errno != EAGAIN && errno != EWOULDBLOCK &&
-		       errno != EINTR;
-	return n == 0;
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return FRAME_NOT_MINE;
+	return n > 0 ? FRAME_NOT_MINE : FRAME_GONE;
+}
+
+enum frame_read frame_readable(struct client *cl, unsigned revents)
+{
+	if (cl->reply == NULL || !(revents & EV_READABLE))
+		return FRAME_NOT_MINE;
+	if (reading_body(cl))
+		return read_body(cl);
+	return glance(cl);
 }
 
 /* Unties a reply from its client; returns the client (NULL: gone). */
@@ -140,8 +209,21 @@ void frame_forget(struct client *cl)
 	if (rp == NULL)
 		return;
 	untie(rp);
+	if (rp == &cl->srv->orphan)
+		app_response_free(&cl->srv->orphan_res);
 	if (rp->on_gone != NULL)
 		rp->on_gone(rp);
+}
+
+/* An answer that comes before the whole body was read: where the next
+ * request would begin is unknown, so the connection ends after it, and
+ * no more of the body is read. */
+static void body_unread(struct client *cl)
+{
+	if (body_done(&cl->body))
+		return;
+	conn_hold_close(&cl->conn);
+	cl->body.state = BODY_DONE;
 }
 
 int server_answer(struct server_reply *rp, const struct app_response *res)
@@ -151,6 +233,7 @@ int server_answer(struct server_reply *rp, const struct app_response *res)
 
 	if (cl == NULL)
 		return -ENOTCONN;
+	body_unread(cl);
 	rc = conn_release(&cl->conn, res, &cl->srv->cfg, server_now(cl->srv));
 	server_settle(cl, rc);
 	return rc < 0 ? rc : 0;
@@ -165,6 +248,7 @@ int server_stream(struct server_reply *rp, const struct app_response *head,
 	if (cl == NULL)
 		return -ENOTCONN;
 	rp->on_drain = on_drain;
+	body_unread(cl);
 	rc = conn_stream_begin(&cl->conn, head);
 	server_settle(cl, rc);
 	if (rc < 0)
@@ -203,11 +287,95 @@ int server_end(struct server_reply *rp)
 	return rc < 0 ? rc : 0;
 }
 
-void frame_drain(struct client *cl)
+void server_read_body(struct server_reply *rp,
+                      void (*on_body)(struct server_reply *rp, const void *data,
+                                      size_t len))
+{
+	rp->on_body = on_body;
+	if (rp->client != NULL)
+		server_settle(rp->client, 0); /* its bytes may be waiting */
+}
+
+void server_pause(struct server_reply *rp)
+{
+	if (rp->client != NULL)
+		rp->client->paused = true;
+}
+
+void server_resume(struct server_reply *rp)
+{
+	struct client *cl = rp->client;
+
+	if (cl == NULL || !cl->paused)
+		return;
+	cl->paused = false;
+	server_settle(cl, 0); /* reads again; its tail hands on what waits */
+}
+
+/* Hands the body's pieces in the connection's input to the route, until
+ * the body ends, the route pauses or answers, or more bytes must come.
+ * A piece is consumed only after on_body() has returned (it points into
+ * the input), and only if the request is still the client's: an answer
+ * given inside on_body() has dropped the input already. */
+static void pass_body(struct client *cl)
 {
 	struct server_reply *rp = cl->reply;
 
-	if (rp == NULL || !cl->full || buf_pending(&cl->conn.out) > 0)
+	if (cl->passing)
+		return; /* server_resume() inside on_body(): the loop below
+		           goes on */
+	cl->passing = true;
+	while (cl->reply == rp && reading_body(cl) && !cl->paused) {
+		struct body next = cl->body;
+		const char *in, *data;
+		size_t n, len = conn_input(&cl->conn, &in);
+		long used = body_next(&next, in, len, &data, &n);
+
+		if (used < 0) { /* malformed chunks: nothing more makes sense */
+			cl->passing = false;
+			server_settle(cl, (int)used);
+			return;
+		}
+		if (used == 0)
+			break; /* more must come */
+		if (n > 0)
+			rp->on_body(rp, data, n);
+		if (cl->reply != rp)
+			break; /* answered, or gone, inside on_body() */
+		cl->body = next;
+		conn_consume(&cl->conn, (size_t)used);
+		if (body_done(&cl->body))
+			rp->on_body(rp, NULL, 0); /* the end */
+	}
+	cl->passing = false;
+}
+
+/* The orphan's answer: its route's, the connection ending after it. */
+static void answer_orphan(struct client *cl)
+{
+	struct server *srv = cl->srv;
+	struct app_response res = srv->orphan_res;
+
+	srv->orphan_res = (struct app_response){0};
+	server_answer(&srv->orphan, &res);
+	app_response_free(&res);
+}
+
+void frame_flow(struct client *cl)
+{
+	struct server_reply *rp = cl->reply;
+
+	if (rp == NULL)
+		return;
+	if (rp == &cl->srv->orphan) {
+		answer_orphan(cl);
+		return;
+	}
+	if (reading_body(cl)) {
+		pass_body(cl);
+		return;
+	}
+	if (!cl->full || buf_pending(&cl->conn.out) > 0)
 		return;
 	cl->full = false;
 	if (rp->on_drain != NULL)

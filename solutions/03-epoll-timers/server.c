@@ -255,7 +255,7 @@ void server_settle(struct client *cl, int rc)
 		return;
 	}
 	conn_trim(c);
-	frame_drain(cl); /* last: it may write, and settle again */
+	frame_flow(cl); /* last: it may read, write, and settle again */
 }
 
 static void on_client_io(struct ev_io *w, unsigned revents)
@@ -265,9 +265,15 @@ static void on_client_io(struct ev_io *w, unsigned revents)
 	int64_t now = server_now(cl->srv);
 	int rc = 0;
 
-	if (frame_guest_left(cl, revents)) {
+	switch (frame_readable(cl, revents)) {
+	case FRAME_GONE:
 		close_client(cl); /* which tells the lab (on_gone) */
 		return;
+	case FRAME_READ:
+		revents &= ~EV_READABLE; /* a request body's bytes */
+		break;
+	case FRAME_NOT_MINE:
+		break;
 	}
 	if (revents & EV_READABLE)
 		rc = conn_on_readable(&cl->conn, cfg, now);

@@ -7,6 +7,7 @@
 #ifndef APP_H
 #define APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http.h"
@@ -24,11 +25,16 @@ struct app_config {
 	int header_timeout; /* ms, from --header-timeout; 0: default (lab 3 on)
 	                     */
 	/* The server's way in, from lab 3 on (the routes a later lab adds,
-	 * server.h), or NULL: tried before app_handle()'s own routes.
+	 * server.h), or NULL: tried before app_handle()'s own routes, for
+	 * every method (a route answers 405 itself if it must).
 	 * Returns 1 when it answered into res, 0 to let app_handle() route
 	 * the request, or -ENOMEM. */
 	int (*route)(void *arg, const struct http_request *req,
 	             struct app_response *res);
+	/* Whether the server reads this request's body (a route then takes
+	 * the request and reads it, server.h), with route_arg; NULL: no body
+	 * is ever read (labs 1-6). */
+	bool (*reads_body)(void *arg, const struct http_request *req);
 	void *route_arg;
 };
 
@@ -55,6 +61,13 @@ struct app_response {
  * Returns 0, or -ENOMEM (res is then a 500 with no body). */
 int app_handle(const struct app_config *cfg, const struct http_request *req,
                struct app_response *res);
+
+/* A request with a body that the server will not read: its bytes would be
+ * taken for the next request (request smuggling), so it gets 413 and its
+ * connection closes. Until a lab reads bodies (cfg->reads_body), that is
+ * every request with a body. */
+bool app_refuses_body(const struct app_config *cfg,
+                      const struct http_request *req);
 
 /* A response for a request that could not be parsed (status 400..505). */
 void app_error(int status, struct app_response *res);

@@ -43,6 +43,7 @@ struct http_request {
 	size_t nheaders;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	size_t content_length; /* 0 when absent */
+	bool chunked;          /* Transfer-Encoding: chunked (lab 7 reads it) */
 	bool keep_alive;       /* what the client asked for (used from lab 2) */
 };
 

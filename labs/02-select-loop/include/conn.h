@@ -131,4 +131,21 @@ int conn_time_out(struct conn *c, int status);
  * idle clients should cost their sockets, not 16 KiB each. */
 void conn_trim(struct conn *c);
 
+/* A held request's body, read by the server (lab 7, server.h): */
+
+/* The bytes received and not yet parsed, at *p: after a held request's
+ * head, the start of its body (and perhaps requests pipelined behind). */
+size_t conn_input(const struct conn *c, const char **p);
+
+/* The first n of them have been used. */
+void conn_consume(struct conn *c, size_t n);
+
+/* One read() into them: how many bytes came, 0 at the end of the stream,
+ * -EAGAIN when none are there yet, or another negative errno. */
+long conn_fill(struct conn *c);
+
+/* The held request's answer ends the connection: its body was not read
+ * whole, so where the next request would begin is unknown. */
+void conn_hold_close(struct conn *c);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "body.h"
 #include "conn.h"
 #include "list.h"
 #include "loop.h"
@@ -37,6 +38,11 @@ struct server {
 	/* The frame's (frame.c): */
 	const struct server_lab *lab; /* a later lab's part, or NULL */
 	struct server_reply *taken;   /* taken by the route just called */
+	struct body taken_body;       /* the body of that request */
+	/* A request whose body the lab said it reads, but whose route did
+	 * not take it: the frame takes it, to answer res and close. */
+	struct server_reply orphan;
+	struct app_response orphan_res;
 };
 
 struct client {
@@ -54,6 +60,9 @@ struct client {
 	struct server_reply *reply; /* taken: its answer is held */
 	bool glancing; /* while it waits: watching for the guest leaving */
 	bool full;     /* a streamed answer's queue said full: on_drain due */
+	bool paused;   /* server_pause(): its body is not read for now */
+	bool passing;  /* in pass_body(): on_body() is running */
+	struct body body; /* the taken request's body, still to be read */
 };
 
 /* server.c's, for frame.c. */
@@ -70,13 +79,20 @@ void frame_adopt(struct client *cl);
 /* After the interest is stated: while a taken request waits, also watch
  * for the guest leaving. 0 or a negative errno. */
 int frame_watch(struct client *cl);
-/* On a readable event: true when the guest of a waiting request has gone
- * (the caller then closes the client). */
-bool frame_guest_left(struct client *cl, unsigned revents);
+/* What frame_readable() did with a readable event. */
+enum frame_read {
+	FRAME_NOT_MINE, /* the connection reads as usual (conn_on_readable) */
+	FRAME_READ,     /* the frame read: the connection must not */
+	FRAME_GONE,     /* the guest has gone: close the client */
+};
+/* On each event, first: while a taken request waits, a readable socket
+ * is its body's next bytes, or the guest leaving. */
+enum frame_read frame_readable(struct client *cl, unsigned revents);
 /* The client is being closed: a taken request is told (on_gone). */
 void frame_forget(struct client *cl);
-/* Last thing after each event: a streamed answer whose full queue has
- * emptied is told (on_drain). */
-void frame_drain(struct client *cl);
+/* Last thing after each event (it may settle the client again): what can
+ * flow now does -- a request body's pieces go to the route (on_body), a
+ * streamed answer whose full queue has emptied is told (on_drain). */
+void frame_flow(struct client *cl);
 
 #endif

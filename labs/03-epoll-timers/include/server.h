@@ -31,6 +31,25 @@
  * read chunk by chunk): server_stream(), then server_write() until it says
  * the queue is full, the next pieces after on_drain, and server_end(). A
  * slow client then costs SERVER_STREAM_HIGH bytes of queue, not the file.
+ *
+ * And a request may bring a body (lab 7: POST /upload), framed by
+ * Content-Length or chunked. By default it gets 413 and the connection
+ * closes (unread, its bytes would be taken for the next request). A lab
+ * that reads bodies says which (server_lab.reads_body); its route takes
+ * such a request and reads the body in pieces as they arrive:
+ *
+ *   route(r, res)                    POST /upload
+ *     server_take(r, &u->reply, ..)
+ *     server_read_body(&u->reply, on_body)
+ *     return SERVER_LATER
+ *   on_body(rp, data, len)           each piece; server_pause() if it
+ *                                    cannot keep up, server_resume() later
+ *   on_body(rp, NULL, 0)             the end: answer now, or later
+ *
+ * A paused body is not read: the client's TCP window closes and it waits,
+ * so a body costs its connection one read's worth of memory, however big.
+ * Answering before the end is allowed (a 413 when the body is too big):
+ * the rest is not read, and the connection closes after the answer.
  * Everything here runs on the loop thread.
  */
 #ifndef SERVER_H
@@ -101,6 +120,9 @@ struct server_reply {
 	/* A streamed answer: called when the queue has emptied after
 	 * server_write() said it was full. */
 	void (*on_drain)(struct server_reply *rp);
+	/* Its body's next piece, set by server_read_body(); len 0 (data
+	 * NULL): the body is complete. data is valid during the call only. */
+	void (*on_body)(struct server_reply *rp, const void *data, size_t len);
 	struct client *client; /* private: the client, NULL once gone */
 };
 
@@ -116,6 +138,12 @@ struct server_lab {
 	/* Each request, before app_handle()'s routes: a SERVER_* value, or
 	 * -ENOMEM (the client then gets a 500). */
 	int (*route)(struct server_req *r, struct app_response *res);
+	/* Whether the lab reads this request's body (called for requests
+	 * that have one): then route() gets it, and must take it -- a body
+	 * request it does not take is answered with what route() said (404
+	 * for SERVER_PASS) and its connection closed. NULL: every request
+	 * with a body gets 413. */
+	bool (*reads_body)(const struct http_request *req);
 };
 
 /* Defined by a later lab's own file; labs 1-3 have none (frame.c). */
@@ -153,6 +181,21 @@ int server_stream(struct server_reply *rp, const struct app_response *head,
  * client has gone (on_gone has been called); -EINVAL: more than the
  * Content-Length; -ENOMEM. */
 int server_write(struct server_reply *rp, const void *data, size_t len);
+
+/* Reads the body of a taken request: on_body is called with each piece
+ * as it arrives (in the route's caller, when the first pieces came with
+ * the head; else from the loop), then with len 0 at its end. A malformed
+ * chunked body, or a client that leaves mid-body, ends the request with
+ * on_gone instead. Without this call the body is not read, and the
+ * answer closes the connection. */
+void server_read_body(struct server_reply *rp,
+                      void (*on_body)(struct server_reply *rp, const void *data,
+                                      size_t len));
+
+/* No more on_body calls until server_resume(), which may make them
+ * before it returns (pieces already received). */
+void server_pause(struct server_reply *rp);
+void server_resume(struct server_reply *rp);
 
 /* The streamed body is complete: the connection goes on with the requests
  * behind it, and the reply is yours again. 0, -ENOTCONN, or -EINVAL when

@@ -13,6 +13,13 @@
  *                      is full and going on at each on_drain
  *   GET /short         a head promising 10 bytes, then only 5
  *   GET /count         "gone=G drains=D": guests gone, on_drain calls
+ *   POST /upload       reads the body ("?pause=1": pausing after each
+ *                      piece, resumed by a 1 ms timer); answers
+ *                      "n=BYTES sum=CHECKSUM max=BIGGEST-PIECE" at its end
+ *   POST /early        answers 413 at the body's first piece
+ *   POST /noread       takes the request, reads none of its body, and
+ *                      answers 10 ms later
+ *   POST /pass         says it reads the body, then does not take it
  *
  * Each answer starts from a timer, as a real one starts from a pool's or
  * a worker's callback: a taken request is answered after its route has
@@ -166,6 +173,9 @@ static struct job *new_job(struct server_req *r)
 	return j;
 }
 
+static bool reads_body(const struct http_request *req);
+static int body_route(struct server_req *r);
+
 static int route(struct server_req *r, struct app_response *res)
 {
 	const struct http_request *req = r->http;
@@ -181,6 +191,8 @@ static int route(struct server_req *r, struct app_response *res)
 		                             .send_body = 1};
 		return res->body ? SERVER_ANSWERED : -ENOMEM;
 	}
+	if (req->method == HTTP_OTHER)
+		return reads_body(req) ? body_route(r) : SERVER_PASS;
 	if (!http_str_eq(req->path, "/later") &&
 	    !http_str_eq(req->path, "/stream") &&
 	    !http_str_eq(req->path, "/short"))
@@ -207,6 +219,126 @@ static int route(struct server_req *r, struct app_response *res)
 	return SERVER_LATER;
 }
 
+/* --- request bodies --- */
+
+struct upload {
+	struct server_reply reply;
+	struct ev_timer timer; /* /upload?pause=1: the resume; /noread */
+	bool pausing;
+	unsigned long n, sum, max;
+	bool timer_closed;
+};
+
+static void free_upload(struct ev_handle *h)
+{
+	free(h->data);
+}
+
+static void upload_done(struct upload *u)
+{
+	if (!u->timer_closed)
+		ev_close(&u->timer.h, free_upload);
+	u->timer_closed = true;
+}
+
+static void upload_gone(struct server_reply *rp)
+{
+	gone++;
+	upload_done(rp->data);
+}
+
+static void text_answer(struct server_reply *rp, int status, const char *t)
+{
+	struct app_response res = {.status = status,
+	                           .content_type = "text/plain",
+	                           .body = strdup(t),
+	                           .body_len = strlen(t),
+	                           .send_body = 1};
+
+	server_answer(rp, &res);
+	app_response_free(&res);
+}
+
+static void on_resume(struct ev_timer *t)
+{
+	struct upload *u = t->h.data;
+
+	server_resume(&u->reply);
+}
+
+static void on_upload_body(struct server_reply *rp, const void *data,
+                           size_t len)
+{
+	struct upload *u = rp->data;
+	char text[96];
+
+	if (data == NULL) {
+		snprintf(text, sizeof(text), "n=%lu sum=%lu max=%lu\n", u->n,
+		         u->sum, u->max);
+		text_answer(rp, 200, text);
+		upload_done(u);
+		return;
+	}
+	for (size_t i = 0; i < len; i++)
+		u->sum = u->sum * 31 + ((const unsigned char *)data)[i];
+	u->n += len;
+	if (len > u->max)
+		u->max = len;
+	if (u->pausing) {
+		server_pause(rp);
+		ev_timer_start(&u->timer, 1, 0);
+	}
+}
+
+static void on_early_body(struct server_reply *rp, const void *data, size_t len)
+{
+	(void)data;
+	(void)len;
+	text_answer(rp, 413, "too big\n");
+	upload_done(rp->data);
+}
+
+static void on_noread(struct ev_timer *t)
+{
+	struct upload *u = t->h.data;
+
+	text_answer(&u->reply, 200, "not read\n");
+	upload_done(u);
+}
+
+static bool reads_body(const struct http_request *req)
+{
+	return http_str_eq(req->path, "/upload") ||
+	       http_str_eq(req->path, "/early") ||
+	       http_str_eq(req->path, "/noread") ||
+	       http_str_eq(req->path, "/pass");
+}
+
+static int body_route(struct server_req *r)
+{
+	const struct http_request *req = r->http;
+	struct upload *u;
+
+	if (http_str_eq(req->path, "/pass"))
+		return SERVER_PASS;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return -ENOMEM;
+	ev_timer_init(server_loop(r->srv), &u->timer,
+	              http_str_eq(req->path, "/noread") ? on_noread
+	                                                : on_resume);
+	u->timer.h.data = u;
+	u->reply.data = u;
+	u->pausing = param(req, "pause") == 1;
+	server_take(r, &u->reply, upload_gone);
+	if (http_str_eq(req->path, "/noread"))
+		ev_timer_start(&u->timer, 10, 0);
+	else
+		server_read_body(&u->reply, http_str_eq(req->path, "/early")
+		                                ? on_early_body
+		                                : on_upload_body);
+	return SERVER_LATER;
+}
+
 /* What the lab's open says: 0, or the error test_frame_open_fails makes
  * it return (set in the child before server_run()). */
 static int open_error;
@@ -217,7 +349,8 @@ static int lab_open(struct server *srv)
 	return open_error;
 }
 
-const struct server_lab server_lab = {.open = lab_open, .route = route};
+const struct server_lab server_lab = {
+    .open = lab_open, .route = route, .reads_body = reads_body};
 
 /* --- the test, in the parent --- */
 
@@ -576,6 +709,131 @@ START_TEST(test_frame_open_fails)
 }
 END_TEST
 
+/* Sends all of buf, or fails saying how far it got: a server that stops
+ * reading a body would otherwise block the test for ever. */
+static void say_all(int fd, const void *buf, size_t len, const char *what)
+{
+	size_t sent = 0;
+
+	while (sent < len) {
+		struct pollfd p = {fd, POLLOUT, 0};
+		ck_assert_msg(poll(&p, 1, 3000) == 1,
+		              "%s: the server read %zu of %zu bytes, then "
+		              "nothing for 3 s",
+		              what, sent, len);
+		ssize_t n = send(fd, (const char *)buf + sent, len - sent,
+		                 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ck_assert_msg(n > 0 || errno == EAGAIN,
+		              "%s: send: %s after %zu bytes", what,
+		              strerror(errno), sent);
+		sent += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* The route's checksum of a body. */
+static unsigned long checksum(const unsigned char *p, size_t n)
+{
+	unsigned long sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum = sum * 31 + p[i];
+	return sum;
+}
+
+/* 1 MiB of body, read in pieces as it arrives (once straight through,
+ * once pausing after every piece), then the request pipelined behind it
+ * is answered: the body was consumed exactly, none of it parsed as a
+ * request. */
+START_TEST(test_frame_request_body)
+{
+	enum { N = 1 << 20 };
+	static unsigned char body[N];
+	char head[128], want[96], buf[4096];
+
+	for (long i = 0; i < N; i++)
+		body[i] = (unsigned char)(i * 7 + i / 251);
+	start_server();
+	for (int pause = 0; pause <= 1; pause++) {
+		int fd = dial();
+		snprintf(head, sizeof(head),
+		         "POST /upload?pause=%d HTTP/1.1\r\n"
+		         "Content-Length: %d\r\n\r\n",
+		         pause, N);
+		say(fd, head);
+		say_all(fd, body, N, "POST /upload");
+		say(fd, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+		hear(fd, buf, sizeof(buf), sizeof(buf));
+		close(fd);
+		snprintf(want, sizeof(want), "n=%d sum=%lu max=", N,
+		         checksum(body, N));
+		const char *got = strstr(buf, want);
+		ck_assert_msg(got != NULL && strstr(got, "HTTP/1.1 200") &&
+		                  strstr(got, "Hello from the waiter"),
+		              "%s a 1 MiB body: expected \"%s...\", then the "
+		              "answer to the GET behind it; got:\n%.600s",
+		              pause ? "pausing after each piece of" : "reading",
+		              want, buf);
+		unsigned long max = strtoul(got + strlen(want), NULL, 10);
+		ck_assert_msg(
+		    max <= 64 << 10,
+		    "a piece of %lu bytes: the body must be handed on "
+		    "as it arrives, not gathered",
+		    max);
+	}
+	stop_server();
+}
+END_TEST
+
+/* A body nobody reads never becomes a request: without reads_body, 413;
+ * an answer before the body's end, a route that reads none of it, or one
+ * that does not take it: the answer, then the connection closes. A guest
+ * who leaves mid-body is gone (on_gone). */
+START_TEST(test_frame_body_refused)
+{
+	static const struct {
+		const char *req, *status;
+	} cases[] = {
+	    {"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+	     "HTTP/1.1 413"},
+	    {"POST /noread HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+	     "HTTP/1.1 200"},
+	    {"POST /pass HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+	     "HTTP/1.1 404"},
+	    {"POST /early HTTP/1.1\r\nContent-Length: 900000\r\n\r\nhello",
+	     "HTTP/1.1 413"},
+	};
+	const char *smuggled = "GET / HTTP/1.1\r\n\r\n";
+	char buf[4096];
+
+	start_server();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = dial();
+		say(fd, cases[i].req);
+		say(fd, smuggled);
+		long got = hear(fd, buf, sizeof(buf), sizeof(buf));
+		close(fd);
+		ck_assert_msg(got > 0 &&
+		                  strncmp(buf, cases[i].status,
+		                          strlen(cases[i].status)) == 0 &&
+		                  strstr(buf + 1, "HTTP/1.1") == NULL,
+		              "sent:\n%s%s\nexpected %s alone, the connection "
+		              "then closed; got:\n%.400s",
+		              cases[i].req, smuggled, cases[i].status, buf);
+	}
+	int fd = dial();
+	say(fd, "POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+	say(fd, "a thousand bytes? no: thirty-nine only");
+	usleep(100000);
+	close(fd);
+	usleep(200000);
+	ck_assert_msg(strncmp(count(), "gone=1 ", 7) == 0,
+	              "a guest sent part of a body and left: expected on_gone "
+	              "once; /count says %s",
+	              count());
+	stop_server();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -586,6 +844,8 @@ static Suite *suite(void)
 	TEST_ADD(s, test_frame_stream_backpressure, 20);
 	TEST_ADD(s, test_frame_stream_head_and_short, 10);
 	TEST_ADD(s, test_frame_open_fails, 10);
+	TEST_ADD(s, test_frame_request_body, 20);
+	TEST_ADD(s, test_frame_body_refused, 10);
 	return s;
 }
 
