@@ -78,57 +78,77 @@ enum verdict lab2_keep_alive_curl(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
-/* Three requests in one write(); the first sleeps, so a server that answers
- * in completion order instead of request order is caught. */
-/* Lab 2 reads no request bodies: a body would be parsed as the next
- * request. Here it *is* one: a server that does not refuse it answers two
- * requests where the client sent one (request smuggling). */
-static enum verdict body_refused(struct grader *g, const struct check *c,
-                                 struct result *r)
+/* Sends one request with a body, framed as `framing` says; true when it
+ * got one answer, 413, and the connection closed. */
+static bool refused(int port, const char *req, const char *framing,
+                    struct result *r)
 {
-	static const char req[] = "POST /x HTTP/1.1\r\nHost: grader\r\n"
-	                          "Content-Length: 35\r\n\r\n"
-	                          "GET /smuggled HTTP/1.1\r\nHost: g\r\n\r\n";
-	struct target t;
 	struct http_reply rep[2];
-	enum verdict v = FAIL;
 	char a[300];
+	bool ok = false;
+	int fd = probe_connect(port, REPLY_MS);
 
-	if (!target_serve(g, c, &t, NULL, r))
-		return FAIL;
-	int fd = probe_connect(t.port, REPLY_MS);
 	probe_send(fd, req, strlen(req), 0, 0);
 	size_t n = probe_recv_many(fd, rep, 2, 1500);
 	bool closed = n == 1 && (rep[0].closed || probe_wait_closed(fd, 1500));
 	if (fd >= 0)
 		close(fd);
 	if (n == 0)
-		result_printf(r, "POST with a 35-byte body: no answer (%s)\n",
-		              rep[0].err);
+		result_printf(r, "POST with a body (%s): no answer (%s)\n",
+		              framing, rep[0].err);
 	else if (n > 1)
 		result_printf(
 		    r,
-		    "POST with a 35-byte body that reads as a request "
+		    "POST with a body (%s) that reads as a request "
 		    "got 2 answers (%d, then %d): the body was parsed "
 		    "as the next request. Request smuggling: refuse a "
-		    "body with 413 and close\n",
-		    rep[0].status, rep[1].status);
+		    "body with 413 and close (app_refuses_body())\n",
+		    framing, rep[0].status, rep[1].status);
 	else if (rep[0].status != 413 || !closed)
 		result_printf(
 		    r,
-		    "POST with a 35-byte body: expected 413 and the "
+		    "POST with a body (%s): expected 413 and the "
 		    "connection closed, got %s%s\n",
+		    framing,
 		    probe_quote(rep[0].raw, rep[0].raw_len, 60, a, sizeof(a)),
 		    closed ? "" : ", and it stayed open");
-	else {
-		result_printf(r, "a request with a body: 413, then closed\n");
-		v = PASS;
-	}
+	else
+		ok = true;
 	for (size_t i = 0; i < n; i++)
 		probe_reply_free(&rep[i]);
+	return ok;
+}
+
+/* Lab 2 reads no request bodies: a body would be parsed as the next
+ * request. Here it *is* one: a server that does not refuse it answers two
+ * requests where the client sent one (request smuggling). */
+static enum verdict body_refused(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	static const char by_length[] =
+	    "POST /x HTTP/1.1\r\nHost: grader\r\n"
+	    "Content-Length: 35\r\n\r\n"
+	    "GET /smuggled HTTP/1.1\r\nHost: g\r\n\r\n";
+	static const char by_chunks[] =
+	    "POST /x HTTP/1.1\r\nHost: grader\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "GET /smuggled HTTP/1.1\r\nHost: g\r\n\r\n";
+	struct target t;
+	enum verdict v = FAIL;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	if (refused(t.port, by_length, "Content-Length: 35", r) &&
+	    refused(t.port, by_chunks, "Transfer-Encoding: chunked", r)) {
+		result_printf(r, "a request with a body, by Content-Length or "
+		                 "chunked: 413, then closed\n");
+		v = PASS;
+	}
 	return lab1_done(&t, r, v);
 }
 
+/* Three requests in one write(); the first sleeps, so a server that answers
+ * in completion order instead of request order is caught. */
 enum verdict lab2_pipelined(struct grader *g, const struct check *c,
                             struct result *r)
 {
@@ -386,12 +406,13 @@ enum verdict lab2_emfile_pause_in(struct grader *g, const struct check *c,
 	}
 	used = lab2_cpu_during(&t, w->cpu_ms);
 	if (!target_alive(&t)) {
-		result_printf(r,
-		              "the server stopped while accept4() failed with "
-		              "EMFILE (%d clients open, 1 waiting): running out "
-		              "of descriptors is a shortage, not a fatal "
-		              "error%s\n",
-		              nheld, w->not_fatal);
+		result_printf(
+		    r,
+		    "the server stopped while accept4() failed with "
+		    "EMFILE (%d clients open, 1 waiting): running out "
+		    "of descriptors is a shortage, not a fatal "
+		    "error%s\n",
+		    nheld, w->not_fatal);
 		goto out;
 	}
 	if (used < 0 || used > 50) {
@@ -428,12 +449,13 @@ enum verdict lab2_emfile_pause_in(struct grader *g, const struct check *c,
 	 * served when the pause ends, with nothing else to wake the loop. */
 	close(held[--nheld]);
 	if (probe_recv(queued, &rep, false, 1500) != 0 || rep.status != 200) {
-		result_printf(r,
-		              "a descriptor was freed (a client left) %s; the "
-		              "client waiting in the backlog then got no answer "
-		              "within 1.5 s (%s)%s\n",
-		              w->freed, rep.err[0] ? rep.err : "wrong status",
-		              w->no_resume);
+		result_printf(
+		    r,
+		    "a descriptor was freed (a client left) %s; the "
+		    "client waiting in the backlog then got no answer "
+		    "within 1.5 s (%s)%s\n",
+		    w->freed, rep.err[0] ? rep.err : "wrong status",
+		    w->no_resume);
 	} else {
 		result_printf(r,
 		              "out of descriptors with %d clients: %.0f ms of "
@@ -815,8 +837,9 @@ static const struct check checks[] = {
      "read() == 0 or ECONNRESET mid-request: free that connection, carry on",
      NULL, false},
     {"integration.body_refused", STAGE_INTEGRATION, 1, body_refused,
-     "a request with Content-Length > 0: answer 413, drop the rest of \"in\" "
-     "and close; its body must never be read as a request",
+     "a request with a body (app_refuses_body(): Content-Length > 0 or "
+     "chunked): answer 413, drop the rest of \"in\" and close; its body "
+     "must never be read as a request",
      NULL, false},
     {"integration.fd_setsize_wall", STAGE_INTEGRATION, 3, lab2_fd_setsize_wall,
      "never FD_SET a descriptor >= FD_SETSIZE: answer 503 and close it", NULL,

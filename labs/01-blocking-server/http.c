@@ -62,12 +62,16 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
 	 *    -431, and so is a head longer than HTTP_MAX_HEAD bytes -- again
 	 *    check that before the end of the head arrives.
 	 *
-	 * 4. Once the empty line is there: a Transfer-Encoding header is -501
-	 *    (we do not support it). Content-Length must be digits only (mind
-	 *    overflow), and a second one must agree with the first: -400
-	 *    otherwise. keep_alive is true for HTTP/1.1 unless a Connection
-	 *    header lists "close", and for HTTP/1.0 only if one lists
-	 *    "keep-alive" (a comma-separated list; compare ignoring case).
+	 * 4. Once the empty line is there: a Transfer-Encoding header sets
+	 *    chunked if its value is "chunked" (any case; lab 7 reads such
+	 *    bodies), and is -501 with any other value (a coding we cannot
+	 *    undo); a second one is -400. Content-Length must be digits only
+	 *    (mind overflow), and a second one must agree with the first:
+	 *    -400 otherwise. Both chunked and a Content-Length: -400 (which
+	 *    one frames the body? request smuggling lives in that doubt).
+	 * keep_alive is true for HTTP/1.1 unless a Connection header lists
+	 * "close", and for HTTP/1.0 only if one lists "keep-alive" (a
+	 * comma-separated list; compare ignoring case).
 	 *
 	 * Pitfalls:
 	 * - buf is not a C string: no '\0' ends it, and a client can send

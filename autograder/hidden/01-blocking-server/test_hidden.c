@@ -203,16 +203,35 @@ START_TEST(test_hidden_transfer_encoding)
 	const char *s;
 
 	ck_assert_int_eq(
-	    parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-	          &req),
-	    -501);
-	ck_assert_int_eq(
 	    parse("GET / HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", &req),
 	    -501);
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, "
+	                       "chunked\r\n\r\n",
+	                       &req),
+	                 -501);
+	/* Chunked is a framing the server knows (lab 7 reads it). */
+	s = "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n";
+	ck_assert_int_eq(parse(s, &req), (long)strlen(s));
+	ck_assert_msg(req.chunked, "Transfer-Encoding: Chunked must set "
+	                           "req.chunked");
+	/* Two framings, or chunked twice: which one is right? -400. */
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
+	                       "\r\nContent-Length: 5\r\n\r\n",
+	                       &req),
+	                 -400);
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\n"
+	                       "Transfer-Encoding: chunked\r\n\r\n",
+	                       &req),
+	                 -400);
+	ck_assert_int_eq(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked"
+	                       "\r\nTransfer-Encoding: chunked\r\n\r\n",
+	                       &req),
+	                 -400);
 	/* Only that header: similar names and bodies with a length are fine. */
 	s = "POST / HTTP/1.1\r\nX-Transfer-Encoding: chunked\r\n"
 	    "Content-Length: 0\r\n\r\n";
 	ck_assert_int_eq(parse(s, &req), (long)strlen(s));
+	ck_assert_msg(!req.chunked, "X-Transfer-Encoding set req.chunked");
 }
 END_TEST
 

@@ -13,11 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Limits. Going past one is the client's fault and gets a 4xx, never a crash. */
+/* Limits. Going past one is the client's fault and gets a 4xx, never a crash.
+ */
 enum {
 	HTTP_MAX_REQUEST_LINE = 8192, /* "GET /path HTTP/1.1\r\n" longer: 414 */
-	HTTP_MAX_HEAD = 16384,        /* whole head (line + headers) longer: 431 */
-	HTTP_MAX_HEADERS = 32,        /* more header lines than this: 431 */
+	HTTP_MAX_HEAD = 16384, /* whole head (line + headers) longer: 431 */
+	HTTP_MAX_HEADERS = 32, /* more header lines than this: 431 */
 };
 
 enum http_method { HTTP_GET, HTTP_HEAD, HTTP_OTHER };
@@ -52,9 +53,10 @@ struct http_request {
  * Returns the length of the head (through the blank line) when it is
  * complete and valid; 0 when the bytes so far are a valid beginning and more
  * are needed; or a negative HTTP status when they can never be valid:
- *   -400 malformed, -414 request line too long, -431 head too large or too
- *   many headers, -501 Transfer-Encoding (not supported), -505 a well-formed version
- *   other than HTTP/1.0 and HTTP/1.1.
+ *   -400 malformed (also: chunked together with Content-Length), -414
+ *   request line too long, -431 head too large or too many headers, -501 a
+ *   Transfer-Encoding other than chunked, -505 a well-formed version other
+ *   than HTTP/1.0 and HTTP/1.1.
  * Limits are enforced while incomplete too, so a client cannot make the
  * server buffer without bound by never finishing its request. Lines end in
  * CRLF; a bare LF is accepted, as most servers do. */
@@ -74,10 +76,9 @@ const char *http_reason(int status);
  *   HTTP/1.1 <status> <reason>\r\n
  *   Content-Length: <content_length>\r\n
  *   Content-Type: <content_type>\r\n      (omitted when content_type is NULL)
- *   <extra>                               (each line ending in \r\n, may be NULL)
- *   Connection: keep-alive | close\r\n
- *   \r\n
- * Returns its length, or -ENOSPC when it does not fit. */
+ *   <extra>                               (each line ending in \r\n, may be
+ * NULL) Connection: keep-alive | close\r\n \r\n Returns its length, or -ENOSPC
+ * when it does not fit. */
 long http_format_head(char *out, size_t cap, int status,
                       const char *content_type, size_t content_length,
                       const char *extra, bool keep_alive);

@@ -13,7 +13,8 @@
  *                      is full and going on at each on_drain
  *   GET /short         a head promising 10 bytes, then only 5
  *   GET /count         "gone=G drains=D": guests gone, on_drain calls
- *   POST /upload       reads the body ("?pause=1": pausing after each
+ *   POST /upload       reads the body, Content-Length or chunked
+ *                      ("?pause=1": pausing after each
  *                      piece, resumed by a 1 ms timer); answers
  *                      "n=BYTES sum=CHECKSUM max=BIGGEST-PIECE" at its end
  *   POST /early        answers 413 at the body's first piece
@@ -784,6 +785,70 @@ START_TEST(test_frame_request_body)
 }
 END_TEST
 
+/* Appends one chunk of body[*at..] of size n (its size line in hex, an
+ * extension on some) to out; returns out's new length. */
+static size_t put_chunk(char *out, size_t len, const unsigned char *body,
+                        size_t *at, size_t n)
+{
+	len += (size_t)sprintf(out + len, n % 3 ? "%zx\r\n" : "%zX;x=y\r\n", n);
+	memcpy(out + len, body + *at, n);
+	*at += n;
+	len += n;
+	memcpy(out + len, "\r\n", 2);
+	return len + 2;
+}
+
+/* The same, framed in chunks of odd sizes, with extensions and a trailer;
+ * and chunked framing that breaks its own rules ends the request. */
+START_TEST(test_frame_chunked_body)
+{
+	static const size_t sizes[] = {1, 100, 4096, 70000, 0xabc, 200000};
+	static unsigned char body[300000];
+	static char msg[sizeof(body) + 4096];
+	char want[96], buf[4096];
+	size_t len, at = 0, total = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		total += sizes[i];
+	for (size_t i = 0; i < total; i++)
+		body[i] = (unsigned char)(i * 13 + i / 97);
+	len = (size_t)sprintf(msg, "POST /upload HTTP/1.1\r\n"
+	                           "Transfer-Encoding: chunked\r\n\r\n");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		len = put_chunk(msg, len, body, &at, sizes[i]);
+	len += (size_t)sprintf(msg + len, "0\r\nX-Trailer: yes\r\n\r\n"
+	                                  "GET / HTTP/1.1\r\n"
+	                                  "Connection: close\r\n\r\n");
+	start_server();
+	int fd = dial();
+	say_all(fd, msg, len, "a chunked POST /upload");
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	snprintf(want, sizeof(want), "n=%zu sum=%lu max=", total,
+	         checksum(body, total));
+	const char *got = strstr(buf, want);
+	ck_assert_msg(got != NULL && strstr(got, "HTTP/1.1 200") &&
+	                  strstr(got, "Hello from the waiter"),
+	              "a chunked body of %zu bytes in 6 chunks: expected "
+	              "\"%s...\", then the answer to the GET behind it; "
+	              "got:\n%.600s",
+	              total, want, buf);
+	/* A chunk longer than its size line said. */
+	fd = dial();
+	say(fd, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+	        "\r\n3\r\nabcdef\r\n0\r\n\r\n");
+	ck_assert_msg(peer_closes(fd, 1000),
+	              "a chunk of 6 bytes under a size line of 3: the "
+	              "connection must close; it was still open 1 s later");
+	close(fd);
+	ck_assert_msg(strncmp(count(), "gone=1 ", 7) == 0,
+	              "malformed chunks end the request as a guest leaving "
+	              "does (on_gone); /count says %s",
+	              count());
+	stop_server();
+}
+END_TEST
+
 /* A body nobody reads never becomes a request: without reads_body, 413;
  * an answer before the body's end, a route that reads none of it, or one
  * that does not take it: the answer, then the connection closes. A guest
@@ -800,6 +865,9 @@ START_TEST(test_frame_body_refused)
 	    {"POST /pass HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
 	     "HTTP/1.1 404"},
 	    {"POST /early HTTP/1.1\r\nContent-Length: 900000\r\n\r\nhello",
+	     "HTTP/1.1 413"},
+	    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	     "5\r\nhello\r\n0\r\n\r\n",
 	     "HTTP/1.1 413"},
 	};
 	const char *smuggled = "GET / HTTP/1.1\r\n\r\n";
@@ -845,6 +913,7 @@ static Suite *suite(void)
 	TEST_ADD(s, test_frame_stream_head_and_short, 10);
 	TEST_ADD(s, test_frame_open_fails, 10);
 	TEST_ADD(s, test_frame_request_body, 20);
+	TEST_ADD(s, test_frame_chunked_body, 10);
 	TEST_ADD(s, test_frame_body_refused, 10);
 	return s;
 }
