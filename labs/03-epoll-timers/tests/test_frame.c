@@ -741,6 +741,27 @@ static unsigned long checksum(const unsigned char *p, size_t n)
 	return sum;
 }
 
+/* Reads what came back for an upload of body[0..n) with a GET pipelined
+ * behind it: the route's "n=.. sum=.." answer, then the GET's. Returns
+ * the biggest piece the route was handed. */
+static unsigned long expect_upload(int fd, const unsigned char *body, size_t n,
+                                   const char *what)
+{
+	char want[96], buf[4096];
+
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	snprintf(want, sizeof(want), "n=%zu sum=%lu max=", n,
+	         checksum(body, n));
+	const char *got = strstr(buf, want);
+	ck_assert_msg(got != NULL && strstr(got, "HTTP/1.1 200") &&
+	                  strstr(got, "Hello from the waiter"),
+	              "%s: expected \"%s...\", then the answer to the GET "
+	              "behind it; got:\n%.600s",
+	              what, want, buf);
+	return strtoul(got + strlen(want), NULL, 10);
+}
+
 /* 1 MiB of body, read in pieces as it arrives (once straight through,
  * once pausing after every piece), then the request pipelined behind it
  * is answered: the body was consumed exactly, none of it parsed as a
@@ -749,7 +770,7 @@ START_TEST(test_frame_request_body)
 {
 	enum { N = 1 << 20 };
 	static unsigned char body[N];
-	char head[128], want[96], buf[4096];
+	char head[128];
 
 	for (long i = 0; i < N; i++)
 		body[i] = (unsigned char)(i * 7 + i / 251);
@@ -763,18 +784,10 @@ START_TEST(test_frame_request_body)
 		say(fd, head);
 		say_all(fd, body, N, "POST /upload");
 		say(fd, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
-		hear(fd, buf, sizeof(buf), sizeof(buf));
-		close(fd);
-		snprintf(want, sizeof(want), "n=%d sum=%lu max=", N,
-		         checksum(body, N));
-		const char *got = strstr(buf, want);
-		ck_assert_msg(got != NULL && strstr(got, "HTTP/1.1 200") &&
-		                  strstr(got, "Hello from the waiter"),
-		              "%s a 1 MiB body: expected \"%s...\", then the "
-		              "answer to the GET behind it; got:\n%.600s",
-		              pause ? "pausing after each piece of" : "reading",
-		              want, buf);
-		unsigned long max = strtoul(got + strlen(want), NULL, 10);
+		unsigned long max = expect_upload(
+		    fd, body, N,
+		    pause ? "a 1 MiB body, pausing after each piece"
+		          : "a 1 MiB body");
 		ck_assert_msg(
 		    max <= 64 << 10,
 		    "a piece of %lu bytes: the body must be handed on "
@@ -805,7 +818,6 @@ START_TEST(test_frame_chunked_body)
 	static const size_t sizes[] = {1, 100, 4096, 70000, 0xabc, 200000};
 	static unsigned char body[300000];
 	static char msg[sizeof(body) + 4096];
-	char want[96], buf[4096];
 	size_t len, at = 0, total = 0;
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
@@ -822,17 +834,7 @@ START_TEST(test_frame_chunked_body)
 	start_server();
 	int fd = dial();
 	say_all(fd, msg, len, "a chunked POST /upload");
-	hear(fd, buf, sizeof(buf), sizeof(buf));
-	close(fd);
-	snprintf(want, sizeof(want), "n=%zu sum=%lu max=", total,
-	         checksum(body, total));
-	const char *got = strstr(buf, want);
-	ck_assert_msg(got != NULL && strstr(got, "HTTP/1.1 200") &&
-	                  strstr(got, "Hello from the waiter"),
-	              "a chunked body of %zu bytes in 6 chunks: expected "
-	              "\"%s...\", then the answer to the GET behind it; "
-	              "got:\n%.600s",
-	              total, want, buf);
+	expect_upload(fd, body, total, "a chunked body in 6 chunks");
 	/* A chunk longer than its size line said. */
 	fd = dial();
 	say(fd, "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
