@@ -1330,6 +1330,12 @@ enum verdict lab1_sequential(struct grader *g, const struct check *c,
 		size_t n = 0;
 		for (int i = 0; i < N && n == (size_t)i; i++) {
 			struct http_reply rep;
+			/* Every tenth client finds the server idle: back to
+			 * back, the next connect() may always beat the
+			 * server's return to accept(), and a nap taken only
+			 * when no client is waiting would never show. */
+			if (i % 10 == 0)
+				probe_sleep_ms(5);
 			if (probe_request(t.port, REQ_CLOSE("GET /"),
 			                  strlen(REQ_CLOSE("GET /")), &rep,
 			                  3000) == 0 &&
