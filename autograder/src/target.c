@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -291,6 +292,27 @@ long target_rss_kb(struct target *t)
 int target_threads(struct target *t)
 {
 	return (int)status_field(t, "Threads: %ld");
+}
+
+long target_peak_rss_kb(struct target *t)
+{
+	return status_field(t, "VmHWM: %ld kB");
+}
+
+int target_fds(struct target *t)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)t->proc.prog);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 void target_tail(struct target *t, struct result *r, int lines)

@@ -62,6 +62,12 @@ long target_rss_kb(struct target *t);
 /* Its threads (the main one included); -1 on error. */
 int target_threads(struct target *t);
 
+/* The server's peak resident memory (VmHWM), in KiB; -1 if unknown. */
+long target_peak_rss_kb(struct target *t);
+
+/* How many descriptors the server has open now; -1 if unknown. */
+int target_fds(struct target *t);
+
 /* The last lines of the server's output, for a failure message. */
 void target_tail(struct target *t, struct result *r, int lines);
 

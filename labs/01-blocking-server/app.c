@@ -115,7 +115,7 @@ static int sleep_route(struct http_str query, struct app_response *res)
  * absolute path, no empty component. Backslashes, '%' (we decode nothing)
  * and control characters are refused too, so that no name means one thing
  * here and another to a log reader or a different filesystem. */
-static bool name_ok(struct http_str name)
+bool app_file_name_ok(struct http_str name)
 {
 	size_t start = 0;
 
@@ -223,7 +223,7 @@ static int file_status(int err)
 	}
 }
 
-static const char *file_type(struct http_str name)
+const char *app_file_type(struct http_str name)
 {
 	if (has_suffix(name, ".txt"))
 		return text_plain;
@@ -237,7 +237,7 @@ static int file_route(const struct app_config *cfg, struct http_str name,
 {
 	int err;
 
-	if (!name_ok(name))
+	if (!app_file_name_ok(name))
 		return set_error(res, 403);
 	if (cfg->root == NULL)
 		return set_error(res, 404);
@@ -247,7 +247,7 @@ static int file_route(const struct app_config *cfg, struct http_str name,
 	if (err < 0)
 		return set_error(res, file_status(-err));
 	res->status = 200;
-	res->content_type = file_type(name);
+	res->content_type = app_file_type(name);
 	res->send_body = 1;
 	return 0;
 }
@@ -282,9 +282,13 @@ int app_handle(const struct app_config *cfg, const struct http_request *req,
 
 	memset(res, 0, sizeof(*res));
 	/* A lab's own routes first, whatever the method (lab 7's POST). */
-	if (cfg->route != NULL && (rc = cfg->route(cfg->route_arg, req, res)))
+	if (cfg->route != NULL && (rc = cfg->route(cfg->route_arg, req, res))) {
+		if (rc < 0) { /* out of memory: a 500, as app.h promises */
+			app_response_free(res);
+			app_error(500, res);
+		}
 		rc = rc < 0 ? rc : 0;
-	else if (req->method == HTTP_OTHER)
+	} else if (req->method == HTTP_OTHER)
 		rc = method_not_allowed(res);
 	else
 		rc = route(cfg, req, res);

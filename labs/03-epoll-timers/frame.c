@@ -22,6 +22,11 @@ struct ev_loop *server_loop(struct server *srv)
 	return &srv->loop;
 }
 
+const struct app_config *server_config(const struct server *srv)
+{
+	return &srv->cfg;
+}
+
 void server_take(struct server_req *r, struct server_reply *rp,
                  void (*on_gone)(struct server_reply *rp))
 {

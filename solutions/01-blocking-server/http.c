@@ -334,12 +334,14 @@ const char *http_reason(int status)
 		const char *reason;
 	} reasons[] = {
 	    {200, "OK"},
+	    {206, "Partial Content"},
 	    {400, "Bad Request"},
 	    {403, "Forbidden"},
 	    {404, "Not Found"},
 	    {405, "Method Not Allowed"},
 	    {408, "Request Timeout"},
 	    {413, "Content Too Large"},
+	    {416, "Range Not Satisfiable"},
 	    {414, "URI Too Long"},
 	    {431, "Request Header Fields Too Large"},
 	    {500, "Internal Server Error"},

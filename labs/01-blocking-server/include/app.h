@@ -69,6 +69,13 @@ int app_handle(const struct app_config *cfg, const struct http_request *req,
 bool app_refuses_body(const struct app_config *cfg,
                       const struct http_request *req);
 
+/* The rules of /files/NAME, for a later lab's own file routes (lab 5):
+ * whether NAME may be asked for at all (no "..", absolute path or empty
+ * part; no '\\', '%' or control character: 403 otherwise), and the
+ * Content-Type its suffix gives it (a static string). */
+bool app_file_name_ok(struct http_str name);
+const char *app_file_type(struct http_str name);
+
 /* A response for a request that could not be parsed (status 400..505). */
 void app_error(int status, struct app_response *res);
 

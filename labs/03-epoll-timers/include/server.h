@@ -152,6 +152,9 @@ extern const struct server_lab server_lab;
 /* The loop the server runs on, for the lab's own handles. */
 struct ev_loop *server_loop(struct server *srv);
 
+/* The command line's settings (--root...), as server_run() was given them. */
+const struct app_config *server_config(const struct server *srv);
+
 /* In a route: takes the request, which is then answered with
  * server_answer() or server_stream() (and must be: the client waits) from
  * a later callback -- not from inside the route, which answers at once
