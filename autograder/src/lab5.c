@@ -782,7 +782,11 @@ static const struct check checks[] = {
          "on_data returns (the `delivering` flag)"),
     UNIT(stream_read_error, 4,
          "a read that returns 0 before `end` is -EIO: the file shrank"),
-    UNIT(range_forms, 5,
+    UNIT(pipe_teardown, 3,
+         "a write that fails (the client gone) closes the stream; "
+         "pipe_gone() too; done once, after the close, with the first "
+         "error"),
+    UNIT(range_forms, 4,
          "a-b includes b (end = b + 1); -n is the last n; a start at or "
          "past the size is 416; anything else is ignored (200)"),
     HIDDEN(fifo_refused, 2,
@@ -820,7 +824,7 @@ static const struct check checks[] = {
      "first byte must not wait for the whole file",
      NULL, false},
 
-    {"memory.slow_reader", STAGE_MEMORY, 10, slow_reader,
+    {"memory.slow_reader", STAGE_MEMORY, 8, slow_reader,
      "when server_write() says the queue is full, pause the stream; "
      "resume in on_drain",
      NULL, false},

@@ -431,6 +431,77 @@ START_TEST(test_stream_read_error)
 }
 END_TEST
 
+/* --- the pipe, torn down from either side --- */
+
+static int dones, done_err;
+
+static void on_done(struct pipe *pp, int err)
+{
+	(void)pp;
+	dones++;
+	done_err = err;
+}
+
+/* A pipe into an answer whose client is gone (a reply never taken, as
+ * after on_gone): the first chunk's server_write() says -ENOTCONN, the
+ * stream stops there, and done comes once with that error. Then a pipe
+ * stopped by pipe_gone() with its first read in flight: done once, when
+ * the read has landed. Then a read error at the other end: done once,
+ * with the read's error. */
+START_TEST(test_pipe_teardown)
+{
+	struct server_reply gone = {0}; /* no client: as after on_gone */
+	struct rstream src;
+	struct pipe pp;
+	char path[128];
+	int fd;
+
+	make_file("t.bin", 10000);
+	snprintf(path, sizeof(path), "%s/t.bin", dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+
+	rstream_init(&src, &pool, fd, 0, 10000, NULL, NULL);
+	src.chunk = 1000;
+	dones = 0;
+	pipe_start(&pp, &src, &gone, on_done);
+	run_for(2000, "the pipe's done");
+	ck_assert_msg(dones == 1 && done_err == -ENOTCONN,
+	              "a pipe whose client had gone: done came %d times, last "
+	              "with %d; expected once, with -ENOTCONN",
+	              dones, done_err);
+	ck_assert_msg(src.pos <= 1000,
+	              "the client was gone at the first chunk, yet the stream "
+	              "read on to byte %lld: stop it when server_write() fails",
+	              (long long)src.pos);
+
+	rstream_init(&src, &pool, fd, 0, 10000, NULL, NULL);
+	dones = 0;
+	pipe_start(&pp, &src, &gone, on_done);
+	pipe_gone(&pp); /* the guest leaves with the first read in the pool */
+	ck_assert_msg(dones == 0,
+	              "pipe_gone() with a read in flight: done came at once, "
+	              "while the read still writes into the stream's buffer");
+	run_for(2000, "the pipe's done");
+	ck_assert_msg(dones == 1 && done_err == -ENOTCONN,
+	              "pipe_gone(): done came %d times, last with %d; "
+	              "expected once, with -ENOTCONN",
+	              dones, done_err);
+
+	ck_assert_int_eq(ftruncate(fd, 0), 0); /* every read now finds 0 */
+	rstream_init(&src, &pool, fd, 0, 10000, NULL, NULL);
+	dones = 0;
+	pipe_start(&pp, &src, &gone, on_done);
+	run_for(2000, "the pipe's done");
+	ck_assert_msg(dones == 1 && done_err == -EIO,
+	              "a pipe whose file had shrunk to nothing: done came %d "
+	              "times, last with %d; expected once, with the read's "
+	              "-EIO",
+	              dones, done_err);
+	close(fd);
+}
+END_TEST
+
 /* --- Range --- */
 
 START_TEST(test_range_forms)
@@ -490,6 +561,7 @@ static Suite *suite(void)
 	    {"test_stream_pause_resume", test_stream_pause_resume},
 	    {"test_stream_close_in_data", test_stream_close_in_data},
 	    {"test_stream_read_error", test_stream_read_error},
+	    {"test_pipe_teardown", test_pipe_teardown},
 	    {"test_range_forms", test_range_forms},
 	};
 
