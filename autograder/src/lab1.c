@@ -102,9 +102,6 @@ bool lab1_expect(struct result *r, int port, const char *req, size_t len,
 	return ok;
 }
 
-#define EXPECT(r, port, req, want)                                             \
-	lab1_expect((r), (port), (req), strlen(req), (want), NULL)
-
 /* ---- integration -------------------------------------------------------- */
 
 enum verdict lab1_get_root(struct grader *g, const struct check *c,

@@ -4,6 +4,7 @@
 #define LAB1_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "grader.h"
 #include "probe.h"
@@ -27,6 +28,10 @@ enum verdict lab1_done(struct target *t, struct result *r, enum verdict v);
 /* One raw request; true when the status is want (else r explains). */
 bool lab1_expect(struct result *r, int port, const char *req, size_t len,
                  int want, struct http_reply *out);
+
+/* lab1_expect() of a C string, its reply not kept. */
+#define EXPECT(r, port, req, want)                                             \
+	lab1_expect((r), (port), (req), strlen(req), (want), NULL)
 
 /* A client that asks for a big file and resets the connection mid-way. */
 int lab1_vanish(int port);

@@ -24,9 +24,6 @@
 #include "target.h"
 #include "util.h"
 
-#define EXPECT(r, port, req, want)                                             \
-	lab1_expect((r), (port), (req), strlen(req), (want), NULL)
-
 enum {
 	REPLY_MS = 3000,
 	HUGE_MIB = 64, /* huge.bin: bigger than anything a stream may hold */

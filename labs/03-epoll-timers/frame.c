@@ -40,8 +40,9 @@ void server_take(struct server_req *r, struct server_reply *rp,
 }
 
 /* A request the lab said it reads the body of, whose route took nothing:
- * the frame takes it, and answers res at once (frame_adopt()), closing
- * the connection after it -- its body is not read. */
+ * the frame takes it, and answers res as soon as it is the client's
+ * (frame_flow()), closing the connection after it -- its body is not
+ * read. */
 static void take_orphan(struct server *srv, const struct http_request *req,
                         struct app_response *res)
 {

@@ -38,15 +38,11 @@ static void finish_close(struct rstream *s)
  * they have returned. True when the stream is still open. */
 static bool deliver(struct rstream *s, const char *data, size_t n, int err)
 {
-	bool outer = !s->delivering; /* an on_end inside on_data */
-
 	s->delivering = true;
 	if (data != NULL)
 		s->on_data(s, data, n);
 	else
 		s->on_end(s, err);
-	if (!outer)
-		return !s->closing; /* the outer deliver() finishes */
 	s->delivering = false;
 	if (!s->closing)
 		return true;
