@@ -6,13 +6,16 @@
  * memory that stays flat however big the file and however slow the client.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "curl.h"
@@ -26,8 +29,13 @@
 
 enum {
 	REPLY_MS = 3000,
-	HUGE_MIB = 64, /* huge.bin: bigger than anything a stream may hold */
+	HUGE_MIB = 64,   /* huge.bin: bigger than anything a stream may hold */
+	GIANT_MIB = 256, /* giant.bin: four times that, for "flat" */
 	CHUNK = 64 << 10,
+	/* What one download may hold: a chunk, and a queue that said full
+	 * (SERVER_STREAM_HIGH) with one more chunk on top. */
+	HELD = 3 * CHUNK,
+	CROWD = 50, /* "50 users": the seed's quiz */
 };
 
 /* The bytes of every file this lab adds: known here without reading. */
@@ -77,6 +85,9 @@ static int setup(struct grader *g)
 	if (rc == 0)
 		rc = write_pattern(path_join(path, g->www, "huge.bin"),
 		                   (long)HUGE_MIB << 20);
+	if (rc == 0)
+		rc = write_pattern(path_join(path, g->www, "giant.bin"),
+		                   (long)GIANT_MIB << 20);
 	/* Names lab 1's rules let through, that lead out of the root or to
 	 * what is not a file: a link out to lab 1's secret, a FIFO. And a
 	 * link that stays inside, which is served. */
@@ -141,12 +152,13 @@ static enum verdict download_sizes(struct grader *g, const struct check *c,
 		snprintf(name, sizeof(name), "s%ld.bin", sizes[i]);
 		ok = fetch_whole(g, t.port, name, sizes[i], r);
 	}
-	ok = ok && fetch_whole(g, t.port, "huge.bin", (long)HUGE_MIB << 20, r);
+	ok =
+	    ok && fetch_whole(g, t.port, "giant.bin", (long)GIANT_MIB << 20, r);
 	if (ok)
 		result_printf(r,
 		              "0, 1, 65535, 65536, 65537 bytes and %d MiB: "
 		              "each byte for byte\n",
-		              HUGE_MIB);
+		              GIANT_MIB);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
@@ -403,6 +415,99 @@ static enum verdict abort_frees(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
+/* ---- /stats ----------------------------------------------------------- */
+
+/* The number after "key": in a /stats answer; -1 when it has none. */
+static long stats_field(const struct http_reply *rep, const char *key)
+{
+	char want[48];
+	const char *at;
+
+	if (rep->status != 200 || rep->body == NULL)
+		return -1;
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	at = strstr(rep->body, want);
+	return at == NULL ? -1 : strtol(at + strlen(want), NULL, 10);
+}
+
+/* GET /stats: streams_open and bytes_buffered, into v[0] and v[1]. */
+static bool get_stats(int port, long v[2], struct http_reply *rep)
+{
+	probe_request(port, REQ_CLOSE("GET /stats"),
+	              strlen(REQ_CLOSE("GET /stats")), rep, REPLY_MS);
+	v[0] = stats_field(rep, "streams_open");
+	v[1] = stats_field(rep, "bytes_buffered");
+	return v[0] >= 0 && v[1] >= 0;
+}
+
+/* Three clients ask for the 256 MiB file and read nothing: /stats shows
+ * three open streams, each holding about a queue (backpressure), and none
+ * once they have left. The frame counts (stats.c is given): what this
+ * checks is the stream's behaviour, seen from the server's own numbers. */
+static enum verdict stats_streams(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	enum { N = 3 };
+	const char *req = REQ_CLOSE("GET /files/giant.bin");
+	struct target t;
+	struct http_reply rep;
+	int fds[N], small = CHUNK;
+	long busy[2], idle[2] = {-1, -1};
+	enum verdict v = FAIL;
+
+	if (!target_serve(g, c, &t, NULL, r))
+		return FAIL;
+	for (int i = 0; i < N; i++) {
+		fds[i] = probe_connect(t.port, REPLY_MS);
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small,
+		           sizeof(small));
+		probe_send(fds[i], req, strlen(req), 0, 0);
+	}
+	probe_sleep_ms(500); /* the kernel's buffers fill; the queues too */
+	bool said = get_stats(t.port, busy, &rep);
+	if (!said)
+		result_printf(r,
+		              "GET /stats: status %d, body \"%.200s\"; "
+		              "expected 200 and JSON with streams_open and "
+		              "bytes_buffered\n",
+		              rep.status, rep.body ? rep.body : "");
+	probe_reply_free(&rep);
+	for (int i = 0; i < N; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* They have left: the streams must close (on_gone, pipe_gone). */
+	for (double end = probe_now_ms() + 2000;
+	     said && probe_now_ms() < end && idle[0] != 0; probe_sleep_ms(50)) {
+		get_stats(t.port, idle, &rep);
+		probe_reply_free(&rep);
+	}
+	if (!said)
+		return lab1_done(&t, r, FAIL);
+	result_printf(r,
+	              "%d clients downloading the %d MiB file, reading "
+	              "nothing: streams_open %ld, bytes_buffered %ld; after "
+	              "they left: streams_open %ld, bytes_buffered %ld\n",
+	              N, GIANT_MIB, busy[0], busy[1], idle[0], idle[1]);
+	if (busy[0] != N)
+		result_printf(
+		    r,
+		    "expected %d streams open: each download streams "
+		    "its file (server_stream(), then server_write())\n",
+		    N);
+	else if (busy[1] > N * 2L * CHUNK)
+		result_printf(r,
+		              "expected at most %d bytes buffered (%d x a full "
+		              "queue and a chunk): when server_write() says "
+		              "full, pause the stream until on_drain\n",
+		              N * 2 * CHUNK, N);
+	else if (idle[0] != 0 || idle[1] != 0)
+		result_printf(r, "expected 0 and 0 within 2 s of the clients "
+		                 "leaving: on_gone must stop the pipe\n");
+	else
+		v = PASS;
+	return lab1_done(&t, r, v);
+}
+
 /* ---- latency ------------------------------------------------------------ */
 
 /* Milliseconds from sending a request for path to the first byte of the
@@ -486,6 +591,131 @@ static enum verdict first_byte(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, v);
 }
 
+/* A child of the grader's that reads the n downloads on fds as fast as
+ * they come, so that the server is busy streaming while the parent
+ * measures; it stops when the parent closes the write end of the pipe
+ * stop[] (it reads the other), or after ms. Its exit status: how many downloads
+ * were a 200 that had brought at least MIN_MB MiB by then. Its pid, or -1. */
+enum { MIN_MB = 1 };
+static pid_t drain_in_child(const int *fds, int n, const int stop[2], int ms)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	close(stop[1]); /* the parent's: its close is the signal */
+	static char buf[CHUNK];
+	static long got[CROWD];
+	static bool ok[CROWD];
+	struct pollfd p[CROWD + 1];
+	int good = 0;
+
+	for (int i = 0; i < n; i++)
+		p[i] = (struct pollfd){fds[i], POLLIN, 0};
+	p[n] = (struct pollfd){stop[0], POLLIN, 0};
+	for (double end = probe_now_ms() + ms; probe_now_ms() < end;) {
+		if (poll(p, (nfds_t)n + 1, 100) <= 0)
+			continue;
+		if (p[n].revents != 0)
+			break; /* the parent has measured */
+		for (int i = 0; i < n; i++) {
+			if (p[i].revents == 0)
+				continue;
+			ssize_t k =
+			    recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (k <= 0) {
+				p[i].fd =
+				    -1; /* done (or failed): poll skips it */
+				continue;
+			}
+			if (got[i] == 0)
+				ok[i] = k >= 12 &&
+				        memcmp(buf, "HTTP/1.1 200", 12) == 0;
+			got[i] += k;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		good += ok[i] && got[i] >= MIN_MB << 20;
+	_exit(good);
+}
+
+/* GET / while 50 clients download the 64 MiB file as fast as they can
+ * read: the loop streams 50 files and must still answer at once. A server
+ * that sends a file before it looks at the next client (or reads it on
+ * the loop thread, or copies it whole) keeps GET / waiting. */
+static enum verdict during_downloads(struct grader *g, const struct check *c,
+                                     struct result *r)
+{
+	enum { PROBES = 40 };
+	static const struct target_opts opts = {.nofile = 4 * CROWD};
+	const char *req = REQ_CLOSE("GET /files/huge.bin");
+	const double limit = 50; /* ms at p90; the reference needs a few */
+	double ms[PROBES];
+	int fds[CROWD], stop[2], n = 0, status = 0, good = -1;
+	struct target t;
+	struct stats st;
+	char text[160];
+	enum verdict v = FAIL;
+
+	if (!target_serve(g, c, &t, &opts, r))
+		return FAIL;
+	if (!EXPECT(r, t.port, REQ_CLOSE("GET /"), 200))
+		return lab1_done(&t, r, FAIL);
+	if (pipe2(stop, O_CLOEXEC) < 0) {
+		result_printf(r, "grader: pipe2: %s\n", strerror(errno));
+		return lab1_done(&t, r, FAIL);
+	}
+	for (int i = 0; i < CROWD; i++) {
+		fds[i] = probe_connect(t.port, REPLY_MS);
+		probe_send(fds[i], req, strlen(req), 0, 0);
+	}
+	pid_t child = drain_in_child(fds, CROWD, stop, 10000);
+	close(stop[0]);
+	for (int i = 0; i < CROWD; i++)
+		if (fds[i] >= 0)
+			close(fds[i]); /* the child has its own */
+	probe_sleep_ms(100);           /* every download under way */
+	while (child > 0 && n < PROBES) {
+		struct http_reply rep;
+		probe_request(t.port, REQ_CLOSE("GET /"),
+		              strlen(REQ_CLOSE("GET /")), &rep, 2000);
+		ms[n++] = rep.status == 200 ? rep.ms : 2000;
+		probe_reply_free(&rep);
+		if (ms[n - 1] >= 2000)
+			break; /* a blocked server: no need to wait 40 times */
+		probe_sleep_ms(25);
+	}
+	close(stop[1]); /* the child counts, and exits */
+	if (child > 0 && waitpid(child, &status, 0) == child &&
+	    WIFEXITED(status))
+		good = WEXITSTATUS(status);
+	stats_summarize(ms, (size_t)n, &st);
+	result_printf(r,
+	              "GET / while %d clients downloaded the %d MiB file (%d "
+	              "of them had had a 200 and %d MiB or more by the "
+	              "end): %s\n",
+	              CROWD, HUGE_MIB, good, MIN_MB,
+	              stats_format(&st, text, sizeof(text)));
+	if (child < 0 || good < 0)
+		result_printf(r, "grader: the downloading clients (a child "
+		                 "process) failed\n");
+	else if (n < PROBES || st.p90 > limit)
+		result_printf(r,
+		              "expected %d answers with p90 under %.0f ms: "
+		              "between two chunks of a download the loop "
+		              "serves everyone else\n",
+		              PROBES, limit);
+	else if (good < CROWD)
+		result_printf(r,
+		              "expected all %d downloads running (a 200, and "
+		              "at least %d MiB each during the measurement): "
+		              "GET / is measured while the files stream\n",
+		              CROWD, MIN_MB);
+	else
+		v = PASS;
+	return lab1_done(&t, r, v);
+}
+
 /* ---- memory -------------------------------------------------------------- */
 
 /* The server's resident memory now, in KiB, sampled every 20 ms for ms;
@@ -564,7 +794,7 @@ static long downloads_growth(struct target *t, const char *path, int clients,
                              int ms, int *heads)
 {
 	char req[128];
-	int fds[16], small = CHUNK;
+	int fds[CROWD], small = CHUNK;
 	long base = target_rss_kb(t);
 
 	snprintf(req, sizeof(req), REQ_CLOSE("GET %s"), path);
@@ -589,43 +819,68 @@ static long downloads_growth(struct target *t, const char *path, int clients,
 	return max - base;
 }
 
-/* Ten clients download the 64 MiB file at once, and read nothing for a
- * second: each may cost the server a chunk and a queue, not a file. */
+/* 50 clients download a file at once and read nothing for a second, on a
+ * fresh server: how much it grew (KiB), or -1 when not every download began
+ * (said in r). */
+static long crowd_growth(struct grader *g, const struct check *c,
+                         const char *path, struct result *r)
+{
+	static const struct target_opts opts = {.nofile = 4 * CROWD};
+	struct target t;
+	int heads;
+
+	if (!target_serve(g, c, &t, &opts, r))
+		return -1;
+	if (!EXPECT(r, t.port, REQ_CLOSE("GET /files/s65537.bin"), 200)) {
+		lab1_done(&t, r, FAIL);
+		return -1;
+	}
+	long grew = downloads_growth(&t, path, CROWD, 1000, &heads);
+	bool alive = EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
+	lab1_done(&t, r, PASS);
+	if (heads < CROWD)
+		result_printf(r,
+		              "%s: only %d of the %d downloads began (a 200 "
+		              "head within the second)\n",
+		              path, heads, CROWD);
+	return heads < CROWD || !alive ? -1 : grew;
+}
+
+/* The seed's 50 users, at two sizes of file: each download may cost the
+ * server a chunk and a queue, whatever the file's size -- not the file. */
 static enum verdict many_downloads(struct grader *g, const struct check *c,
                                    struct result *r)
 {
-	enum { CLIENTS = 10 };
-	const long limit_kb = 24 << 10;
-	struct target t;
-	enum verdict v = FAIL;
-	int heads;
+	const long limit_kb = CROWD * (HELD >> 10) + (8 << 10);
+	long small = crowd_growth(g, c, "/files/huge.bin", r);
+	long big = small < 0 ? -1 : crowd_growth(g, c, "/files/giant.bin", r);
 
-	if (!target_serve(g, c, &t, NULL, r))
+	if (big < 0)
 		return FAIL;
-	if (!EXPECT(r, t.port, REQ_CLOSE("GET /files/s65537.bin"), 200))
-		return lab1_done(&t, r, FAIL);
-	long grew =
-	    downloads_growth(&t, "/files/huge.bin", CLIENTS, 1000, &heads);
-	bool alive = EXPECT(r, t.port, REQ_CLOSE("GET /"), 200);
 	result_printf(r,
-	              "%d clients asked for the %d MiB file and read nothing "
-	              "for 1 s: the server's memory grew by %ld KiB (%ld KiB "
-	              "a download)\n",
-	              CLIENTS, HUGE_MIB, grew, grew / CLIENTS);
-	if (heads < CLIENTS)
+	              "%d clients asked for a file and read nothing for 1 s: "
+	              "the server grew by %ld KiB for the %d MiB file, by "
+	              "%ld KiB for the %d MiB one (%ld and %ld KiB a "
+	              "download)\n",
+	              CROWD, small, HUGE_MIB, big, GIANT_MIB, small / CROWD,
+	              big / CROWD);
+	if (small > limit_kb || big > limit_kb) {
 		result_printf(r,
-		              "only %d of the %d downloads began (a 200 head "
-		              "within the second)\n",
-		              heads, CLIENTS);
-	else if (grew > limit_kb)
-		result_printf(r,
-		              "expected at most +%ld KiB in all: a download "
-		              "holds one chunk (RSTREAM_CHUNK) and one queue "
-		              "(SERVER_STREAM_HIGH), never the file\n",
+		              "expected at most +%ld KiB at each size: a "
+		              "download holds one chunk (RSTREAM_CHUNK) and "
+		              "one queue (SERVER_STREAM_HIGH), never the "
+		              "file\n",
 		              limit_kb);
-	else if (alive)
-		v = PASS;
-	return lab1_done(&t, r, v);
+		return FAIL;
+	}
+	if (big - small > (8 << 10)) {
+		result_printf(r,
+		              "expected the same at both sizes (within 8 MiB): "
+		              "what a download holds must not grow with the "
+		              "file\n");
+		return FAIL;
+	}
+	return PASS;
 }
 
 /* ---- the experiment: the seed's quiz, on this machine ------------------- */
@@ -769,7 +1024,7 @@ static const struct check checks[] = {
          "refuse a name that climbs before opening, and a file the kernel "
          "resolved outside the folder after (beneath()); a directory is "
          "-EISDIR"),
-    UNIT(stream_chunks, 8,
+    UNIT(stream_chunks, 6,
          "one read in flight, at the offset where the last stopped; the "
          "last chunk is what is left before `end`; on_end(0) once"),
     UNIT(stream_pause_resume, 5,
@@ -796,11 +1051,11 @@ static const struct check checks[] = {
            "closed with a read in flight: on_closed once the read has "
            "landed, and no chunk or on_end"),
 
-    {"integration.download_sizes", STAGE_INTEGRATION, 7, download_sizes,
-     "files of 0, 1, 65535, 65536, 65537 bytes and 64 MiB, byte for byte: "
+    {"integration.download_sizes", STAGE_INTEGRATION, 6, download_sizes,
+     "files of 0, 1, 65535, 65536, 65537 bytes and 256 MiB, byte for byte: "
      "mind the last chunk and the empty file",
      NULL, false},
-    {"integration.range_requests", STAGE_INTEGRATION, 8, range_requests,
+    {"integration.range_requests", STAGE_INTEGRATION, 7, range_requests,
      "206 with \"Content-Range: bytes A-B/SIZE\" (B the last byte sent), "
      "416 with \"bytes */SIZE\"; a HEAD gets the head alone, an error's "
      "too",
@@ -813,6 +1068,10 @@ static const struct check checks[] = {
      "a symbolic link out of the root (beneath()), a folder, a FIFO "
      "(O_NONBLOCK): 404, at once",
      NULL, false},
+    {"integration.stats", STAGE_INTEGRATION, 3, stats_streams,
+     "a download streams its file; when server_write() says full, the "
+     "stream pauses; when the guest leaves, the pipe stops",
+     NULL, false},
     AGAIN(integration, 1, large_file, lab1_large_file, 3,
           "16 MiB to curl and to a client that waits before reading"),
 
@@ -820,8 +1079,12 @@ static const struct check checks[] = {
      "read the file a chunk at a time, and send each as it comes: the "
      "first byte must not wait for the whole file",
      NULL, false},
+    {"latency.during_downloads", STAGE_LATENCY, 3, during_downloads,
+     "the loop hands each chunk on and returns: reads on the pool, one "
+     "chunk at a time, never a whole file",
+     NULL, false},
 
-    {"memory.slow_reader", STAGE_MEMORY, 8, slow_reader,
+    {"memory.slow_reader", STAGE_MEMORY, 7, slow_reader,
      "when server_write() says the queue is full, pause the stream; "
      "resume in on_drain",
      NULL, false},
@@ -831,7 +1094,7 @@ static const struct check checks[] = {
     {"experiment.buffered_vs_streamed", STAGE_EXPERIMENT, 0,
      buffered_vs_streamed, NULL, NULL, false},
 
-    {"leaks.memory", STAGE_LEAKS, 5, leaks_memory,
+    {"leaks.memory", STAGE_LEAKS, 4, leaks_memory,
      "free each download once its file is closed, on every path: done, "
      "416, HEAD, error, guest gone",
      NULL, false},

@@ -27,6 +27,20 @@ const struct app_config *server_config(const struct server *srv)
 	return &srv->cfg;
 }
 
+void server_stats(const struct server *srv, struct server_stats *st)
+{
+	*st = (struct server_stats){0};
+	for (const struct list *l = srv->clients.next; l != &srv->clients;
+	     l = l->next) {
+		const struct client *cl = container_of(l, struct client, link);
+
+		st->clients++;
+		st->taken += cl->reply != NULL;
+		st->streaming += cl->conn.state == CONN_STREAMING;
+		st->queued += buf_pending(&cl->conn.out);
+	}
+}
+
 void server_take(struct server_req *r, struct server_reply *rp,
                  void (*on_gone)(struct server_reply *rp))
 {

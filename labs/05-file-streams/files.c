@@ -207,7 +207,13 @@ static int files_route(struct server_req *r, struct app_response *res)
 	struct download *d;
 	int rc;
 
-	if (root_fd < 0 || req->method == HTTP_OTHER)
+	if (req->method == HTTP_OTHER)
+		return SERVER_PASS;
+	if (http_str_eq(req->path, "/stats") && req->query.n == 0) {
+		rc = files_stats(r->srv, &pool, req->method == HTTP_HEAD, res);
+		return rc < 0 ? rc : SERVER_ANSWERED;
+	}
+	if (root_fd < 0)
 		return SERVER_PASS;
 	if (req->path.n > 16 &&
 	    memcmp(req->path.p, "/files-buffered/", 16) == 0)

@@ -155,6 +155,16 @@ struct ev_loop *server_loop(struct server *srv);
 /* The command line's settings (--root...), as server_run() was given them. */
 const struct app_config *server_config(const struct server *srv);
 
+/* What the frame holds right now, for a lab's /stats. Counted by walking
+ * the clients: a status page's cost, not a hot path's. */
+struct server_stats {
+	size_t clients;   /* open connections */
+	size_t taken;     /* requests taken (server_take), not yet answered */
+	size_t streaming; /* answers whose body is still coming in pieces */
+	size_t queued;    /* bytes in the clients' send queues */
+};
+void server_stats(const struct server *srv, struct server_stats *st);
+
 /* In a route: takes the request, which is then answered with
  * server_answer() or server_stream() (and must be: the client waits) from
  * a later callback -- not from inside the route, which answers at once

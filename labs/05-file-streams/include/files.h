@@ -23,10 +23,14 @@
  *   GET|HEAD /files-buffered/NAME   the old way, for the experiment: the
  *                                   whole file read into memory, then sent
  *                                   (buffered.c, given; no Range)
+ *   GET|HEAD /stats                 what the server holds now, as JSON
+ *                                   (stats.c, given): open streams, bytes
+ *                                   buffered, the pool
  */
 #ifndef FILES_H
 #define FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -49,5 +53,10 @@ enum files_range files_range(const char *v, size_t n, off_t size, off_t *start,
  * beneath root_fd, on pool. A SERVER_* value, or -ENOMEM. */
 int files_buffered(struct server_req *r, struct tp_pool *pool, int root_fd,
                    struct http_str name, struct app_response *res);
+
+/* The /stats answer (stats.c, given): the frame's numbers and pool's.
+ * 0 or -ENOMEM. */
+int files_stats(struct server *srv, struct tp_pool *pool, bool head,
+                struct app_response *res);
 
 #endif
