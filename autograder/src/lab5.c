@@ -111,14 +111,15 @@ static size_t first_wrong(const char *got, size_t n, long from)
 
 /* ---- downloads --------------------------------------------------------- */
 
-static bool fetch_whole(struct grader *g, int port, const char *name, long size,
-                        struct result *r)
+/* GET route + name by curl: the whole pattern file of size bytes. */
+static bool fetch_from(struct grader *g, int port, const char *route,
+                       const char *name, long size, struct result *r)
 {
 	char path[64];
 	struct curl_reply cr;
 	bool ok = false;
 
-	snprintf(path, sizeof(path), "/files/%s", name);
+	snprintf(path, sizeof(path), "%s%s", route, name);
 	if (curl_fetch(g, port, path, NULL, 20, &cr) < 0 || cr.status != 200)
 		result_printf(r,
 		              "%s\nexpected 200 and %ld bytes; got status "
@@ -139,6 +140,12 @@ static bool fetch_whole(struct grader *g, int port, const char *name, long size,
 	return ok;
 }
 
+static bool fetch_whole(struct grader *g, int port, const char *name, long size,
+                        struct result *r)
+{
+	return fetch_from(g, port, "/files/", name, size, r);
+}
+
 static enum verdict download_sizes(struct grader *g, const struct check *c,
                                    struct result *r)
 {
@@ -148,16 +155,24 @@ static enum verdict download_sizes(struct grader *g, const struct check *c,
 
 	if (!target_serve(g, c, &t, NULL, r))
 		return FAIL;
+	/* Missing files first: each leaves errno set on a pool thread,
+	 * which a later success must not read as an error. */
+	for (int i = 0; ok && i < 8; i++)
+		ok = EXPECT(r, t.port, REQ_CLOSE("GET /files/missing.bin"), 404);
 	for (size_t i = 0; ok && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(name, sizeof(name), "s%ld.bin", sizes[i]);
 		ok = fetch_whole(g, t.port, name, sizes[i], r);
 	}
 	ok =
 	    ok && fetch_whole(g, t.port, "giant.bin", (long)GIANT_MIB << 20, r);
+	/* And the buffered route, which the route hands on (given). */
+	ok = ok && fetch_from(g, t.port, "/files-buffered/", "s65537.bin",
+	                      65537, r);
 	if (ok)
 		result_printf(r,
-		              "0, 1, 65535, 65536, 65537 bytes and %d MiB: "
-		              "each byte for byte\n",
+		              "0, 1, 65535, 65536, 65537 bytes and %d MiB, after "
+		              "8 missing files: each byte for byte; and 65537 "
+		              "bytes from /files-buffered/\n",
 		              GIANT_MIB);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
@@ -288,6 +303,10 @@ static enum verdict range_requests(struct grader *g, const struct check *c,
 	    {"HEAD", "bytes=0-9", 206, "bytes 0-9/65537", 0, 10},
 	    {"GET", "bytes=65537-", 416, "bytes */65537", 0, 0},
 	    {"GET", "bytes=9-5", 200, NULL, 0, 65537},
+	    /* 64 bytes, the longest the route keeps (files.c, MAX_RANGE). */
+	    {"GET",
+	     "bytes=0000000000000000000000000100-00000000000000000000000000199",
+	     206, "bytes 100-199/65537", 100, 100},
 	};
 	struct target t;
 	bool ok = true;
@@ -950,6 +969,13 @@ static void leak_scenario(struct grader *g, int port)
 	    "Connection: close\r\n\r\n",
 	    "GET /files/s65537.bin HTTP/1.1\r\nRange: bytes=70000-\r\n"
 	    "Connection: close\r\n\r\n",
+	    /* A name longer than any file's (NAME_MAX): 404, no copy. */
+	    REQ_CLOSE("GET /files/"
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 	};
 	struct http_reply rep;
 

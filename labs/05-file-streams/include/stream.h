@@ -34,7 +34,7 @@
  *   (inside rstream_close()) when no read is in flight and no callback is
  *   running, else when the read lands or the callback returns. The
  *   stream's memory is the caller's again from on_closed on. It does not
- *   close fd.
+ *   close fd. A second rstream_close() before on_closed does nothing.
  */
 #ifndef STREAM_H
 #define STREAM_H
