@@ -566,7 +566,7 @@ static double first_byte_ms(int port, const char *path)
 }
 
 /* A file's first bytes go out as soon as they are read, before the rest
- * is: the 64 MiB file's first byte comes about as soon as the 64 KiB
+ * is: the 256 MiB file's first byte comes about as soon as the 64 KiB
  * file's. A server that reads the file first makes its guest wait for all
  * of it. */
 static enum verdict first_byte(struct grader *g, const struct check *c,
@@ -583,14 +583,14 @@ static enum verdict first_byte(struct grader *g, const struct check *c,
 		return FAIL;
 	for (int i = 0; i < N; i++) {
 		small[i] = first_byte_ms(t.port, "/files/s65537.bin");
-		big[i] = first_byte_ms(t.port, "/files/huge.bin");
+		big[i] = first_byte_ms(t.port, "/files/giant.bin");
 	}
 	stats_summarize(small, N, &ss);
 	stats_summarize(big, N, &sb);
 	double limit = 5 * ss.p50 + 5;
 	result_printf(r, "first byte of the 64 KiB file: %s\n",
 	              stats_format(&ss, a, sizeof(a)));
-	result_printf(r, "first byte of the %d MiB file: %s\n", HUGE_MIB,
+	result_printf(r, "first byte of the %d MiB file: %s\n", GIANT_MIB,
 	              stats_format(&sb, b, sizeof(b)));
 	if (ss.min < 0 || sb.min < 0)
 		result_printf(r,
