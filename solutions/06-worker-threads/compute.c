@@ -51,7 +51,8 @@ static struct {
 	uint64_t completed;
 	struct ev_timer lag_timer; /* fires every COMPUTE_LAG_MS */
 	uint64_t lag_due;          /* when it should fire next (loop ms) */
-	uint64_t lag_ms;           /* how late it fired last */
+	uint64_t lags[COMPUTE_LAG_SAMPLES]; /* how late it fired, lately */
+	unsigned lag_next;                  /* the oldest of them */
 	bool closing;
 } pool;
 
@@ -223,11 +224,24 @@ static void on_lag(struct ev_timer *t)
 {
 	uint64_t now = ev_now(t->h.loop);
 
-	pool.lag_ms = now > pool.lag_due ? now - pool.lag_due : 0;
+	pool.lags[pool.lag_next] = now > pool.lag_due ? now - pool.lag_due : 0;
+	pool.lag_next = (pool.lag_next + 1) % COMPUTE_LAG_SAMPLES;
 	pool.lag_due = now + COMPUTE_LAG_MS;
 }
 
-int compute_stats(struct app_response *res)
+/* The worst lag of the last second: a stall shows for a second after it,
+ * not only until the timer's next (punctual) tick. */
+static uint64_t lag_ms(void)
+{
+	uint64_t worst = 0;
+
+	for (unsigned i = 0; i < COMPUTE_LAG_SAMPLES; i++)
+		if (pool.lags[i] > worst)
+			worst = pool.lags[i];
+	return worst;
+}
+
+static int compute_stats(struct app_response *res)
 {
 	memset(res, 0, sizeof(*res));
 	int n = asprintf(&res->body,
@@ -235,7 +249,7 @@ int compute_stats(struct app_response *res)
 	                 "\"completed\":%llu,\"lag_ms\":%llu}\n",
 	                 pool.size, pool.busy, pool.queued,
 	                 (unsigned long long)pool.completed,
-	                 (unsigned long long)pool.lag_ms);
+	                 (unsigned long long)lag_ms());
 	if (n < 0) {
 		res->body = NULL;
 		return -ENOMEM;
@@ -287,9 +301,10 @@ static int compute_open(struct server *srv)
 	for (unsigned i = 0; i < pool.size; i++) {
 		pool.cooks[i].w.data = &pool.cooks[i];
 		if ((rc = worker_start(&pool.cooks[i].w, loop, &opts)) < 0) {
-			pool.size =
-			    i; /* the ones started are terminated at close */
-			return rc;
+			/* The ones started are terminated at close. No
+			 * workers at all yet (the starter): serve the rest. */
+			pool.size = i;
+			return rc == -ENOSYS ? 0 : rc;
 		}
 	}
 	ev_timer_init(loop, &pool.lag_timer, on_lag);

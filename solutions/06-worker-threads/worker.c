@@ -81,7 +81,11 @@ static void *run(void *arg)
 		fail(w, rc);
 	ev_run(&w->loop, EV_RUN_DEFAULT); /* until finish() stops it */
 	finish(w, 0);                     /* a loop that ran out by itself */
-	ev_run(&w->loop, EV_RUN_NOWAIT);  /* the closes finish() began */
+	/* The closes finish() began. A finish() outside ev_run() (in main,
+	 * or just above) left a stop behind, which ends the first round at
+	 * once (ev_run() drops it as it returns): the second runs them. */
+	ev_run(&w->loop, EV_RUN_NOWAIT);
+	ev_run(&w->loop, EV_RUN_NOWAIT);
 	if ((rc = ev_loop_close(&w->loop)) < 0) {
 		/* on_stop left a handle open: the worker's mistake. */
 		report(w, EVENT_ERROR, rc);

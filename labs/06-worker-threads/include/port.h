@@ -33,7 +33,8 @@
  * - a received message is the receiver's: on_message frees it with
  *   port_msg_free(), then or later (it may keep it);
  * - port_close() on the receiver's loop thread: messages still queued are
- *   freed unreceived, later posts fail with -EPIPE, and on_closed comes
+ *   freed unreceived (from inside on_message, so is the rest of the batch
+ *   being delivered), later posts fail with -EPIPE, and on_closed comes
  *   once, from the loop, when the eventfd's watcher is closed. The port's
  *   memory is the caller's again from on_closed on. A post racing with the
  *   close either gets in before it (and is freed by it) or gets -EPIPE;
@@ -84,7 +85,8 @@ struct port {
 	    wakeups; /* loop thread only: eventfd reads that found a ring */
 };
 
-/* A port whose messages go to on_message on loop's thread. 0, or a
+/* A port whose messages go to on_message on loop's thread (p->data is left
+ * as it is: set it before or after). 0, or a
  * negative errno: nothing to close then -- except when the watcher could
  * not be started, which is ev_close()d: run the loop before p's memory
  * goes (as after tp_init()). */

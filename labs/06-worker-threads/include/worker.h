@@ -29,9 +29,10 @@
  *   alive, as a Node worker listening on parentPort stays alive;
  * - an error -- main or on_message returning a negative errno -- is not a
  *   crash: the parent gets on_error(w, err) once, and the worker ends;
- * - every reply the worker posted before it ended reaches on_reply before
- *   on_exit; messages to a worker that has ended are dropped (worker_post()
- *   says -EPIPE once it knows);
+ * - every reply the worker posted before an error reaches on_reply before
+ *   on_error, and every reply it posted at all (on_stop's too) before
+ *   on_exit; messages to a worker that has ended are dropped
+ *   (worker_post() says -EPIPE once it knows);
  * - on_exit comes once, last, after the thread has been joined and every
  *   port closed: from then on w's memory is the caller's. It does not
  *   block the parent's loop: the worker's last message says it is leaving,
@@ -42,8 +43,9 @@
  * - the worker's loop keeps the parent's alive until on_exit;
  * - however it ends, the worker's thread calls opts.on_stop(w), which
  *   closes what main started (timers...), then closes its inbox and runs
- *   its loop until every handle is closed. A handle left open then is the
- *   worker's error (-EBUSY, from ev_loop_close()), reported by on_error.
+ *   its loop once more (EV_RUN_NOWAIT), for their close callbacks. A
+ *   handle left open then is the worker's error: on_error(-EBUSY, from
+ *   ev_loop_close()), and exit code 1 whatever the worker asked for.
  */
 #ifndef WORKER_H
 #define WORKER_H
@@ -100,7 +102,8 @@ struct worker {
 };
 
 /* Starts a worker whose replies, errors and end come to the parent's loop
- * (the calling thread's). Messages may be posted to it at once. 0 or a
+ * (the calling thread's). w->data is left as it is: set it before, since
+ * main may run at once. Messages may be posted to it at once. 0 or a
  * negative errno (-EINVAL without on_message; pthread_create()'s error):
  * no thread started, and no callback of opts will come; run the parent's
  * loop once before w's memory goes (ports it had opened are closing). */
@@ -130,7 +133,8 @@ void worker_exit(struct worker *w, int code);
  * on_exit. */
 void worker_terminate(struct worker *w);
 
-/* True once worker_terminate() was called: a long job should return. */
+/* True once worker_terminate() was called: a long job should return.
+ * From any thread. */
 bool worker_stopping(struct worker *w);
 
 #endif
