@@ -149,6 +149,47 @@ static int by_value(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A head of printable lines: no byte of garbage (an uninitialised
+ * app_response's extra headers) before the blank line. */
+static bool head_is_clean(const struct http_reply *rep, struct result *r)
+{
+	for (size_t i = 0; i < rep->head_len; i++) {
+		unsigned char ch = (unsigned char)rep->raw[i];
+		if ((ch < 0x20 && ch != '\r' && ch != '\n') || ch > 0x7e) {
+			result_printf(
+			    r,
+			    "byte %zu of the response head is 0x%02x: a "
+			    "head is printable text (an app_response not "
+			    "cleared before it is filled?)\n",
+			    i, ch);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A HEAD (Connection: close) gets a 200 head and not one byte after it. */
+static bool head_has_no_body(int port, const char *line, struct result *r)
+{
+	char req[128];
+	struct http_reply rep;
+	bool ok;
+
+	snprintf(req, sizeof(req), REQ_CLOSE("%s"), line);
+	probe_request(port, req, strlen(req), &rep, REPLY_MS);
+	ok = rep.status == 200 && rep.head_len > 0 &&
+	     rep.raw_len == rep.head_len;
+	if (!ok)
+		result_printf(r,
+		              "%s: status %d, %zu bytes after the head; "
+		              "expected 200 and none (a HEAD's answer is its "
+		              "head alone)\n",
+		              line, rep.status,
+		              rep.raw_len - (rep.head_len ? rep.head_len : 0));
+	probe_reply_free(&rep);
+	return ok;
+}
+
 static enum verdict compute(struct grader *g, const struct check *c,
                             struct result *r)
 {
@@ -173,7 +214,10 @@ static enum verdict compute(struct grader *g, const struct check *c,
 		              rep.ms);
 		ok = false;
 	}
+	if (ok && !head_is_clean(&rep, r))
+		ok = false;
 	probe_reply_free(&rep);
+	ok = ok && head_has_no_body(t.port, "HEAD /compute?ms=10", r);
 	ok = ok && EXPECT(r, t.port, REQ_CLOSE("GET /compute?ms=x"), 400) &&
 	     EXPECT(r, t.port, REQ_CLOSE("GET /compute"), 400) &&
 	     EXPECT(r, t.port, REQ_CLOSE("GET /compute?ms=10001"), 400);
@@ -281,6 +325,47 @@ static enum verdict leaves_queued(struct grader *g, const struct check *c,
 		              "expected 0 and 2 (the dropped jobs never run)\n",
 		              s.busy, s.completed);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
+}
+
+/* /block on purpose: 200 "blocked N ms" after N ms, and /stats' lag_ms,
+ * about 0 before, shows the stall for a second after it. */
+static enum verdict block_and_lag(struct grader *g, const struct check *c,
+                                  struct result *r)
+{
+	static const char block[] = REQ_CLOSE("GET /block?ms=300");
+	static const char want[] = "blocked 300 ms\n";
+	struct target t;
+	struct http_reply rep;
+	struct compute_stats before, after;
+
+	if (!target_serve(g, c, &t, &opts, r))
+		return FAIL;
+	probe_sleep_ms(250); /* a few ticks of the lag timer */
+	if (!get_stats(t.port, &before, r))
+		return lab1_done(&t, r, FAIL);
+	bool ok = lab1_expect(r, t.port, block, strlen(block), 200, &rep);
+	if (ok && (rep.body_len != strlen(want) ||
+	           memcmp(rep.body, want, rep.body_len) != 0 || rep.ms < 280)) {
+		result_printf(r,
+		              "expected \"blocked 300 ms\\n\" after at least "
+		              "300 ms; got %zu bytes after %.0f ms\n",
+		              rep.body_len, rep.ms);
+		ok = false;
+	}
+	probe_reply_free(&rep);
+	probe_sleep_ms(150); /* the timer's first tick after the stall */
+	if (!ok || !get_stats(t.port, &after, r))
+		return lab1_done(&t, r, FAIL);
+	result_printf(r, "lag_ms %ld before /block?ms=300, %ld after\n",
+	              before.lag_ms, after.lag_ms);
+	if (before.lag_ms <= 50 && after.lag_ms >= 200)
+		return lab1_done(&t, r, PASS);
+	result_printf(r,
+	              "expected at most 50 before and at least 200 after: "
+	              "lag_ms is how late the lag timer fired, at worst, in "
+	              "its last %d ticks\n",
+	              10);
+	return lab1_done(&t, r, FAIL);
 }
 
 /* ---- latency and the experiment ----------------------------------------- */
@@ -476,7 +561,7 @@ static const struct check checks[] = {
      "read the first compiler error; fix it; rebuild with `make build LAB=6`",
      NULL, false},
 
-    UNIT(port_order, 6,
+    UNIT(port_order, 5,
          "append under the lock; take the whole queue under the lock; hand "
          "each message on in the order taken"),
     UNIT(port_coalesce, 5,
@@ -489,7 +574,7 @@ static const struct check checks[] = {
          "close: posts fail with -EPIPE, what is queued is freed unread, "
          "on_closed comes from the loop"),
     UNIT(port_unref, 2, "an open port keeps its loop alive; unref lets go"),
-    UNIT(worker_echo, 5,
+    UNIT(worker_echo, 4,
          "on_message on the worker's thread, on_reply on the parent's; "
          "on_exit last, with the code"),
     UNIT(worker_main_and_init, 3,
@@ -530,10 +615,14 @@ static const struct check checks[] = {
     {"integration.leaves_queued", STAGE_INTEGRATION, 4, leaves_queued,
      "on_gone of a queued job: out of the queue, freed, never run", NULL,
      false},
+    {"integration.block_and_lag", STAGE_INTEGRATION, 3, block_and_lag,
+     "/block runs on the loop on purpose; the lag timer records how late "
+     "it fired",
+     NULL, false},
     AGAIN(integration, 1, clean_exit, lab1_clean_exit, 2,
           "on SIGTERM terminate the workers; their on_exit ends the loop"),
 
-    {"latency.loop_free", STAGE_LATENCY, 8, loop_free,
+    {"latency.loop_free", STAGE_LATENCY, 7, loop_free,
      "the work runs on the workers, never on the loop thread", NULL, false},
     {"experiment.block_vs_compute", STAGE_EXPERIMENT, 0, block_vs_compute, NULL,
      NULL, false},

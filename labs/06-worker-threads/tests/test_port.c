@@ -234,6 +234,9 @@ static void rx_message(struct port *p, struct port_msg *m)
 static void rx_open(void)
 {
 	memset(&rx, 0, sizeof(rx));
+	/* A port's memory is garbage until port_open(), as in a malloc()ed
+	 * struct: open must set every field it relies on. */
+	memset(&rx.p, 0xa5, sizeof(rx.p));
 	rx.loop_thread = pthread_self();
 	ck_assert_int_eq(port_open(&rx.p, &loop, rx_message), 0);
 	rx.p.data = &rx;
