@@ -434,8 +434,32 @@ static enum verdict loop_free(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
-/* /block on purpose, and /compute beside it: the stall and the lag, side
- * by side (no points: the stall is what /block is for). */
+/* The seed's meter: GET / answered one after another on one keep-alive
+ * connection, as fast as they come, for window_ms; how many a second. */
+static double root_per_s(int port, int window_ms)
+{
+	int fd = probe_connect(port, REPLY_MS), n = 0;
+	double t0 = probe_now_ms(), left;
+
+	while (fd >= 0 && (left = window_ms - (probe_now_ms() - t0)) > 0) {
+		struct http_reply rep;
+
+		probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+		int rc = probe_recv(fd, &rep, false, (int)left);
+		bool answered = rc >= 0 && rep.status == 200 &&
+		                probe_now_ms() - t0 <= window_ms;
+		probe_reply_free(&rep);
+		if (!answered)
+			break;
+		n++;
+	}
+	if (fd >= 0)
+		close(fd);
+	return n * 1000.0 / window_ms;
+}
+
+/* /block on purpose, and /compute beside it: the stall, the meter and the
+ * lag, side by side (no points: the stall is what /block is for). */
 static enum verdict block_vs_compute(struct grader *g, const struct check *c,
                                      struct result *r)
 {
@@ -454,17 +478,22 @@ static enum verdict block_vs_compute(struct grader *g, const struct check *c,
 		if (!target_serve(g, c, &t, &opts, r))
 			return SKIP;
 		snprintf(req, sizeof(req), REQ_CLOSE("GET %s"), paths[i]);
+		double idle = root_per_s(t.port, 300);
 		send_jobs(&j, t.port, 1, req);
 		probe_sleep_ms(50);
+		double busy = root_per_s(t.port, 500);
 		int n = probe_root(t.port, ms, N, 2500);
 		await_jobs(&j, 3000);
 		close_jobs(&j);
 		probe_sleep_ms(150); /* the lag timer's next tick */
 		get_stats(t.port, &s, r);
 		stats_summarize(ms, (size_t)n, &st);
-		result_printf(r, "GET / during %s: %s; lag_ms after: %ld\n",
-		              paths[i], stats_format(&st, text, sizeof(text)),
-		              s.lag_ms);
+		result_printf(r,
+		              "%s: GET / a second, one client: %.0f before, "
+		              "%.0f in its first half second; GET / latency "
+		              "meanwhile: %s; lag_ms after: %ld\n",
+		              paths[i], idle, busy,
+		              stats_format(&st, text, sizeof(text)), s.lag_ms);
 		lab1_done(&t, r, PASS);
 	}
 	return PASS;
