@@ -718,12 +718,12 @@ static enum verdict during_downloads(struct grader *g, const struct check *c,
 	if (child < 0 || good < 0)
 		result_printf(r, "grader: the downloading clients (a child "
 		                 "process) failed\n");
-	else if (n < PROBES || st.p90 > limit)
+	else if (n < PROBES || st.p90 > limit || st.max > 10 * limit)
 		result_printf(r,
-		              "expected %d answers with p90 under %.0f ms: "
-		              "between two chunks of a download the loop "
-		              "serves everyone else\n",
-		              PROBES, limit);
+		              "expected %d answers, p90 under %.0f ms and none "
+		              "over %.0f: between two chunks of a download the "
+		              "loop serves everyone else\n",
+		              PROBES, limit, 10 * limit);
 	else if (good < CROWD)
 		result_printf(r,
 		              "expected all %d downloads running (a 200, and "
