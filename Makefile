@@ -33,7 +33,7 @@ deps:
 build: deps
 	@$(MAKE) --no-print-directory -f mk/build.mk LAB=$(LAB) IMPL=$(IMPL) REF=$(REF) \
 		SRC_ROOT=. OUT=build/$(IMPL) lab
-	@echo "built: build/$(IMPL)/lab$(LAB)/server and its tests"
+	@echo "built: build/$(IMPL)/lab$(LAB)/ (the server or tools, and the tests)"
 
 grader: deps
 	@$(MAKE) --no-print-directory -C autograder

@@ -10,7 +10,9 @@ set -eu
 
 # bubblewrap is the grader's sandbox for student code (autograder/README.md).
 # clang builds the fuzzing harnesses of `make test` (autograder/fuzz).
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang"
+# zlib1g-dev: lab 7's inflate and deflate. unzip, libarchive-tools (bsdtar)
+# and python3 (zipfile): the tools lab 7's writer must satisfy.
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3"
 # -fsanitize=fuzzer,address,undefined also needs clang's runtime libraries
 # (libclang_rt.fuzzer, .asan, ...). Debian 12 and Ubuntu 24.04 ship them
 # apart, in libclang-rt-dev, which clang does not even recommend; older

@@ -70,7 +70,10 @@ $(call obj_of,$(1),$(2)): $(call src_of,$(1),$(2))
 	$$(CC) $$(CFLAGS) $$(INCS) -c $$< -o $$@
 endef
 $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(eval $(call compile_rule,$(k),$(f)))))
-$(foreach f,$(sort $(LAB_$(LAB)_LIB) $(LAB_$(LAB)_PROG)),$(eval $(call compile_rule,$(LAB),$(f))))
+$(foreach f,$(sort $(LAB_$(LAB)_LIB) $(LAB_$(LAB)_PROG) $(addsuffix .c,$(LAB_$(LAB)_TOOLS))),$(eval $(call compile_rule,$(LAB),$(f))))
+# Libraries a lab's code needs (LAB_N_LDLIBS: lab 7's -lz), for it and
+# every later lab that links its LIB files.
+LDLIBS += $(foreach k,$(shell seq 1 $(LAB)),$(LAB_$(k)_LDLIBS))
 
 LIB_OBJS  := $(foreach k,$(LABS_BEFORE),$(foreach f,$(LAB_$(k)_LIB),$(call obj_of,$(k),$(f)))) \
              $(foreach f,$(LAB_$(LAB)_LIB),$(call obj_of,$(LAB),$(f)))
@@ -88,10 +91,16 @@ HIDDEN_O    := $(if $(HIDDEN_OBJS),$(wildcard $(HIDDEN_OBJS)/*.o), \
 TESTS       := $(foreach t,$(LAB_$(LAB)_TESTS),$(LABDIR)/$(t)) \
                $(patsubst $(HIDDEN_ODIR)/%.o,$(LABDIR)/hidden_%,$(HIDDEN_O))
 
-.PHONY: lab lab-server lab-tests hidden-objs
-lab: lab-server lab-tests
-lab-server: $(LABDIR)/server
+.PHONY: lab lab-server lab-tests lab-tools hidden-objs
+lab: lab-server lab-tests lab-tools
+# LAB_N_SERVER := no: a lab with no server of its own (lab 7's first
+# part); every other lab links one.
+lab-server: $(if $(filter no,$(LAB_$(LAB)_SERVER)),,$(LABDIR)/server)
 lab-tests: $(TESTS)
+# Command-line tools (LAB_N_TOOLS: lab 7's zipstream): each is TOOL.c, a
+# given file with its own main(), linked with the labs' libraries.
+TOOLS := $(foreach t,$(LAB_$(LAB)_TOOLS),$(LABDIR)/$(t))
+lab-tools: $(TOOLS)
 # Only the hidden tests' objects: what the grader compiles outside the
 # sandbox (they include given headers only, never a student's file).
 hidden-objs: $(HIDDEN_O)
@@ -120,13 +129,17 @@ FLUSH_OBJ := $(LABDIR)/obj/coverage-flush.o
 $(FLUSH_OBJ): $(COVERAGE_FLUSH)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
-$(LABDIR)/server $(TESTS): $(FLUSH_OBJ)
+$(LABDIR)/server $(TESTS) $(TOOLS): $(FLUSH_OBJ)
 LDLIBS += $(foreach f,write writev send sendto sendmsg sendfile shutdown \
 	close _exit,-Wl,--wrap=$(f))
 endif
 endif
 
 $(LABDIR)/server: $(COMMON_OBJS) $(LIB_OBJS) $(PROG_OBJS) $(MAIN_OBJ) $(OBJ_LIST)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+
+$(foreach t,$(LAB_$(LAB)_TOOLS),$(eval $(LABDIR)/$(t): $(call obj_of,$(LAB),$(t).c) $(COMMON_OBJS) $(LIB_OBJS) $(OBJ_LIST)))
+$(TOOLS):
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c

@@ -15,7 +15,8 @@
 static const int stage_deadline_s[STAGE_COUNT] = {
     [STAGE_BUILD] = 150, [STAGE_UNIT] = 150,      [STAGE_INTEGRATION] = 45,
     [STAGE_LEAKS] = 120, [STAGE_RACES] = 120,     [STAGE_LATENCY] = 45,
-    [STAGE_MEMORY] = 45, [STAGE_EXPERIMENT] = 30,
+    [STAGE_MEMORY] = 45, [STAGE_EXPERIMENT] = 30, [STAGE_INTEROP] = 150,
+    [STAGE_SAFETY] = 90,
 };
 
 /* What a check that runs out of time was usually waiting for. */
@@ -38,6 +39,11 @@ static const char *const stage_cause[STAGE_COUNT] = {
     [STAGE_MEMORY] = "your server stopped answering: a blocking call in "
                      "the loop?",
     [STAGE_EXPERIMENT] = "the server stopped answering",
+    [STAGE_INTEROP] = "the tool did not finish an archive: a loop that "
+                      "never ends on some input (each run has its own "
+                      "deadline, so this is many slow runs)",
+    [STAGE_SAFETY] = "the tool did not finish a hostile archive: a bomb "
+                     "inflated without a limit?",
 };
 
 int bounds_deadline_s(const struct check *c)

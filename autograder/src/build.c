@@ -433,11 +433,14 @@ static void run_units(struct grader *g)
 		char *env[] = {env0, "CK_DEFAULT_TIMEOUT=10",
 		               g->unit_case ? one_case : NULL, NULL};
 		char *argv[] = {(char *)bin, NULL};
+		struct sbx_limits lim = LIMITS_TEST;
+		if (g->lab->unit_mem_mb)
+			lim.mem_mb = g->lab->unit_mem_mb;
 		struct sbx_spec spec = {.argv = argv,
 		                        .env = env,
 		                        .cwd = g->run,
 		                        .log = log,
-		                        .lim = &LIMITS_TEST};
+		                        .lim = &lim};
 		/* Each program within what is left of the unit stage's
 		 * deadline, so that a hang names its program. */
 		double left = probe_time_left_ms() - 2000;

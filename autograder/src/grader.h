@@ -24,6 +24,8 @@ enum stage {
 	STAGE_LATENCY,
 	STAGE_MEMORY,
 	STAGE_EXPERIMENT, /* unscored: numbers to look at */
+	STAGE_INTEROP,    /* lab 7: other tools' archives, and ours in them */
+	STAGE_SAFETY,     /* lab 7: hostile archives */
 	STAGE_COUNT,
 
 	/* The same stages as check names spell them ("latency.sequential"),
@@ -37,6 +39,8 @@ enum stage {
 	STAGE_latency = STAGE_LATENCY,
 	STAGE_memory = STAGE_MEMORY,
 	STAGE_experiment = STAGE_EXPERIMENT,
+	STAGE_interop = STAGE_INTEROP,
+	STAGE_safety = STAGE_SAFETY,
 };
 
 enum verdict { PASS, FAIL, SKIP };
@@ -81,6 +85,9 @@ struct lab {
 	 * which leak_cleanup, if set, closes after the server has exited. */
 	void (*leak_scenario)(struct grader *g, int port);
 	void (*leak_cleanup)(struct grader *g);
+	/* Address space for its unit tests, if not LIMITS_TEST's (lab 7's
+	 * writer test maps 4 GiB of zero pages it never touches). */
+	long unit_mem_mb;
 };
 
 struct unit_case {

@@ -8,7 +8,7 @@
 
 static const char *stage_names[STAGE_COUNT] = {
     "build", "unit",    "integration", "leaks",
-    "races", "latency", "memory",      "experiment",
+    "races", "latency", "memory",      "experiment", "interop", "safety",
 };
 
 const char *stage_name(enum stage s)

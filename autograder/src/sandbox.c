@@ -128,7 +128,11 @@ static void child_setup(const struct sbx_spec *s, const int fds[3], int info_at,
                         int nproc_base)
 {
 	const struct sbx_limits *lim = s->lim;
-	int null_fd = open("/dev/null", O_RDONLY);
+	/* Opened before the uid changes: the grader's files, not the
+	 * sandbox's to reach. */
+	int null_fd = open(s->in ? s->in : "/dev/null", O_RDONLY);
+	int out_fd = s->out ? open(s->out, O_WRONLY | O_CREAT | O_EXCL, 0600)
+	                    : fds[0];
 	sigset_t none;
 
 	/* Ignored signals stay ignored across exec: the grader ignores
@@ -138,7 +142,8 @@ static void child_setup(const struct sbx_spec *s, const int fds[3], int info_at,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(fds[0], 1) < 0 ||
+	if (null_fd < 0 || out_fd < 0 || dup2(null_fd, 0) < 0 ||
+	    dup2(out_fd, 1) < 0 ||
 	    dup2(fds[0], 2) < 0 || place(fds[1], 3) < 0 ||
 	    place(fds[2], info_at) < 0)
 		_exit(126);

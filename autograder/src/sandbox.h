@@ -51,6 +51,10 @@ struct sbx_spec {
 	                        file (valgrind's --log-fd=3): the program can
 	                        add to it but never erase or replace it */
 	const struct sbx_limits *lim;
+	const char *in;  /* if set, standard input reads this file (else
+	                    /dev/null); opened by the grader */
+	const char *out; /* if set, standard output is this new file (and
+	                    only stderr goes to log); created by the grader */
 };
 
 struct sbx_proc {
