@@ -19,7 +19,7 @@ help:
 	@echo "make test                                         self-test: references, starters, mutants, grader"
 	@echo "make coverage LAB=N                               the lines of lab N's reference no check runs (autograder/coverage/)"
 	@echo "make mutate LAB=N [SAMPLE=K] [SEED=S] [JOBS=2]    automatic mutants of lab N's reference: mutation score (long)"
-	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv; lab 5+: a 1 GiB file, MB/s and peak RSS; lab 6+: ports and workers vs Node"
+	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv; lab 5+: a 1 GiB file, MB/s and peak RSS; lab 6+: ports and workers vs Node; lab 7: zipstream vs bsdtar, unzip, Python, Node (extract), zip, archiver (create)"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
 	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
 	@echo "make deps                                         install the Debian packages the course needs"

@@ -25,7 +25,7 @@ fuzzer_links() {
 		clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null
 }
 if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev"
+	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev zip"
 	# Node: Debian's nodejs, unless a node is already on the PATH.
 	command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
 	shift

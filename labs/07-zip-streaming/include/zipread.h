@@ -70,7 +70,7 @@
 
 #include "zip.h"
 
-#define ZR_OUT_SIZE (64 * 1024) /* the largest piece on_data gets */
+#define ZR_OUT_SIZE (256 * 1024) /* the largest piece on_data gets */
 /* The longest header kept whole: a central record's fixed part, a name
  * and an extra field (a comment is skipped, never kept). */
 #define ZR_HEAD_MAX  (ZIP_CENTRAL_SIZE + 65535 + 65535)
