@@ -890,30 +890,10 @@ static struct leaks leaks;
 
 static void count_log(const struct vglog *l, const char *what)
 {
-	static const char *const kinds[] = {
-	    "Invalid read",
-	    "Invalid write",
-	    "Invalid free",
-	    "Mismatched free",
-	    "Conditional jump or move depends on uninitialised",
-	    "Use of uninitialised value",
-	    "uninitialised byte"};
-	long definite = vglog_number(l, "definitely lost: ");
-	long indirect = vglog_number(l, "indirectly lost: ");
-	int invalid = 0, fds = 0;
+	long definite, indirect;
+	int invalid, fds;
 
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		invalid += vglog_count(l, kinds[k]);
-	for (const char *p = l->text; p && *p;) {
-		size_t n = strcspn(p, "\n");
-		const char *next = p + n + (p[n] == '\n');
-		if (memmem(p, n, "Open ", 5) &&
-		    !memmem(p, n, "FILE DESCRIPTORS", 16) &&
-		    !memmem(next, strcspn(next, "\n"), "inherited from parent",
-		            21))
-			fds++;
-		p = next;
-	}
+	vglog_tally(l, &definite, &indirect, &invalid, &fds);
 	if ((definite || indirect || invalid || fds) && !leaks.where[0])
 		snprintf(leaks.where, sizeof(leaks.where), "%s", what);
 	leaks.definite += definite;
@@ -984,16 +964,25 @@ static struct leaks *run_leaks(struct grader *g, struct result *r)
 	return &leaks;
 }
 
-static enum verdict leaks_memory(struct grader *g, const struct check *c,
-                                 struct result *r)
+/* The runs' tally, or NULL (and r says why) if they could not be judged. */
+static struct leaks *leaks_ready(struct grader *g, struct result *r)
 {
 	struct leaks *k = run_leaks(g, r);
 
+	if (!k->why[0])
+		return k;
+	result_printf(r, "%s\n", k->why);
+	return NULL;
+}
+
+static enum verdict leaks_memory(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	struct leaks *k = leaks_ready(g, r);
+
 	(void)c;
-	if (k->why[0]) {
-		result_printf(r, "%s\n", k->why);
+	if (!k)
 		return FAIL;
-	}
 	if (k->definite == 0 && k->indirect == 0) {
 		result_printf(r,
 		              "no memory leaked in %zu runs (an archive "
@@ -1012,13 +1001,11 @@ static enum verdict leaks_memory(struct grader *g, const struct check *c,
 static enum verdict leaks_invalid(struct grader *g, const struct check *c,
                                   struct result *r)
 {
-	struct leaks *k = run_leaks(g, r);
+	struct leaks *k = leaks_ready(g, r);
 
 	(void)c;
-	if (k->why[0]) {
-		result_printf(r, "%s\n", k->why);
+	if (!k)
 		return FAIL;
-	}
 	if (k->invalid == 0) {
 		result_printf(r,
 		              "no invalid reads, writes or frees in %zu runs\n",
@@ -1033,13 +1020,11 @@ static enum verdict leaks_invalid(struct grader *g, const struct check *c,
 static enum verdict leaks_fds(struct grader *g, const struct check *c,
                               struct result *r)
 {
-	struct leaks *k = run_leaks(g, r);
+	struct leaks *k = leaks_ready(g, r);
 
 	(void)c;
-	if (k->why[0]) {
-		result_printf(r, "%s\n", k->why);
+	if (!k)
 		return FAIL;
-	}
 	if (k->fds == 0) {
 		result_printf(
 		    r, "no descriptor left open at exit in %zu runs\n", NRUNS);

@@ -42,27 +42,32 @@ static bool open_fd_line(const char *line, size_t n)
 	       !memmem(line, n, "FILE DESCRIPTORS", 16);
 }
 
-static void parse_log(struct vg_run *v)
+void vglog_tally(const struct vglog *l, long *definite, long *indirect,
+                 int *invalid, int *fds)
 {
-	const struct vglog *l = &v->log;
-
-	v->definite = vglog_number(l, "definitely lost: ");
-	v->indirect = vglog_number(l, "indirectly lost: ");
+	*definite = vglog_number(l, "definitely lost: ");
+	*indirect = vglog_number(l, "indirectly lost: ");
+	*invalid = *fds = 0;
 	for (size_t k = 0; k < sizeof(error_kinds) / sizeof(error_kinds[0]);
 	     k++)
-		v->invalid += vglog_count(l, error_kinds[k]);
+		*invalid += vglog_count(l, error_kinds[k]);
 	/* "Open file descriptor 5: ..." followed by where it was opened, or
 	 * by "<inherited from parent>" for those it was started with. */
-	for (const char *p = l->text; *p;) {
+	for (const char *p = l->text; p && *p;) {
 		size_t n = strcspn(p, "\n");
 		if (open_fd_line(p, n)) {
 			const char *next = p + n + (p[n] == '\n');
 			size_t m = strcspn(next, "\n");
 			if (!memmem(next, m, "inherited from parent", 21))
-				v->fds++;
+				(*fds)++;
 		}
 		p += n + (p[n] == '\n');
 	}
+}
+
+static void parse_log(struct vg_run *v)
+{
+	vglog_tally(&v->log, &v->definite, &v->indirect, &v->invalid, &v->fds);
 }
 
 static struct vg_run *run_once(struct grader *g, const struct check *c,

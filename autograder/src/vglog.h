@@ -38,6 +38,12 @@ long vglog_number(const struct vglog *l, const char *key);
 /* valgrind's lines holding needle (the count). */
 int vglog_count(const struct vglog *l, const char *needle);
 
+/* What a memcheck log counts: bytes definitely and indirectly lost,
+ * memory errors (invalid accesses, uninitialised values, overlaps), and
+ * descriptors open at exit that the program opened (valgrind.c). */
+void vglog_tally(const struct vglog *l, long *definite, long *indirect,
+                 int *invalid, int *fds);
+
 /* Quotes up to max_lines of valgrind's own lines, starting at the first
  * that holds one of needles, under the heading "<who> says:". */
 void vglog_quote(struct result *r, const struct vglog *l,
