@@ -111,14 +111,17 @@ const char *http_reason(int status)
 		const char *reason;
 	} reasons[] = {
 	    {200, "OK"},
+	    {201, "Created"},
 	    {206, "Partial Content"},
 	    {400, "Bad Request"},
 	    {403, "Forbidden"},
 	    {404, "Not Found"},
 	    {405, "Method Not Allowed"},
 	    {408, "Request Timeout"},
+	    {409, "Conflict"},
 	    {413, "Content Too Large"},
 	    {416, "Range Not Satisfiable"},
+	    {422, "Unprocessable Content"},
 	    {414, "URI Too Long"},
 	    {431, "Request Header Fields Too Large"},
 	    {500, "Internal Server Error"},
@@ -139,16 +142,22 @@ long http_format_head(char *out, size_t cap, int status,
                       const char *extra, bool keep_alive)
 {
 	bool typed = content_type != NULL;
+	char length[48];
 	int n;
 
+	if (content_length == HTTP_CHUNKED)
+		snprintf(length, sizeof(length), "Transfer-Encoding: chunked");
+	else
+		snprintf(length, sizeof(length), "Content-Length: %zu",
+		         content_length);
 	n = snprintf(out, cap,
 	             "HTTP/1.1 %d %s\r\n"
-	             "Content-Length: %zu\r\n"
+	             "%s\r\n"
 	             "%s%s%s"
 	             "%s"
 	             "Connection: %s\r\n"
 	             "\r\n",
-	             status, http_reason(status), content_length,
+	             status, http_reason(status), length,
 	             typed ? "Content-Type: " : "", typed ? content_type : "",
 	             typed ? "\r\n" : "", extra != NULL ? extra : "",
 	             keep_alive ? "keep-alive" : "close");

@@ -11,6 +11,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -237,11 +238,24 @@ int conn_stream_begin(struct conn *c, const struct app_response *res)
 		return (int)n;
 	buf_free(&c->held); /* the placeholder */
 	c->close_after |= c->held_close;
-	c->stream_left = res->body_len;
+	c->stream_chunked = res->body_len == HTTP_CHUNKED;
+	c->stream_left = c->stream_chunked ? UINT64_MAX : res->body_len;
 	c->stream_discard = !res->send_body;
 	c->state = CONN_STREAMING;
 	/* After whatever "out" still holds: answers go out in order. */
 	return buf_append(&c->out, head, (size_t)n);
+}
+
+/* One chunk of a chunked body: its size in hex, the bytes, CRLF. */
+static int append_chunk(struct buf *out, const void *data, size_t len)
+{
+	char size[24];
+	int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+
+	if (buf_append(out, size, (size_t)n) < 0 ||
+	    buf_append(out, data, len) < 0 || buf_append(out, "\r\n", 2) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 int conn_stream_write(struct conn *c, const void *data, size_t len)
@@ -249,14 +263,23 @@ int conn_stream_write(struct conn *c, const void *data, size_t len)
 	if (c->state != CONN_STREAMING || len > c->stream_left)
 		return -EINVAL;
 	c->stream_left -= len;
-	return c->stream_discard ? 0 : buf_append(&c->out, data, len);
+	if (c->stream_discard || len == 0)
+		return 0;
+	if (c->stream_chunked)
+		return append_chunk(&c->out, data, len);
+	return buf_append(&c->out, data, len);
 }
 
 int conn_stream_end(struct conn *c, const struct app_config *cfg,
                     int64_t now_ms)
 {
-	if (c->state != CONN_STREAMING || c->stream_left > 0)
+	if (c->state != CONN_STREAMING ||
+	    (!c->stream_chunked && c->stream_left > 0))
 		return -EINVAL;
+	/* The last chunk: size zero, and no trailers. */
+	if (c->stream_chunked && !c->stream_discard &&
+	    buf_append(&c->out, "0\r\n\r\n", 5) < 0)
+		return -ENOMEM;
 	c->state = CONN_WRITING; /* conn_process() settles the rest */
 	return conn_process(c, cfg, now_ms);
 }

@@ -307,6 +307,14 @@ int server_end(struct server_reply *rp)
 	return rc < 0 ? rc : 0;
 }
 
+void server_abort(struct server_reply *rp)
+{
+	struct client *cl = untie(rp);
+
+	if (cl != NULL)
+		server_settle(cl, -ECONNABORTED);
+}
+
 void server_read_body(struct server_reply *rp,
                       void (*on_body)(struct server_reply *rp, const void *data,
                                       size_t len))

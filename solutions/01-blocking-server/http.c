@@ -334,14 +334,17 @@ const char *http_reason(int status)
 		const char *reason;
 	} reasons[] = {
 	    {200, "OK"},
+	    {201, "Created"},
 	    {206, "Partial Content"},
 	    {400, "Bad Request"},
 	    {403, "Forbidden"},
 	    {404, "Not Found"},
 	    {405, "Method Not Allowed"},
 	    {408, "Request Timeout"},
+	    {409, "Conflict"},
 	    {413, "Content Too Large"},
 	    {416, "Range Not Satisfiable"},
+	    {422, "Unprocessable Content"},
 	    {414, "URI Too Long"},
 	    {431, "Request Header Fields Too Large"},
 	    {500, "Internal Server Error"},
@@ -395,8 +398,14 @@ long http_format_head(char *out, size_t cap, int status,
 	bool ok = put_str(&p, end, "HTTP/1.1 ") &&
 	          put_num(&p, end, (size_t)status) && put(&p, end, " ", 1) &&
 	          put_str(&p, end, http_reason(status)) &&
-	          put_str(&p, end, "\r\nContent-Length: ") &&
-	          put_num(&p, end, content_length) && put_str(&p, end, "\r\n");
+	          put_str(&p, end, "\r\n");
+
+	if (ok && content_length == HTTP_CHUNKED)
+		ok = put_str(&p, end, "Transfer-Encoding: chunked\r\n");
+	else if (ok)
+		ok = put_str(&p, end, "Content-Length: ") &&
+		     put_num(&p, end, content_length) &&
+		     put_str(&p, end, "\r\n");
 
 	if (ok && content_type != NULL)
 		ok = put_str(&p, end, "Content-Type: ") &&

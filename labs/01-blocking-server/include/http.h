@@ -72,13 +72,21 @@ bool http_str_eq(struct http_str s, const char *lit);
 /* The reason phrase of a status code ("Not Found"), "Unknown" if unlisted. */
 const char *http_reason(int status);
 
+/* content_length for a body whose length nobody knows yet (lab 7's
+ * downloads): the head says "Transfer-Encoding: chunked" instead, and the
+ * body goes in chunks, each led by its size (RFC 9112, 7.1). */
+#define HTTP_CHUNKED ((size_t)-1)
+
 /* Writes a response head into out[0..cap):
  *   HTTP/1.1 <status> <reason>\r\n
- *   Content-Length: <content_length>\r\n
+ *   Content-Length: <content_length>\r\n  (or, for HTTP_CHUNKED,
+ *                                          Transfer-Encoding: chunked\r\n)
  *   Content-Type: <content_type>\r\n      (omitted when content_type is NULL)
- *   <extra>                               (each line ending in \r\n, may be
- * NULL) Connection: keep-alive | close\r\n \r\n Returns its length, or -ENOSPC
- * when it does not fit. */
+ *   <extra>                               (each line ending in \r\n; may be
+ *                                          NULL)
+ *   Connection: keep-alive | close\r\n
+ *   \r\n
+ * Returns its length, or -ENOSPC when it does not fit. */
 long http_format_head(char *out, size_t cap, int status,
                       const char *content_type, size_t content_length,
                       const char *extra, bool keep_alive);

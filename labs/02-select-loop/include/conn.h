@@ -61,6 +61,7 @@ struct conn {
 	uint64_t requests;    /* requests answered so far */
 	uint64_t stream_left; /* CONN_STREAMING: body bytes still to come */
 	bool stream_discard;  /* CONN_STREAMING: a HEAD's: none are sent */
+	bool stream_chunked; /* CONN_STREAMING: length unknown (HTTP_CHUNKED) */
 };
 
 /* A fresh connection on a non-blocking socket, in CONN_READING. */
@@ -108,9 +109,10 @@ int conn_release(struct conn *c, const struct app_response *res,
                  const struct app_config *cfg, int64_t now_ms);
 
 /* The held request's answer is a head now and a body in pieces (lab 5):
- * res's head goes out (res->body_len is the Content-Length to come; its
- * body is not sent), and the connection is CONN_STREAMING until
- * conn_stream_end(). -EINVAL if nothing is held for the server. */
+ * res's head goes out (res->body_len is the Content-Length to come, or
+ * HTTP_CHUNKED: each piece then goes as a chunk; its body is not sent),
+ * and the connection is CONN_STREAMING until conn_stream_end(). -EINVAL
+ * if nothing is held for the server. */
 int conn_stream_begin(struct conn *c, const struct app_response *res);
 
 /* The next piece of the body, queued in "out" (dropped for a HEAD). 0,

@@ -180,8 +180,10 @@ void server_take(struct server_req *r, struct server_reply *rp,
 int server_answer(struct server_reply *rp, const struct app_response *res);
 
 /* A streamed answer to a taken request: head's head is sent now (its
- * body_len is the Content-Length the pieces must add up to; its body is
- * not sent). The reply stays the client's until server_end(); on_drain
+ * body_len is the Content-Length the pieces must add up to, or
+ * HTTP_CHUNKED when nobody knows it yet -- lab 7's zips made on the fly:
+ * each piece then goes as a chunk, and server_end() sends the last; its
+ * body is not sent). The reply stays the client's until server_end(); on_drain
  * (may be NULL if you never fill the queue) is called as the queue
  * empties after a full write. 0, -ENOTCONN (the client had gone),
  * -ENOMEM or -EINVAL (nothing taken). */
@@ -194,6 +196,13 @@ int server_stream(struct server_reply *rp, const struct app_response *head,
  * client has gone (on_gone has been called); -EINVAL: more than the
  * Content-Length; -ENOMEM. */
 int server_write(struct server_reply *rp, const void *data, size_t len);
+
+/* Cuts a streamed answer short: the connection is closed at once, without
+ * the rest of the body -- for an answer that cannot be finished (a zip
+ * whose next file cannot be read). The client sees the body end early, an
+ * error, never a short answer that looks whole. The reply is yours again;
+ * on_gone is not called. */
+void server_abort(struct server_reply *rp);
 
 /* Reads the body of a taken request: on_body is called with each piece
  * as it arrives (in the route's caller, when the first pieces came with
