@@ -19,6 +19,8 @@
 # Writing, the source folder (warm) to one file: zipstream create SRC >
 # out.zip, Debian's zip -qr (level 6) and Node's archiver (zlib level 6,
 # bench/node-zip.js), every archive then checked with unzip -tq (not timed).
+# The server, build/solutions/lab7/server: the archive uploaded with curl
+# and the folder downloaded, its peak RSS and GET /'s latency meanwhile.
 #
 # Each tool runs pinned to core 0 under /usr/bin/time, which gives the wall
 # time, the CPU seconds (user + system) and the tool's own peak RSS. MB/s
@@ -250,6 +252,64 @@ for r in $(seq 0 $((runs - 1))); do
 	for i in "${!ctools[@]}"; do create "${ctools[(i + r) % ${#ctools[@]}]}"; done
 done
 
+# --- The server: the same archive uploaded, then downloaded ---
+# The reference server (build/solutions/lab7/server, 2 workers) with an
+# empty --root; curl POSTs the archive (Content-Length, no Expect) and the
+# folder comes back as GET /download.zip into /dev/null. Meanwhile a probe
+# asks GET / every 50 ms on its own connection. Peak RSS is the server's
+# VmHWM after each transfer (the upload's first). Not pinned: the loop,
+# the workers and curl need their cores; one round (the numbers are about
+# memory, and the latency's spread is its own measure).
+srv=$repo/build/solutions/lab7/server
+probe() { # probe FILE: GET / every 50 ms until killed, one time (ms) a line
+	while :; do
+		curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port/" | awk '{ print $1 * 1000 }' >>"$1"
+		sleep 0.05
+	done
+}
+quiet "server"
+mkdir -p "$tmp/root"
+"$srv" --port 0 --root "$tmp/root" >"$tmp/server.log" 2>&1 &
+spid=$!
+for _ in $(seq 50); do
+	port=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/server.log")
+	[ -n "$port" ] && break
+	sleep 0.1
+done
+[ -n "$port" ] || { echo "bench: the lab 7 server did not start: $(cat "$tmp/server.log")" >&2; exit 1; }
+probe "$tmp/probe-up" & ppid=$!
+t0=$(date +%s.%N)
+curl -sS -H 'Expect:' --data-binary @"$zip" "http://127.0.0.1:$port/upload?name=up" >"$tmp/up.json"
+t1=$(date +%s.%N)
+kill $ppid; wait $ppid 2>/dev/null || true
+up_rss=$(awk '/^VmHWM/ { print $2 }' /proc/$spid/status)
+grep -q '"name":"up"' "$tmp/up.json" || { echo "bench: the upload failed: $(cat "$tmp/up.json")" >&2; exit 1; }
+got=$(find "$tmp/root/up" -type f -printf '%s\n' | awk '{ b += $1 } END { printf "%d %.0f\n", NR, b }')
+[ "$got" = "$files $ubytes" ] || { echo "bench: the server published $got (files bytes), not $files $ubytes" >&2; exit 1; }
+probe "$tmp/probe-down" & ppid=$!
+t2=$(date +%s.%N)
+dbytes=$(curl -sS "http://127.0.0.1:$port/download.zip?dir=up" | wc -c)
+t3=$(date +%s.%N)
+kill $ppid; wait $ppid 2>/dev/null || true
+down_rss=$(awk '/^VmHWM/ { print $2 }' /proc/$spid/status)
+kill $spid; wait $spid 2>/dev/null || true
+gone "$tmp/root"
+# Printed after the tables, and added to the medians file then.
+pct() { sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p + 0.999); if (i < 1) i = 1; printf "%.1f", v[i] }'; }
+awk -v z="$zbytes" -v u="$ubytes" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v r1="$up_rss" -v r2="$down_rss" -v db="$dbytes" \
+	-v p50="$(pct "$tmp/probe-up" 0.5)" -v p90="$(pct "$tmp/probe-up" 0.9)" -v pmax="$(pct "$tmp/probe-up" 1)" -v n="$(wc -l <"$tmp/probe-up")" \
+	-v q90="$(pct "$tmp/probe-down" 0.9)" -v qmax="$(pct "$tmp/probe-down" 1)" -v tsv="$tmp/server.tsv" 'BEGIN {
+	printf "server (2 workers): upload of the %.0f MiB archive, %.0f MiB published, in %.1f s (%.0f MB/s of archive); peak RSS %.1f MiB\n",
+		z / 2^20, u / 2^20, b - a, z / (b - a) / 1e6, r1 / 1024
+	printf "  GET / meanwhile, every 50 ms: p50 %s ms, p90 %s ms, max %s ms (n=%d)\n", p50, p90, pmax, n
+	printf "server: the folder downloaded as a %.0f MiB zip in %.1f s (%.0f MB/s of folder); peak RSS since start %.1f MiB; GET / p90 %s ms, max %s ms\n",
+		db / 2^20, d - c, u / (d - c) / 1e6, r2 / 1024, q90, qmax
+	printf "target, a 1 GiB-class upload at server RSS < 16 MiB with GET / fast: %s (%.1f MiB, GET / p90 %s ms)\n",
+		(r1 < 16384 && p90 < 50 ? "met" : "NOT met"), r1 / 1024, p90
+	printf "server\tupload\t%.1f\t%.1f\t%.2f\t\t%.2f\t%.0f\n", z / (b - a) / 1e6, u / (b - a) / 1e6, b - a, r1 / 1024, u >> tsv
+	printf "server\tdownload\t%.1f\t%.1f\t%.2f\t\t%.2f\t%.0f\n", u / (d - c) / 1e6, db / (d - c) / 1e6, d - c, r2 / 1024, db >> tsv
+}' >"$tmp/server.txt"
+
 # --- The tables, the medians file and the targets ---
 # spread KEYS...: how far apart the rounds' wall times were, at worst, in %
 # of their median.
@@ -311,4 +371,7 @@ awk -v r="$(med ref wall)" -v b="$(med bsdtar wall)" -v m="$(med ref rss)" -v e=
 	printf "target, peak RSS < 4 MiB plus buffers (%.2f MiB for %d entries, so < %.2f MiB): %s (%.1f MiB)\n",
 		buf, e, 4 + buf, (m < 4 + buf ? "met" : "NOT met"), m
 }'
+echo
+cat "$tmp/server.txt"
+cat "$tmp/server.tsv" >>"$tsv"
 echo "medians: $repo/$tsv"

@@ -41,8 +41,8 @@ include $(wildcard $(SRC_ROOT)/labs/[0-9][0-9]-*/lab.mk)
 
 comma := ,
 # The earlier labs whose LIB files lab N links: all of them, unless its
-# lab.mk says LAB_N_BUILDS_ON (lab 7's first part: none, so that a broken
-# earlier lab cannot break its build, and gradings build less).
+# lab.mk says LAB_N_BUILDS_ON (the labs listed, or none: a lab that needs
+# no earlier one builds less, and a broken earlier lab cannot break it).
 LABS_BEFORE := $(if $(filter undefined,$(origin LAB_$(LAB)_BUILDS_ON)), \
                  $(filter-out $(LAB),$(shell seq 1 $(LAB))),$(LAB_$(LAB)_BUILDS_ON))
 REF_LIST    := $(subst $(comma), ,$(REF))

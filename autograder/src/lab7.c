@@ -1,5 +1,6 @@
-/* lab7.c - the checks of lab 7: ZIP streaming (its first part: the
- * reader, the extractor, the writer and the zipstream tool).
+/* lab7.c - the checks of lab 7: ZIP streaming. This file holds the
+ * reader's, the extractor's and the writer's (through the zipstream tool)
+ * and the table; lab7srv.c the server's.
  *
  * Every check but the unit tests drives the student's zipstream the way a
  * user does: an archive on standard input, a folder to extract into, one
@@ -24,12 +25,13 @@
 #include <zlib.h>
 
 #include "grader.h"
+#include "lab7.h"
 #include "util.h"
 #include "vglog.h"
 
 #define CORPUS "labs/07-zip-streaming/tests/corpus"
 #define ZIPS   "autograder/zips"
-enum { TOOL_MS = 20000, MAX_NODES = 4096, READ_CAP = 64 << 20 };
+enum { TOOL_MS = 20000, READ_CAP = 64 << 20 };
 
 /* The tool: a minute of CPU at most, and no file over 256 MiB. */
 static const struct sbx_limits LIMITS_TOOL = {
@@ -144,19 +146,6 @@ static bool refused_with(const struct run *x, const char *word)
 
 /* ---- what the tool left ------------------------------------------------ */
 
-struct node {
-	char type; /* f, d; l (a symbolic link), x (anything else) */
-	char name[1100];
-	uint64_t size;
-	uint32_t crc;
-};
-
-struct tree {
-	struct node *n;
-	int len;
-	bool overflow; /* more than MAX_NODES: not all seen */
-};
-
 static void add_node(struct tree *t, char type, const char *name, uint64_t size,
                      uint32_t crc)
 {
@@ -238,10 +227,9 @@ static void walk(struct tree *t, int dirfd, const char *prefix, int depth)
 	closedir(d);
 }
 
-/* Everything in the run folder, "x/..." for what is under x. */
-static void survey(struct grader *g, struct tree *t)
+void lab7_survey_dir(const char *dir, struct tree *t)
 {
-	int fd = open(g->run, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	t->len = 0;
 	t->overflow = false;
@@ -251,8 +239,13 @@ static void survey(struct grader *g, struct tree *t)
 	}
 }
 
-/* Empties the run folder for the next archive. */
-static void clear_run(struct grader *g)
+/* Everything in the run folder, "x/..." for what is under x. */
+static void survey(struct grader *g, struct tree *t)
+{
+	lab7_survey_dir(g->run, t);
+}
+
+void lab7_clear_run(struct grader *g)
 {
 	DIR *d = opendir(g->run);
 	struct dirent *de;
@@ -380,10 +373,8 @@ static bool wanted(const struct node *want, int n, const char *name)
 	return implied(want, n, name);
 }
 
-/* The run folder holds x/ exactly as wanted, and nothing else. The first
- * difference in buf, or "" when there is none. */
-static void compare(const struct tree *t, const struct node *want, int n,
-                    char *buf, size_t cap)
+void lab7_compare(const struct tree *t, const struct node *want, int n,
+                  char *buf, size_t cap)
 {
 	buf[0] = '\0';
 	for (int i = 0; i < n; i++) {
@@ -460,13 +451,13 @@ static void one_archive(struct grader *g, struct expect *e, struct tree *t,
 	bool ok = strcmp(e->outcome, "ok") == 0;
 
 	snprintf(in, sizeof(in), "%s/%s/%s", g->repo, CORPUS, e->path);
-	clear_run(g);
+	lab7_clear_run(g);
 	if (tool(g, args, in, NULL, false, NULL, &x, r) < 0)
 		return;
 	survey(g, t);
 	if (ok) {
 		corpus.good++;
-		compare(t, e->want, e->nwant, diff, sizeof(diff));
+		lab7_compare(t, e->want, e->nwant, diff, sizeof(diff));
 		if (extracted(&x) && !diff[0])
 			corpus.good_ok++;
 		else
@@ -477,7 +468,7 @@ static void one_archive(struct grader *g, struct expect *e, struct tree *t,
 			     extracted(&x) ? diff : "");
 	} else {
 		corpus.bad++;
-		compare(t, NULL, 0, diff, sizeof(diff));
+		lab7_compare(t, NULL, 0, diff, sizeof(diff));
 		if (refused_with(&x, e->outcome) && !diff[0])
 			corpus.bad_ok++;
 		else if (!diff[0] || !refused_with(&x, e->outcome))
@@ -508,7 +499,7 @@ static struct corpus *run_corpus(struct grader *g, struct result *r)
 		for (int i = 0; i < corpus.n; i++)
 			one_archive(g, &corpus.e[i], &t, r);
 	}
-	clear_run(g);
+	lab7_clear_run(g);
 	free(t.n);
 	free_expect(corpus.e, corpus.n > 0 ? corpus.n : 0);
 	corpus.e = NULL;
@@ -571,7 +562,7 @@ static const struct source_file {
 static const char *const source_dirs[] = {"text", "text/deeper",
                                           "text/deeper/still", "empty-dir"};
 
-static void fill(unsigned char *p, size_t n, int kind, uint32_t seed)
+void lab7_fill(unsigned char *p, size_t n, int kind, uint32_t seed)
 {
 	static const char words[] = "the waiter never waits for the kitchen ";
 	uint32_t x = seed | 1;
@@ -586,7 +577,7 @@ static void fill(unsigned char *p, size_t n, int kind, uint32_t seed)
 	}
 }
 
-static int make_source(struct grader *g, struct tree *want)
+int lab7_make_source(struct grader *g, struct tree *want)
 {
 	char path[PATH_MAX];
 
@@ -608,7 +599,7 @@ static int make_source(struct grader *g, struct tree *want)
 
 		if (!buf)
 			return -ENOMEM;
-		fill(buf, s->size, s->kind, (uint32_t)i * 2654435761u);
+		lab7_fill(buf, s->size, s->kind, (uint32_t)i * 2654435761u);
 		snprintf(path, sizeof(path), "%s/src/%s", g->run, s->name);
 		int rc = write_file(path, buf, s->size);
 		snprintf(path, sizeof(path), "y/%s", s->name);
@@ -659,8 +650,8 @@ static struct writer *run_writer(struct grader *g, struct result *r)
 	if (writer.done)
 		goto out;
 	writer.done = true;
-	clear_run(g);
-	if (!want.n || !got.n || make_source(g, &want) < 0) {
+	lab7_clear_run(g);
+	if (!want.n || !got.n || lab7_make_source(g, &want) < 0) {
 		snprintf(writer.said, sizeof(writer.said),
 		         "grader: cannot make the folder to archive");
 		goto out;
@@ -711,10 +702,10 @@ static struct writer *run_writer(struct grader *g, struct result *r)
 		want.n[i].name[0] = 'x';
 	for (int i = 0; i < got.len; i++)
 		got.n[i].name[0] = 'x';
-	compare(&got, want.n, want.len, writer.roundtrip,
-	        sizeof(writer.roundtrip));
+	lab7_compare(&got, want.n, want.len, writer.roundtrip,
+	             sizeof(writer.roundtrip));
 out:
-	clear_run(g);
+	lab7_clear_run(g);
 	free(want.n);
 	free(got.n);
 	return &writer;
@@ -776,11 +767,11 @@ static enum verdict hostile(struct grader *g, const char *file,
 	enum verdict v = FAIL;
 
 	snprintf(in, sizeof(in), "%s/%s/%s", g->repo, ZIPS, file);
-	clear_run(g);
+	lab7_clear_run(g);
 	if (!t.n || tool(g, args, in, NULL, false, NULL, &x, r) < 0)
 		goto out;
 	survey(g, &t);
-	compare(&t, NULL, 0, diff, sizeof(diff));
+	lab7_compare(&t, NULL, 0, diff, sizeof(diff));
 	result_printf(r, "%s (%s): the tool %s\n", file, what,
 	              outcome(&x, how, sizeof(how)));
 	if (!refused_with(&x, word))
@@ -791,7 +782,7 @@ static enum verdict hostile(struct grader *g, const char *file,
 	else
 		v = PASS;
 out:
-	clear_run(g);
+	lab7_clear_run(g);
 	free(t.n);
 	return v;
 }
@@ -835,6 +826,15 @@ static enum verdict overlap_bomb(struct grader *g, const struct check *c,
 	               r);
 }
 
+static enum verdict nested_bomb(struct grader *g, const struct check *c,
+                                struct result *r)
+{
+	(void)c;
+	return hostile(g, "nested-bomb.zip", "nested",
+	               "42.zip's shape, small: zips of zips, five levels down",
+	               r);
+}
+
 static enum verdict no_partial(struct grader *g, const struct check *c,
                                struct result *r)
 {
@@ -873,6 +873,7 @@ static const struct leak_run {
     {"ratio-bomb.zip", false, "bomb"},
     {"overlap-bomb.zip", false, "mismatch"},
     {"truncated.zip", false, "truncated"},
+    {"nested-bomb.zip", false, "nested"},
     {NULL, false, NULL},
 };
 
@@ -916,7 +917,7 @@ static struct leaks *run_leaks(struct grader *g, struct result *r)
 		struct vglog l = {0};
 		struct run x;
 
-		clear_run(g);
+		lab7_clear_run(g);
 		snprintf(vg, sizeof(vg), "%s/zipstream-vg-%zu.log", g->priv, i);
 		unlink(vg);
 		if (lr->source) {
@@ -928,7 +929,7 @@ static struct leaks *run_leaks(struct grader *g, struct result *r)
 			snprintf(out, sizeof(out), "%s/leak.zip", g->priv);
 			unlink(out);
 			if (want.n)
-				make_source(g, &want);
+				lab7_make_source(g, &want);
 			snprintf(what, sizeof(what), "zipstream create src");
 		}
 		free(want.n);
@@ -960,7 +961,21 @@ static struct leaks *run_leaks(struct grader *g, struct result *r)
 			break;
 		}
 	}
-	clear_run(g);
+	if (!leaks.why[0]) {
+		char good[PATH_MAX], bad[PATH_MAX];
+		struct vglog l = {0};
+
+		snprintf(good, sizeof(good), "%s/%s/%s", g->repo, CORPUS,
+		         leak_runs[0].source);
+		snprintf(bad, sizeof(bad), "%s/%s/slip-dotdot.zip", g->repo,
+		         ZIPS);
+		if (lab7_server_leaks(g, good, bad, &l, leaks.why,
+		                      sizeof(leaks.why)) == 0)
+			count_log(&l, "the server (uploads and downloads, "
+			              "whole, refused and abandoned)");
+		vglog_free(&l);
+	}
+	lab7_clear_run(g);
 	return &leaks;
 }
 
@@ -987,7 +1002,7 @@ static enum verdict leaks_memory(struct grader *g, const struct check *c,
 		result_printf(r,
 		              "no memory leaked in %zu runs (an archive "
 		              "extracted, %zu refused at each stage, one "
-		              "created)\n",
+		              "created) nor by the server\n",
 		              NRUNS, NRUNS - 2);
 		return PASS;
 	}
@@ -1008,7 +1023,8 @@ static enum verdict leaks_invalid(struct grader *g, const struct check *c,
 		return FAIL;
 	if (k->invalid == 0) {
 		result_printf(r,
-		              "no invalid reads, writes or frees in %zu runs\n",
+		              "no invalid reads, writes or frees in %zu runs "
+		              "nor in the server\n",
 		              NRUNS);
 		return PASS;
 	}
@@ -1027,7 +1043,10 @@ static enum verdict leaks_fds(struct grader *g, const struct check *c,
 		return FAIL;
 	if (k->fds == 0) {
 		result_printf(
-		    r, "no descriptor left open at exit in %zu runs\n", NRUNS);
+		    r,
+		    "no descriptor left open at exit in %zu runs nor by the "
+		    "server\n",
+		    NRUNS);
 		return PASS;
 	}
 	result_printf(r, "%d descriptor(s) open at exit, first in: %s\n",
@@ -1042,42 +1061,45 @@ static const struct check checks[] = {
      "read the first compiler error; fix it; rebuild with `make build LAB=7`",
      NULL, false},
 
-    UNIT(read_chunkings, 4,
+    UNIT(read_chunkings, 3,
          "a header is parsed only once gather() has all of it; nothing may "
          "depend on where a piece ended"),
-    UNIT(read_stored_deflate, 3,
+    UNIT(read_stored_deflate, 2,
          "stored: at most csize, at most ZR_OUT_SIZE at a time; deflate: "
          "emit every full output buffer, loop until inflate wants input"),
-    UNIT(read_descriptor_layouts, 3,
+    UNIT(read_descriptor_layouts, 2,
          "try 12, 16, 20, 24 bytes as they arrive: the sizes must be the "
          "data's and a signature must follow"),
-    UNIT(read_zip64, 3,
+    UNIT(read_zip64, 2,
          "only the fields that say 0xffffffff are in the zip64 extra, in "
          "the order usize, csize, offset"),
-    UNIT(read_names, 2,
+    UNIT(read_names, 1,
          "bit 11: UTF-8 as it is; else CP437 converted; 0x7075 only when "
          "its CRC-32 is the raw name's"),
-    UNIT(read_refusals, 3,
+    UNIT(read_refusals, 2,
          "refuse in the header, before data; without bit 3, check output "
          "against usize before on_data"),
-    UNIT(read_framing, 3,
+    UNIT(read_framing, 2,
          "the first four bytes decide: a record, a prefix or not a zip; "
          "after the end record, ignore the rest"),
     UNIT(read_callback_stops, 1,
          "a callback's non-zero return is the reader's, now and later"),
     UNIT(extract_files, 1,
          "make the folders on the way; O_EXCL files, mode 0644"),
-    UNIT(extract_names, 3,
+    UNIT(extract_names, 2,
          "component by component, on the name as it is: no '..', no "
          "leading '/', no backslash, no drive letter"),
-    UNIT(extract_duplicates, 2,
+    UNIT(extract_duplicates, 1,
          "a name that exists is refused, a folder listed twice is not"),
-    UNIT(extract_limits, 3,
+    UNIT(extract_limits, 2,
          "count in on_entry and on_data: entries, total, ratio past the "
          "floor"),
-    UNIT(extract_central, 3,
+    UNIT(extract_central, 2,
          "record k against entry k: offset, name, method, CRC-32, sizes; "
          "a symlink mode refuses all"),
+    UNIT(extract_nested, 1,
+         "hand every piece to nest_data() before writing it; its error is "
+         "the entry's"),
     UNIT(extract_errors_sticky, 1,
          "after an error, every call returns it; zx_where() names the "
          "entry"),
@@ -1098,7 +1120,7 @@ static const struct check checks[] = {
          "an entry without zip64 that passes 0xffffffff bytes is ZIP_ESIZE"),
     UNIT(writer_sink_error, 1,
          "the sink's error is kept: every later call returns it"),
-    HIDDEN(many_entries, 2,
+    HIDDEN(many_entries, 1,
            "what is kept for the central directory grows with the archive: "
            "no fixed table"),
     HIDDEN(comment_cut, 1,
@@ -1107,48 +1129,89 @@ static const struct check checks[] = {
     HIDDEN(zip64_end_count, 1,
            "a zip64 end record's count must be the central records'"),
 
-    {"interop.corpus_extracts", STAGE_INTEROP, 8, corpus_extracts,
+    {"interop.corpus_extracts", STAGE_INTEROP, 5, corpus_extracts,
      "run `zipstream extract out < FILE` on the archive named; "
      "EXPECT.tsv says what must come out",
      NULL, false},
-    {"interop.corpus_refuses", STAGE_INTEROP, 8, corpus_refuses,
+    {"interop.corpus_refuses", STAGE_INTEROP, 5, corpus_refuses,
      "the first problem in stream order decides the word; on a refusal, "
      "the staging folder goes, whole",
      NULL, false},
-    {"interop.writer_tools", STAGE_INTEROP, 6, writer_tools,
+    {"interop.writer_tools", STAGE_INTEROP, 3, writer_tools,
      "bit 3 and a signed descriptor after each entry's data; the central "
      "directory's offsets are where each local header began",
      NULL, false},
-    {"interop.writer_roundtrip", STAGE_INTEROP, 3, writer_roundtrip,
+    {"interop.writer_roundtrip", STAGE_INTEROP, 2, writer_roundtrip,
      "your writer's archive, read by your reader: the same files back", NULL,
      false},
 
-    {"safety.zip_slip", STAGE_SAFETY, 4, zip_slip,
+    {"safety.zip_slip", STAGE_SAFETY, 3, zip_slip,
      "check each component of the name as it is: no '..', no leading '/'", NULL,
      false},
-    {"safety.symlink", STAGE_SAFETY, 3, symlink_entry,
+    {"safety.symlink", STAGE_SAFETY, 2, symlink_entry,
      "a central record made by Unix whose mode is S_IFLNK refuses the "
      "whole archive",
      NULL, false},
-    {"safety.ratio_bomb", STAGE_SAFETY, 3, ratio_bomb,
+    {"safety.ratio_bomb", STAGE_SAFETY, 2, ratio_bomb,
      "count in on_data, before writing: past ratio_floor, out / in above "
      "max_ratio is a bomb",
      NULL, false},
-    {"safety.overlap_bomb", STAGE_SAFETY, 3, overlap_bomb,
+    {"safety.overlap_bomb", STAGE_SAFETY, 2, overlap_bomb,
      "the k-th central record must be the k-th entry read; more records "
      "than entries is a mismatch",
      NULL, false},
-    {"safety.no_partial", STAGE_SAFETY, 3, no_partial,
+    {"safety.nested_bomb", STAGE_SAFETY, 2, nested_bomb,
+     "on_data(): every piece goes through nest_data(), which reads an "
+     "entry that is a zip as one, level by level",
+     NULL, false},
+    {"safety.no_partial", STAGE_SAFETY, 2, no_partial,
      "extract into the staging folder; on any error, discard it whole", NULL,
      false},
-    {"safety.duplicates", STAGE_SAFETY, 2, duplicates,
+    {"safety.duplicates", STAGE_SAFETY, 1, duplicates,
      "O_CREAT | O_EXCL: a name that exists is a duplicate, never "
      "overwritten",
      NULL, false},
 
-    {"leaks.memory", STAGE_LEAKS, 3, leaks_memory,
+    {"integration.upload", STAGE_INTEGRATION, 3, lab7_upload,
+     "POST /upload: each piece of the body to the worker (UP_DATA), the "
+     "end (UP_END); its UP_DONE answers 201",
+     NULL, false},
+    {"integration.upload_chunked", STAGE_INTEGRATION, 2, lab7_upload_chunked,
+     "a chunked body comes in the same pieces through on_body: nothing "
+     "changes for you",
+     NULL, false},
+    {"integration.upload_refused", STAGE_INTEGRATION, 4, lab7_upload_refused,
+     "a refusal: 422 with its word, the staging folder discarded; a name "
+     "taken: 409",
+     NULL, false},
+    {"integration.client_leaves", STAGE_INTEGRATION, 3, lab7_client_leaves,
+     "on_gone: UP_ABORT to the worker, which discards; the upload ends at "
+     "its UP_DONE",
+     NULL, false},
+    {"integration.download", STAGE_INTEGRATION, 3, lab7_download,
+     "GET /download.zip: the head at the first piece (chunked), each piece "
+     "written, server_end() at DL_DONE",
+     NULL, false},
+    {"integration.stats", STAGE_INTEGRATION, 2, lab7_stats,
+     "count bytes_in and entries_in from each UP_ACK, published and "
+     "refused at UP_DONE",
+     NULL, false},
+    {"memory.upload", STAGE_MEMORY, 4, lab7_upload_memory,
+     "pause the body at ZS_INFLIGHT_HIGH bytes in flight, resume at "
+     "ZS_INFLIGHT_LOW",
+     NULL, false},
+    {"memory.download", STAGE_MEMORY, 3, lab7_download_memory,
+     "ask for the next piece only while server_write() says 0; at 1, wait "
+     "for on_drain",
+     NULL, false},
+    {"latency.slow_uploader", STAGE_LATENCY, 3, lab7_slow_uploader,
+     "a worker serves every transfer given to it; a stalled upload holds "
+     "none",
+     NULL, false},
+
+    {"leaks.memory", STAGE_LEAKS, 2, leaks_memory,
      "zx_free() and zr_free() on every path, the error paths too", NULL, false},
-    {"leaks.invalid_access", STAGE_LEAKS, 2, leaks_invalid,
+    {"leaks.invalid_access", STAGE_LEAKS, 1, leaks_invalid,
      "a field read past the header gathered? a piece past its length?", NULL,
      false},
     {"leaks.descriptors", STAGE_LEAKS, 2, leaks_fds,

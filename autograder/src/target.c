@@ -85,6 +85,8 @@ int target_start(struct grader *g, struct target *t,
 	t->valgrind = o->valgrind;
 	if (o->nofile)
 		lim.nofile = o->nofile;
+	if (o->fsize_mb)
+		lim.fsize_mb = o->fsize_mb;
 	path_join(server, g->bin, "server");
 	snprintf(t->log, sizeof(t->log), "%s/%s.log", g->priv, tag);
 	snprintf(t->vg_log, sizeof(t->vg_log), "%s/%s.valgrind", g->priv, tag);

@@ -18,6 +18,7 @@ struct target {
 struct target_opts {
 	bool valgrind;
 	int nofile;              /* descriptor limit (0: LIMITS_SERVER's) */
+	int fsize_mb;            /* file size limit (0: LIMITS_SERVER's) */
 	const char *tag;         /* names the log files */
 	const char *const *args; /* more arguments for the server, NULL-ended */
 	const char *const *env;  /* "K=V" for its environment, NULL-ended */

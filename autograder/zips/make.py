@@ -91,6 +91,15 @@ def main():
     whole = archive([Entry(c + ".txt", bytes(range(256)) * 64)
                      for c in "abc"])
     write("truncated.zip", whole[:len(whole) // 2])
+    # 42.zip's shape, small: a page of text in 16 zips, each level 16 of
+    # the level below, five levels down (42.zip's last files are 4.3 GB
+    # of zeros; these stay small, so that only the depth is refused).
+    level = archive([Entry("page-%x.txt" % i, b"a page of text\n" * 64)
+                     for i in range(16)])
+    for name in ("doc", "chapter", "book", "lib", "shelf"):
+        level = archive([Entry("%s-%x.zip" % (name, i), level)
+                         for i in range(16)])
+    write("nested-bomb.zip", level)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,8 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 	 * - more than what is left of lim.max_total: ZIP_EBOMB;
 	 * - past lim.ratio_floor bytes of output (e->out), an entry whose
 	 *   out / in is above lim.max_ratio: ZIP_EBOMB (mind in == 0);
+	 * - the bytes to nest_data(&x->nest, ...) (given, nested.h): it
+	 *   says whether the entry is an archive of archives too deep;
 	 * then add len to x->total and write it all (write_all()). */
 	(void)x;
 	(void)e;
@@ -190,6 +192,7 @@ static int on_entry_end(void *arg, const struct zip_entry *e)
 	s->crc32 = e->crc32;
 	s->csize = e->csize;
 	s->usize = e->usize;
+	nest_end(&x->nest);
 	x->fd = -1;
 	return fd >= 0 && close(fd) < 0 ? ZIP_EIO : 0;
 }
@@ -250,6 +253,8 @@ int zx_init(struct zip_extract *x, int dirfd, const struct zx_limits *lim)
 	x->lim = lim ? *lim : defaults;
 	if (x->lim.max_name > ZIP_NAME_MAX)
 		x->lim.max_name = ZIP_NAME_MAX;
+	nest_init(&x->nest, 1, x->lim.max_depth, x->lim.max_ratio,
+	          x->lim.ratio_floor);
 	return zr_init(&x->rd, &callbacks, x);
 }
 
@@ -271,6 +276,7 @@ const char *zx_where(const struct zip_extract *x)
 void zx_free(struct zip_extract *x)
 {
 	zr_free(&x->rd);
+	nest_free(&x->nest);
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;

@@ -31,6 +31,7 @@ static const struct zip_error_text texts[] = {
     {ZIP_EDUPLICATE, "duplicate", "a name that is already taken"},
     {ZIP_EMISMATCH, "mismatch",
      "the central directory disagrees with the entries"},
+    {ZIP_ENESTED, "nested", "archives inside archives, deeper than the limit"},
     {ZIP_EIO, "io", "reading or writing a file failed"},
     {ZIP_ENOMEM, "nomem", "out of memory"},
 };

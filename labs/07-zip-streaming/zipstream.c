@@ -10,7 +10,8 @@
  * it prints one line, "zipstream: WORD: what (entry)", WORD being one of
  * zip.h's names (zip-slip, crc, bomb, ...), and exits 1; on a usage or
  * system error it exits 2. Extraction limits: --max-total BYTES,
- * --max-ratio N, --max-entries N, --max-name BYTES (extract.h).
+ * --max-ratio N, --max-entries N, --max-name BYTES, --max-depth N
+ * (extract.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -297,8 +298,8 @@ static int usage(void)
 	fprintf(stderr,
 	        "usage: zipstream list < in.zip\n"
 	        "       zipstream extract [--max-total BYTES] [--max-ratio N]\n"
-	        "                 [--max-entries N] [--max-name BYTES] DIR "
-	        "< in.zip\n"
+	        "                 [--max-entries N] [--max-name BYTES]\n"
+	        "                 [--max-depth N] DIR < in.zip\n"
 	        "       zipstream create DIR > out.zip\n");
 	return 2;
 }
@@ -322,6 +323,8 @@ static int limits(int argc, char **argv, struct zx_limits *lim)
 			lim->max_entries = v;
 		else if (strcmp(argv[i], "--max-name") == 0)
 			lim->max_name = (size_t)v;
+		else if (strcmp(argv[i], "--max-depth") == 0 && v <= 64)
+			lim->max_depth = (unsigned)v;
 		else
 			return -1;
 	}

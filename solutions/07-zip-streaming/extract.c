@@ -176,6 +176,7 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 {
 	struct zip_extract *x = arg;
 	uint64_t in = e->in ? e->in : 1;
+	int rc;
 
 	if (x->fd < 0)
 		return len > 0 ? ZIP_ECORRUPT : 0; /* a folder with data */
@@ -183,6 +184,8 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 		return ZIP_EBOMB;
 	if (e->out > x->lim.ratio_floor && e->out / in > x->lim.max_ratio)
 		return ZIP_EBOMB;
+	if ((rc = nest_data(&x->nest, buf, len)) < 0)
+		return rc;
 	x->total += len;
 	return write_all(x->fd, buf, len);
 }
@@ -196,6 +199,7 @@ static int on_entry_end(void *arg, const struct zip_entry *e)
 	s->crc32 = e->crc32;
 	s->csize = e->csize;
 	s->usize = e->usize;
+	nest_end(&x->nest);
 	x->fd = -1;
 	return fd >= 0 && close(fd) < 0 ? ZIP_EIO : 0;
 }
@@ -259,6 +263,8 @@ int zx_init(struct zip_extract *x, int dirfd, const struct zx_limits *lim)
 	x->lim = lim ? *lim : defaults;
 	if (x->lim.max_name > ZIP_NAME_MAX)
 		x->lim.max_name = ZIP_NAME_MAX;
+	nest_init(&x->nest, 1, x->lim.max_depth, x->lim.max_ratio,
+	          x->lim.ratio_floor);
 	return zr_init(&x->rd, &callbacks, x);
 }
 
@@ -280,6 +286,7 @@ const char *zx_where(const struct zip_extract *x)
 void zx_free(struct zip_extract *x)
 {
 	zr_free(&x->rd);
+	nest_free(&x->nest);
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;

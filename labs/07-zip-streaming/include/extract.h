@@ -16,6 +16,9 @@
  * - ZIP_EBOMB: more than max_total bytes written in all (a declared usize
  *   that says so is refused at the header), or an entry past ratio_floor
  *   bytes whose output is more than max_ratio times its input so far;
+ * - ZIP_ENESTED: an entry that is itself a zip, holding a zip, and so on
+ *   deeper than max_depth levels (nested.h: 42.zip); inside, an entry
+ *   past the ratio limit is ZIP_EBOMB too;
  * - ZIP_EDUPLICATE: a name that exists already -- a second "a.txt", or a
  *   file "a/b" and a folder "a/b/" (a folder listed twice is fine);
  * then, when the central directory comes (the only place a forward
@@ -41,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nested.h"
 #include "zipread.h"
 
 struct zx_limits {
@@ -49,14 +53,18 @@ struct zx_limits {
 	uint64_t ratio_floor; /* an entry's output before the ratio counts */
 	uint64_t max_entries;
 	size_t max_name; /* bytes, at most ZIP_NAME_MAX */
+	/* Archives inside archives, levels (0: none). 3 lets a .jar in a .war
+	 * in an .ear through, not 42.zip's five. */
+	unsigned max_depth;
 };
 
-/* 8 GiB, 200:1 past 1 MiB, 100,000 entries, names of 1024 bytes. */
+/* 8 GiB, 200:1 past 1 MiB, 100,000 entries, names of 1024 bytes, archives
+ * 3 deep. */
 #define ZX_LIMITS_DEFAULT                                                      \
 	{                                                                      \
 		.max_total = 8ull << 30, .max_ratio = 200,                     \
 		.ratio_floor = 1 << 20, .max_entries = 100000,                 \
-		.max_name = ZIP_NAME_MAX                                       \
+		.max_name = ZIP_NAME_MAX, .max_depth = 3                       \
 	}
 
 /* What is remembered of each local entry, for the central directory. */
@@ -80,6 +88,7 @@ struct zip_extract {
 	size_t nseen, cap;
 	size_t ncentral;              /* central records checked */
 	char where[ZIP_NAME_MAX + 1]; /* the entry an error is about */
+	struct zip_nest nest;         /* is the entry an archive? (nested.h) */
 };
 
 /* Ready to extract into dirfd (not closed here); lim NULL: defaults. */

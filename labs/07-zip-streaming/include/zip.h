@@ -68,8 +68,10 @@ enum zip_error {
 	                        * and a folder of the same name */
 	ZIP_EMISMATCH = -15,   /* mismatch: the central directory disagrees
 	                        * with the entries read */
-	ZIP_EIO = -16,         /* io: reading or writing a file failed */
-	ZIP_ENOMEM = -17,      /* nomem: out of memory */
+	ZIP_ENESTED = -16,     /* nested: archives inside archives, deeper
+	                        * than the limit (42.zip) */
+	ZIP_EIO = -17,         /* io: reading or writing a file failed */
+	ZIP_ENOMEM = -18,      /* nomem: out of memory */
 };
 
 /* "zip-slip", "crc", ...: the word the tool prints for err. */

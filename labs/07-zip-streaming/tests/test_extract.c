@@ -47,6 +47,7 @@ static const char *err_str(int err)
 	    "ZIP_ELIMIT",
 	    "ZIP_EDUPLICATE",
 	    "ZIP_EMISMATCH",
+	    "ZIP_ENESTED",
 	    "ZIP_EIO",
 	    "ZIP_ENOMEM",
 	};
@@ -1113,6 +1114,81 @@ START_TEST(test_extract_errors_sticky)
 }
 END_TEST
 
+/* An archive whose one entry, name, holds the archive inner (stored: the
+ * outer ratio stays 1:1, whatever is inside). */
+static void wrap(struct zf_archive *out, const char *name,
+                 const struct zf_archive *inner)
+{
+	zf_init(out);
+	zf_add(out, name, ZIP_STORED, 0, inner->b.p, inner->b.len);
+	zf_directory(out);
+}
+
+START_TEST(test_extract_nested)
+{
+	static const char *const names[] = {"", "1.zip", "2.zip", "3.zip",
+	                                    "4.zip"};
+	struct zf_archive lv[5];
+	unsigned char *text = zf_text(5000, 9);
+
+	/* lv[0] holds doc.txt; lv[k] holds names[k], which is lv[k-1]: an
+	 * archive k levels deep in all. */
+	zf_init(&lv[0]);
+	zf_add(&lv[0], "doc.txt", ZIP_DEFLATED, 0, text, 5000);
+	zf_directory(&lv[0]);
+	for (int k = 1; k < 5; k++)
+		wrap(&lv[k], names[k], &lv[k - 1]);
+
+	expect(&lv[3].b, NULL, 0, "",
+	       "a zip in a zip in a zip in the archive: 3 deep, the default "
+	       "max_depth");
+	check_file("3.zip", lv[2].b.p, lv[2].b.len);
+	expect(&lv[4].b, NULL, ZIP_ENESTED, "4.zip",
+	       "4 deep, past the default max_depth of 3");
+	stage_renew();
+	int got = extract(&lv[4].b, NULL, 1);
+	ck_assert_msg(got == ZIP_ENESTED,
+	              "4 deep, fed a byte at a time: expected ZIP_ENESTED, got "
+	              "%s",
+	              err_str(got));
+
+	struct zx_limits lim = ZX_LIMITS_DEFAULT;
+	lim.max_depth = 0;
+	expect(&lv[0].b, &lim, 0, "", "no archive inside, max_depth 0");
+	expect(&lv[1].b, &lim, ZIP_ENESTED, "1.zip",
+	       "a zip inside the archive, max_depth 0");
+
+	/* A ratio bomb inside: 8 MiB of zeros deflated, in a zip, stored
+	 * in the archive. The archive's own ratio is 1:1. */
+	struct zf_archive bomb, outer;
+	unsigned char *zeros = calloc(8 << 20, 1);
+	ck_assert_ptr_nonnull(zeros);
+	zf_init(&bomb);
+	zf_add(&bomb, "zeros.bin", ZIP_DEFLATED, 0, zeros, 8 << 20);
+	zf_directory(&bomb);
+	wrap(&outer, "inner.zip", &bomb);
+	expect(&outer.b, NULL, ZIP_EBOMB, "inner.zip",
+	       "8 MiB of zeros in a zip inside the archive");
+
+	/* Not a zip after all: it only starts like one. A file. */
+	struct zf_archive fake;
+	static const char bytes[] = "PK\003\004 and then nothing of a zip";
+	zf_init(&fake);
+	zf_add(&fake, "fake.zip", ZIP_STORED, 0, bytes, sizeof(bytes) - 1);
+	zf_directory(&fake);
+	expect(&fake.b, NULL, 0, "", "a file starting with PK\\3\\4");
+	check_file("fake.zip", bytes, sizeof(bytes) - 1);
+
+	for (int k = 0; k < 5; k++)
+		zf_free(&lv[k]);
+	zf_free(&bomb);
+	zf_free(&outer);
+	zf_free(&fake);
+	free(zeros);
+	free(text);
+}
+END_TEST
+
 /* Each test in a TCase of its own, with its scratch folder around it. */
 #define ZX_ADD(suite, fn)                                                      \
 	do {                                                                   \
@@ -1134,6 +1210,7 @@ static Suite *extract_suite(void)
 	ZX_ADD(s, test_extract_limits);
 	ZX_ADD(s, test_extract_central);
 	ZX_ADD(s, test_extract_errors_sticky);
+	ZX_ADD(s, test_extract_nested);
 	return s;
 }
 

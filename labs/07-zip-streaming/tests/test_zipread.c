@@ -49,6 +49,7 @@ static const char *err_str(int err)
 	    "ZIP_ELIMIT",
 	    "ZIP_EDUPLICATE",
 	    "ZIP_EMISMATCH",
+	    "ZIP_ENESTED",
 	    "ZIP_EIO",
 	    "ZIP_ENOMEM",
 	};
