@@ -1100,6 +1100,9 @@ static const struct check checks[] = {
     UNIT(extract_nested, 1,
          "hand every piece to nest_data() before writing it; its error is "
          "the entry's"),
+    UNIT(extract_staging, 1,
+         "stage_open() 0700 and hidden; publish with RENAME_NOREPLACE; "
+         "discard everything, following no link"),
     UNIT(extract_errors_sticky, 1,
          "after an error, every call returns it; zx_where() names the "
          "entry"),
@@ -1180,7 +1183,7 @@ static const struct check checks[] = {
      "a chunked body comes in the same pieces through on_body: nothing "
      "changes for you",
      NULL, false},
-    {"integration.upload_refused", STAGE_INTEGRATION, 4, lab7_upload_refused,
+    {"integration.upload_refused", STAGE_INTEGRATION, 3, lab7_upload_refused,
      "a refusal: 422 with its word, the staging folder discarded; a name "
      "taken: 409",
      NULL, false},

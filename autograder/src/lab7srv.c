@@ -271,6 +271,31 @@ static void said(struct result *r, const char *what,
 		result_printf(r, "%s: no answer (%s)\n", what, rep->err);
 }
 
+/* POST /upload?name=NAME: the head and half of body (len bytes in all):
+ * the fd, or a negative errno. */
+static int half_of(int port, const char *name, const char *body, size_t len)
+{
+	char head[256];
+	int fd = probe_connect(port, REPLY_MS);
+	int n = snprintf(head, sizeof(head),
+	                 "POST /upload?name=%s HTTP/1.1\r\nHost: grader\r\n"
+	                 "Content-Length: %zu\r\n\r\n",
+	                 name, len);
+
+	if (fd >= 0 && (probe_send(fd, head, (size_t)n, 0, 0) < 0 ||
+	                probe_send(fd, body, len / 2, 0, 0) < 0)) {
+		close(fd);
+		return -EPIPE;
+	}
+	return fd;
+}
+
+/* An upload begun and left hanging: head and half the body sent. */
+static int half_upload(int port, const char *name)
+{
+	return half_of(port, name, src.bytes, src.len);
+}
+
 /* ---- uploads ----------------------------------------------------------- */
 
 static enum verdict upload_whole(struct grader *g, const struct check *c,
@@ -357,9 +382,38 @@ enum verdict lab7_upload_refused(struct grader *g, const struct check *c,
 	}
 	if (v == FAIL)
 		return done(g, &s, r, v);
+	/* Two uploads of one name at once: both begin before either ends,
+	 * so both staging folders exist; the first to finish publishes,
+	 * the other finds the name taken when it renames. */
+	int a = half_upload(s.t.port, "x");
+	int b = half_upload(s.t.port, "x");
+	struct http_reply ra = {0}, rb = {0};
+	probe_sleep_ms(300);
+	if (a >= 0 && probe_send(a, src.bytes + src.len / 2,
+	                         src.len - src.len / 2, 0, 0) == 0)
+		probe_recv(a, &ra, false, REPLY_MS);
+	if (b >= 0 && probe_send(b, src.bytes + src.len / 2,
+	                         src.len - src.len / 2, 0, 0) == 0)
+		probe_recv(b, &rb, false, REPLY_MS);
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	said(r, "two uploads named x at once: the first", &ra);
+	said(r, "the second", &rb);
+	root_diff(&s, src.want, src.nwant, diff, sizeof(diff));
+	bool race_ok = ra.status == 201 && rb.status == 409 && !diff[0];
+	if (!race_ok)
+		result_printf(r,
+		              "expected 201, then 409 (the name taken when it "
+		              "renames: RENAME_NOREPLACE), and only x in the "
+		              "root%s%s\n",
+		              diff[0] ? ": " : "", diff);
+	probe_reply_free(&ra);
+	probe_reply_free(&rb);
+	if (!race_ok)
+		return done(g, &s, r, FAIL);
 	/* A name taken: 409, and the first upload untouched. */
-	upload(s.t.port, "x", src.bytes, src.len, 0, &rep);
-	probe_reply_free(&rep);
 	upload(s.t.port, "x", src.bytes, src.len, 0, &rep);
 	said(r, "the folder again, as x", &rep);
 	root_diff(&s, src.want, src.nwant, diff, sizeof(diff));
@@ -373,14 +427,6 @@ enum verdict lab7_upload_refused(struct grader *g, const struct check *c,
 		v = FAIL;
 	probe_reply_free(&rep);
 	return done(g, &s, r, v);
-}
-
-/* An upload begun and left hanging: head and half the body sent. */
-static int half_of(int port, const char *name, const char *body, size_t len);
-
-static int half_upload(int port, const char *name)
-{
-	return half_of(port, name, src.bytes, src.len);
 }
 
 /* Polls /stats until uploads is want (or ms pass). */
@@ -460,19 +506,39 @@ enum verdict lab7_stats(struct grader *g, const struct check *c,
 	await_uploads(s.t.port, 0, 3000, &end, r);
 	upload(s.t.port, "x", src.bytes, src.len, 0, &rep);
 	probe_reply_free(&rep);
+	/* Two refusals: refused counts them, and nothing else. */
+	static const char *const refusals[] = {"slip-dotdot.zip",
+	                                       "symlink.zip"};
+	for (int i = 0; i < 2; i++) {
+		char path[PATH_MAX];
+		size_t blen;
+		snprintf(path, sizeof(path), "%s/%s/%s", g->repo, ZIPS,
+		         refusals[i]);
+		char *bad = read_file(path, &blen);
+		if (bad) {
+			upload(s.t.port, "z", bad, blen, 0, &rep);
+			probe_reply_free(&rep);
+		}
+		free(bad);
+	}
 	get_stats(s.t.port, &end, r);
 	result_printf(r,
 	              "during half an upload (%zu of %zu bytes sent): "
 	              "uploads %ld, bytes_in %ld\n",
 	              src.len / 2, src.len, mid.uploads, mid.bytes_in);
 	result_printf(r,
-	              "after it left and a whole one was published: uploads "
-	              "%ld, bytes_in %ld, entries_in %ld, published %ld\n",
-	              end.uploads, end.bytes_in, end.entries_in, end.published);
+	              "after it left, a whole one was published and two "
+	              "refused: uploads %ld, bytes_in %ld, entries_in "
+	              "%ld, published %ld, refused %ld\n",
+	              end.uploads, end.bytes_in, end.entries_in, end.published,
+	              end.refused);
 	if (!seen || mid.bytes_in <= 0 || mid.bytes_in > (long)src.len / 2)
 		result_printf(r, "expected uploads 1 and bytes_in between 1 "
 		                 "and the bytes sent, while it ran: bytes_in "
 		                 "counts what the worker acknowledged\n");
+	else if (end.refused != 2)
+		result_printf(r, "expected refused 2: the zip-slip and the "
+		                 "symlink (a client who left is no refusal)\n");
 	else if (end.uploads != 0 || end.published != 1 ||
 	         end.bytes_in < (long)src.len ||
 	         end.bytes_in > (long)(src.len + src.len / 2) ||
@@ -904,25 +970,6 @@ enum verdict lab7_download_memory(struct grader *g, const struct check *c,
 }
 
 /* ---- the server under valgrind (lab7.c's leak checks) ------------------- */
-
-/* POST /upload?name=NAME: the head and half of body (len bytes in all):
- * the fd, or a negative errno. */
-static int half_of(int port, const char *name, const char *body, size_t len)
-{
-	char head[256];
-	int fd = probe_connect(port, REPLY_MS);
-	int n = snprintf(head, sizeof(head),
-	                 "POST /upload?name=%s HTTP/1.1\r\nHost: grader\r\n"
-	                 "Content-Length: %zu\r\n\r\n",
-	                 name, len);
-
-	if (fd >= 0 && (probe_send(fd, head, (size_t)n, 0, 0) < 0 ||
-	                probe_send(fd, body, len / 2, 0, 0) < 0)) {
-		close(fd);
-		return -EPIPE;
-	}
-	return fd;
-}
 
 int lab7_server_leaks(struct grader *g, const char *good, const char *bad,
                       struct vglog *l, char *why, size_t cap)

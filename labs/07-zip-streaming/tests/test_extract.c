@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "extract.h"
+#include "staging.h"
 #include "testing.h"
 #include "zipfix.h"
 
@@ -471,6 +472,7 @@ START_TEST(test_extract_names)
 	    "a",   "a/b/c",          "a/",          "a/b/",         "..a",
 	    "a..", "a/..b/c",        "a/b../c",     ".hidden",      "a/.../b",
 	    "...", "with space.txt", "caf\xc3\xa9", "x-y_z.tar.gz", "12345678",
+	    "a.",  "b./c",           ".a/b",        "-dash.txt",
 	};
 	static const char *const unsafe[] = {
 	    "",       "/",         "/etc/passwd", "//x",     "..",
@@ -1114,6 +1116,103 @@ START_TEST(test_extract_errors_sticky)
 }
 END_TEST
 
+/* A file of one byte, name, in the folder at dirfd. */
+static void touch(int dirfd, const char *name)
+{
+	int fd =
+	    openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+
+	ck_assert_msg(fd >= 0, "could not make %s: %s", name, strerror(errno));
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+}
+
+static bool exists(int dirfd, const char *name, struct stat *st)
+{
+	return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+START_TEST(test_extract_staging)
+{
+	struct staging st;
+	struct stat sb;
+
+	/* A hidden folder beside the name, 0700 while it fills. */
+	stage_renew();
+	mode_t old = umask(0);
+	ck_assert_int_eq(stage_open(&st, stage_fd, "out"), 0);
+	ck_assert_msg(strncmp(st.tmp, ".out.partial-", 13) == 0,
+	              "the staging folder is \"%s\", expected "
+	              "\".out.partial-\" and a suffix",
+	              st.tmp);
+	ck_assert_msg(exists(stage_fd, st.tmp, &sb) && S_ISDIR(sb.st_mode) &&
+	                  (sb.st_mode & 07777) == 0700,
+	              "%s: expected a folder of mode 0700, got %o", st.tmp,
+	              (unsigned)sb.st_mode);
+	ck_assert_msg(!exists(stage_fd, "out", &sb),
+	              "\"out\" exists before stage_publish()");
+	touch(st.fd, "f.txt");
+	char tmp[sizeof(st.tmp)];
+	strcpy(tmp, st.tmp);
+
+	/* Published: the name, 0755, holding what was written; the staging
+	 * name gone. */
+	ck_assert_int_eq(stage_publish(&st), 0);
+	ck_assert_msg(exists(stage_fd, "out", &sb) && S_ISDIR(sb.st_mode) &&
+	                  (sb.st_mode & 07777) == 0755,
+	              "after stage_publish(): \"out\" is not a folder of "
+	              "mode 0755");
+	ck_assert_msg(exists(stage_fd, "out/f.txt", &sb),
+	              "after stage_publish(): out/f.txt is missing");
+	ck_assert_msg(!exists(stage_fd, tmp, &sb),
+	              "after stage_publish(): %s is still there", tmp);
+
+	/* The name taken: -EEXIST, nothing made. */
+	ck_assert_int_eq(stage_open(&st, stage_fd, "out"), -EEXIST);
+
+	/* The name appearing while it fills (another upload published it
+	 * first, even as an empty folder): -EEXIST, nothing replaced, the
+	 * staging folder still there for stage_discard(). */
+	ck_assert_int_eq(stage_open(&st, stage_fd, "late"), 0);
+	ck_assert_int_eq(mkdirat(stage_fd, "late", 0755), 0);
+	int rc = stage_publish(&st);
+	ck_assert_msg(rc == -EEXIST,
+	              "stage_publish() when \"late\" exists: expected "
+	              "-EEXIST (RENAME_NOREPLACE), got %d",
+	              rc);
+	ck_assert_msg(exists(stage_fd, st.tmp, &sb),
+	              "after a failed stage_publish(), %s is gone: nothing "
+	              "is left to discard",
+	              st.tmp);
+
+	/* Discarded: all of it, whatever the names; a link is removed, not
+	 * followed. */
+	int in = openat(stage_fd, st.tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(in, 0);
+	touch(in, "-dash.txt");
+	touch(in, ".hidden");
+	touch(in, "..dots");
+	ck_assert_int_eq(mkdirat(in, "sub", 0755), 0);
+	ck_assert_int_eq(mkdirat(in, "sub/deeper", 0755), 0);
+	touch(in, "sub/deeper/file");
+	ck_assert_int_eq(symlinkat(scratch, in, "link"), 0);
+	close(in);
+	stage_discard(&st);
+	ck_assert_msg(!exists(stage_fd, st.tmp, &sb),
+	              "after stage_discard(), %s is still there", st.tmp);
+	ck_assert_msg(exists(stage_fd, "late", &sb),
+	              "stage_discard() removed \"late\", which was not its");
+	ck_assert_msg(exists(stage_fd, "out/f.txt", &sb),
+	              "stage_discard() followed a link out of its folder");
+
+	/* rm_tree() of a name that is not there: nothing to do, 0. */
+	rc = rm_tree(stage_fd, "missing");
+	ck_assert_msg(rc == 0,
+	              "rm_tree() of a missing name: expected 0, got %d", rc);
+	umask(old);
+}
+END_TEST
+
 /* An archive whose one entry, name, holds the archive inner (stored: the
  * outer ratio stays 1:1, whatever is inside). */
 static void wrap(struct zf_archive *out, const char *name,
@@ -1211,6 +1310,7 @@ static Suite *extract_suite(void)
 	ZX_ADD(s, test_extract_central);
 	ZX_ADD(s, test_extract_errors_sticky);
 	ZX_ADD(s, test_extract_nested);
+	ZX_ADD(s, test_extract_staging);
 	return s;
 }
 

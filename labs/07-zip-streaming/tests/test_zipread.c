@@ -1139,12 +1139,14 @@ START_TEST(test_read_names)
 	    {"caf\x82.txt", 0, &up, "unicode-caf\xc3\xa9.txt"},
 	    {"old\x82.txt", 0, &bad, "old\xc3\xa9.txt"},
 	    {"x\xe1.txt", 0, &two, "second-extra.txt"},
+	    /* Empty: passed on as it is (the extractor refuses it). */
+	    {"", 0, NULL, ""},
 	};
 	const size_t count = sizeof(n) / sizeof(n[0]);
 	struct zf_archive a;
 
 	names_archive(&a, n, count);
-	read_fine(&a.b, true, "7 names");
+	read_fine(&a.b, true, "8 names");
 	ck_assert_uint_eq(rec.n[EV_ENTRY], count);
 	ck_assert_uint_eq(rec.n[EV_CENTRAL], count);
 	for (size_t i = 0; i < count; i++) {

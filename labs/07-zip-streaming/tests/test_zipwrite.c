@@ -774,6 +774,64 @@ END_TEST
 
 enum { PIECES_LEN = 96 * 1024 };
 
+/* A sink that keeps the count and the last 256 bytes: enough to read the
+ * central directory of one entry too big to keep. */
+struct tail_sink {
+	unsigned char last[256];
+	uint64_t total;
+};
+
+static int tail_write(void *arg, const void *buf, size_t len)
+{
+	struct tail_sink *t = arg;
+	const unsigned char *p = buf;
+
+	for (size_t i = len > 256 ? len - 256 : 0; i < len; i++) {
+		memmove(t->last, t->last + 1, 255);
+		t->last[255] = p[i];
+	}
+	t->total += len;
+	return 0;
+}
+
+/* One zw_data() of more than zlib takes at once (avail_in is a uInt: the
+ * writer hands it the bytes a gigabyte at a time): every byte counts, in
+ * order. The gigabyte is untouched anonymous memory (zeros, no RSS); the
+ * page after it is text, which a writer that re-read its first gigabyte
+ * would never see. Level 0: only the bytes are under test. */
+static void check_one_huge_piece(void)
+{
+	const size_t big = ((size_t)1 << 30) + 4096;
+	unsigned char *m =
+	    mmap(NULL, big, PROT_READ | PROT_WRITE,
+	         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct zip_writer *w = malloc(sizeof(*w));
+	struct tail_sink t = {{0}, 0};
+
+	require(m != MAP_FAILED && w != NULL, "out of memory");
+	for (size_t i = 0; i < 4096; i++)
+		m[big - 4096 + i] = (unsigned char)("the tail, "[i % 10]);
+	ck_assert_int_eq(zw_init(w, tail_write, &t, 0), 0);
+	ck_assert_int_eq(zw_begin(w, "huge.bin", S_IFREG | 0644, 0, big), 0);
+	ck_assert_int_eq(zw_data(w, m, big), 0);
+	ck_assert_int_eq(zw_end(w), 0);
+	ck_assert_int_eq(zw_finish(w), 0);
+	uint32_t want = (uint32_t)crc32(0, m, (uInt)big);
+	/* The end record's directory size, then the one record's CRC-32. */
+	const unsigned char *end = t.last + 256 - 22;
+	uint32_t cd = zip_le32(end + 12);
+	require(cd <= 256 - 22, "a central directory of %u bytes", cd);
+	uint32_t crc = zip_le32(end - cd + 16);
+	ck_assert_msg(crc == want,
+	              "one zw_data() of %zu bytes: the directory says CRC-32 "
+	              "%08x, the bytes' is %08x (a gigabyte at a time: the "
+	              "second must start where the first ended)",
+	              big, crc, want);
+	zw_free(w);
+	free(w);
+	munmap(m, big);
+}
+
 START_TEST(test_writer_pieces)
 {
 	static const size_t pieces[] = {0, 1, ODD_PIECES};
@@ -805,6 +863,7 @@ START_TEST(test_writer_pieces)
 		sink_close(&s);
 	}
 	free(data);
+	check_one_huge_piece();
 }
 END_TEST
 
