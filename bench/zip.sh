@@ -49,7 +49,12 @@ zs=$repo/build/solutions/lab7/zipstream
 tsv=build/bench-lab7.tsv
 tmp=$(mktemp -d /tmp/bench-lab7.XXXXXX) # /tmp: the same disk as the repository here
 src=$tmp/src zip=$tmp/in.zip out=$tmp/out
-cleanup() { rm -rf "$tmp"; }
+spid= ppid=
+cleanup() {
+	[ -z "$ppid" ] || kill "$ppid" 2>/dev/null || true
+	[ -z "$spid" ] || kill "$spid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 # stats KEY FILE: "median min max" of the KEY=V values in FILE (one run a line).
@@ -279,9 +284,11 @@ done
 [ -n "$port" ] || { echo "bench: the lab 7 server did not start: $(cat "$tmp/server.log")" >&2; exit 1; }
 probe "$tmp/probe-up" & ppid=$!
 t0=$(date +%s.%N)
-curl -sS -H 'Expect:' --data-binary @"$zip" "http://127.0.0.1:$port/upload?name=up" >"$tmp/up.json"
+# -T streams the file (--data-binary @ would read it all into memory first).
+curl -sS -H 'Expect:' -X POST -T "$zip" "http://127.0.0.1:$port/upload?name=up" >"$tmp/up.json"
 t1=$(date +%s.%N)
 kill $ppid; wait $ppid 2>/dev/null || true
+ppid=
 up_rss=$(awk '/^VmHWM/ { print $2 }' /proc/$spid/status)
 grep -q '"name":"up"' "$tmp/up.json" || { echo "bench: the upload failed: $(cat "$tmp/up.json")" >&2; exit 1; }
 got=$(find "$tmp/root/up" -type f -printf '%s\n' | awk '{ b += $1 } END { printf "%d %.0f\n", NR, b }')
@@ -291,8 +298,10 @@ t2=$(date +%s.%N)
 dbytes=$(curl -sS "http://127.0.0.1:$port/download.zip?dir=up" | wc -c)
 t3=$(date +%s.%N)
 kill $ppid; wait $ppid 2>/dev/null || true
+ppid=
 down_rss=$(awk '/^VmHWM/ { print $2 }' /proc/$spid/status)
 kill $spid; wait $spid 2>/dev/null || true
+spid=
 gone "$tmp/root"
 # Printed after the tables, and added to the medians file then.
 pct() { sort -g "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int(NR * p + 0.999); if (i < 1) i = 1; printf "%.1f", v[i] }'; }
