@@ -16,9 +16,6 @@
  * ZS_WINDOW pieces in flight plus the socket's queue, whatever the
  * folder's size; and it asks a worker for nothing while its socket is
  * full, so it holds no worker while it reads.
- *
- * You write the functions marked TODO(lab 7): on_drain(), on_gone() and
- * download_reply() on the loop's side; produce() on the worker's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -98,8 +95,6 @@ static void ask(struct download *d)
 
 static void on_drain(struct server_reply *rp)
 {
-	/* TODO(lab 7): the socket has room again: ask for pieces until
-	 * ZS_WINDOW are on their way. */
 	struct download *d = rp->data;
 
 	d->full = false;
@@ -109,8 +104,6 @@ static void on_drain(struct server_reply *rp)
 
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 7): have the worker stop; the download ends at its
-	 * DL_DONE. */
 	struct download *d = rp->data;
 
 	d->gone = true;
@@ -133,10 +126,6 @@ static int begin_answer(struct download *d)
 
 void download_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): DL_DATA: one piece fewer asked for; unless nobody
-	 * waits, the head first (begin_answer), then the piece; room left:
-	 * ask for the next, full: wait for on_drain. DL_DONE: end the
-	 * answer (unless nobody waits) and finish(). */
 	struct download *d = find(zw, m->id);
 	int rc;
 
@@ -382,9 +371,6 @@ static int step(struct dl_work *dw)
 /* Makes the next piece: about ZS_PIECE bytes of zip, or the last. */
 static int produce(struct zs_worker *zw, struct dl_work *dw)
 {
-	/* TODO(lab 7): step() until the piece holds ZS_PIECE bytes or the
-	 * zip is finished (an error: done() with it); send the piece
-	 * (DL_DATA) if it holds any, and empty it; once finished, done(). */
 	struct zs_msg data = {.kind = ZS_DL_DATA, .id = dw->id};
 	int rc = 0;
 

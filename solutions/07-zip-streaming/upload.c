@@ -14,9 +14,6 @@
  * on the worker from UP_BEGIN to the message that ends it. Messages carry
  * the upload's id, never a pointer: either side may have ended it while
  * the other's messages were on their way.
- *
- * You write the functions marked TODO(lab 7): on_body(), on_gone() and
- * upload_reply() on the loop's side; upload_message() on the worker's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -94,9 +91,6 @@ static void fail(struct upload *u)
 
 static void on_body(struct server_reply *rp, const void *data, size_t len)
 {
-	/* TODO(lab 7): the end (len 0): tell the worker (UP_END). A piece:
-	 * post it (UP_DATA), count it in flight, and pause the body once
-	 * ZS_INFLIGHT_HIGH bytes are in flight. A post that fails: fail(). */
 	struct upload *u = rp->data;
 
 	if (len == 0) {
@@ -117,8 +111,6 @@ static void on_body(struct server_reply *rp, const void *data, size_t len)
 
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 7): nobody waits for the answer now: have the worker
-	 * throw the upload away. The upload itself ends at its UP_DONE. */
 	struct upload *u = rp->data;
 
 	u->gone = true;
@@ -127,9 +119,6 @@ static void on_gone(struct server_reply *rp)
 
 void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): UP_ACK: fewer bytes in flight (resume a paused body
-	 * at ZS_INFLIGHT_LOW or less), and progress for /stats. UP_DONE:
-	 * answer (unless nobody waits), count it, finish(). */
 	struct upload *u = find(zw, m->id);
 
 	if (u == NULL)
@@ -261,12 +250,6 @@ static int begin_work(struct zs_worker *zw, const struct zs_msg *m)
 
 int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): UP_BEGIN: a staging folder and an extractor
-	 * (begin_work). For the others, find the upload (none: it has ended
-	 * already -- ignore the message). UP_DATA: feed it, then acknowledge
-	 * (UP_ACK: the bytes, and the entries so far), or end_work() with
-	 * the refusal. UP_END: finish, then end_work(). UP_ABORT:
-	 * end_work() with ZS_ECANCELED. */
 	struct up_work *uw;
 	int rc;
 
