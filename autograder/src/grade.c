@@ -31,7 +31,7 @@ struct options {
 	const char *impl, *submission, *ref, *format, *output, *tsv, *json,
 	    *only;
 	const char *coverage_dir; /* with coverage: where its files go */
-	bool hidden, coverage;
+	bool hidden, coverage, list;
 	int colour;
 	enum sbx_mode sandbox;
 	int budget_s;
@@ -77,6 +77,10 @@ static void usage(FILE *out)
 	    "  --coverage-dir DIR  (implies --coverage) default: --output's "
 	    "folder, else build/\n"
 	    "  --no-colour         plain text even on a terminal\n"
+	    "  --list              grade nothing: print the lab's checks, one "
+	    "per line:\n"
+	    "                      lab<TAB>name<TAB>stage<TAB>points<TAB>"
+	    "public|hidden\n"
 	    "exit status: 0 every check passed, 1 some failed, 2 the grader "
 	    "failed\n");
 }
@@ -95,17 +99,29 @@ static int sandbox_mode(const char *name)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-	    {"lab", 1, 0, 'l'},      {"all", 0, 0, 'a'},
-	    {"impl", 1, 0, 'i'},     {"submission", 1, 0, 's'},
-	    {"ref", 1, 0, 'r'},      {"format", 1, 0, 'f'},
-	    {"output", 1, 0, 'o'},   {"gradescope", 0, 0, 'g'},
-	    {"tsv", 1, 0, 't'},      {"json", 1, 0, 'j'},
-	    {"hidden", 0, 0, 'H'},   {"no-hidden", 0, 0, 'N'},
-	    {"only", 1, 0, 'O'},     {"sandbox", 1, 0, 'S'},
-	    {"budget", 1, 0, 'B'},   {"no-colour", 0, 0, 'C'},
-	    {"no-color", 0, 0, 'C'}, {"repo", 1, 0, 'R'},
-	    {"coverage", 0, 0, 'c'}, {"coverage-dir", 1, 0, 'D'},
-	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
+	    {"lab", 1, 0, 'l'},
+	    {"all", 0, 0, 'a'},
+	    {"impl", 1, 0, 'i'},
+	    {"submission", 1, 0, 's'},
+	    {"ref", 1, 0, 'r'},
+	    {"format", 1, 0, 'f'},
+	    {"output", 1, 0, 'o'},
+	    {"gradescope", 0, 0, 'g'},
+	    {"tsv", 1, 0, 't'},
+	    {"json", 1, 0, 'j'},
+	    {"hidden", 0, 0, 'H'},
+	    {"no-hidden", 0, 0, 'N'},
+	    {"only", 1, 0, 'O'},
+	    {"sandbox", 1, 0, 'S'},
+	    {"budget", 1, 0, 'B'},
+	    {"no-colour", 0, 0, 'C'},
+	    {"no-color", 0, 0, 'C'},
+	    {"repo", 1, 0, 'R'},
+	    {"coverage", 0, 0, 'c'},
+	    {"coverage-dir", 1, 0, 'D'},
+	    {"list", 0, 0, 'L'},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	char hidden_dir[PATH_MAX + 32];
 	int opt, hidden = -1;
@@ -184,6 +200,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'R':
 			snprintf(o->repo, sizeof(o->repo), "%s", optarg);
+			break;
+		case 'L':
+			o->list = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -386,6 +405,36 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	return 0;
 }
 
+/* --list: the table as data, for scripts (the handouts' local maxima,
+ * batch's gradebook columns). Hidden checks are listed whether or not
+ * this copy has their tests: a student's copy still counts them. */
+static int list_checks(const struct options *o, const struct lab *const *known,
+                       size_t nlabs)
+{
+	int listed = 0;
+
+	for (size_t i = 0; i < nlabs; i++) {
+		const struct lab *lab = known[i];
+
+		if (!o->all && lab->number != o->lab)
+			continue;
+		for (size_t k = 0; k < lab->nchecks; k++) {
+			const struct check *c = &lab->checks[k];
+
+			printf("%d\t%s\t%s\t%d\t%s\n", lab->number, c->name,
+			       stage_name(c->stage),
+			       c->stage == STAGE_EXPERIMENT ? 0 : c->points,
+			       c->hidden ? "hidden" : "public");
+		}
+		listed++;
+	}
+	if (!listed) {
+		fprintf(stderr, "grade: there is no lab %d (yet)\n", o->lab);
+		return 2;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -397,6 +446,8 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	if (o.list)
+		return list_checks(&o, known, nlabs);
 	/* A server that vanishes must not kill the grader that talks to it. */
 	signal(SIGPIPE, SIG_IGN);
 	if (sbx_init(o.sandbox) < 0) {
