@@ -12,7 +12,9 @@ set -eu
 # clang builds the fuzzing harnesses of `make test` (autograder/fuzz).
 # zlib1g-dev: lab 7's inflate and deflate. unzip, libarchive-tools (bsdtar)
 # and python3 (zipfile): the tools lab 7's writer must satisfy.
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3"
+# netcat-openbsd (nc) and strace: the handouts talk to servers with nc and
+# watch system calls with strace from lab 1 on.
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3 netcat-openbsd strace"
 # -fsanitize=fuzzer,address,undefined also needs clang's runtime libraries
 # (libclang_rt.fuzzer, .asan, ...). Debian 12 and Ubuntu 24.04 ship them
 # apart, in libclang-rt-dev, which clang does not even recommend; older
@@ -68,12 +70,26 @@ else
 	exit 1
 fi
 
+# apt's own output (hundreds of lines of progress) goes to a log that is
+# shown only when something fails: a first run prints one line per package.
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+log=$(mktemp "${TMPDIR:-/tmp}/install-deps.XXXXXX")
+apt() {
+	$SUDO apt-get "$@" >>"$log" 2>&1 && return 0
+	echo "install-deps: apt-get $1 failed; its last lines (all of them: $log):" >&2
+	tail -n 20 "$log" >&2
+	exit 1
+}
+echo "install-deps: updating the package lists"
+apt update -q
 case " $missing " in *" $RUNTIME "*)
 	apt-cache show "$RUNTIME" >/dev/null 2>&1 ||
 		missing=$(echo "$missing" | sed "s/ $RUNTIME//") ;;
 esac
-echo "install-deps: installing$missing"
+for p in $missing; do
+	echo "install-deps: installing $p"
+done
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+apt install -y -q --no-install-recommends $missing
+rm -f "$log"
+echo "install-deps: done"
