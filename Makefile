@@ -5,22 +5,34 @@
 #   make grade LAB=2 REF=1            lab 2 on top of the reference lab 1
 #   make build LAB=1                  just build (server and tests in build/)
 #   make test                         the course tests itself (CI runs this)
+#   make release LABS=1-3 REFS=1      the students' copy of the course
+#
+# A student's copy (what `make release` writes) has no autograder/selftest:
+# there `make test` builds every lab and runs its public unit tests, and the
+# instructor's targets below do not exist.
 
 LAB  ?= 1
 IMPL ?= labs
 REF  ?=
+COURSE := $(wildcard autograder/selftest)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build grade test bench slides clean format grader gradescope
+.PHONY: help deps build grade test unit bench slides clean format grader
 
 help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
-	@echo "make test                                         self-test: references, starters, mutants, grader"
+ifneq ($(COURSE),)
+	@echo "make test                                         self-test: references, starters, mutants, grader, the student release"
+	@echo "make unit [IMPL=...]                              build every lab, run its public unit tests"
+	@echo "make release [LABS=1-3] [REFS=1,2] [OUT=DIR]      the students' copy: released labs and references, no hidden tests (build/release/)"
 	@echo "make coverage LAB=N                               the lines of lab N's reference no check runs (autograder/coverage/)"
 	@echo "make mutate LAB=N [SAMPLE=K] [SEED=S] [JOBS=2]    automatic mutants of lab N's reference: mutation score (long)"
-	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv; lab 5+: a 1 GiB file, MB/s and peak RSS; lab 6+: ports and workers vs Node; lab 7: zipstream vs bsdtar, unzip, Python, Node (extract), zip, archiver (create)"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
+else
+	@echo "make test                                         build every lab and run its public unit tests (make grade scores)"
+endif
+	@echo "make bench LAB=N                                  reference, Node, a bare epoll limit (and yours): req/s, CPU/request; lab 4+: pool vs libuv; lab 5+: a 1 GiB file, MB/s and peak RSS; lab 6+: ports and workers vs Node; lab 7: zipstream vs bsdtar, unzip, Python, Node (extract), zip, archiver (create)"
 	@echo "make slides                                       render slides/*.md to HTML (needs node/npm)"
 	@echo "make deps                                         install the Debian packages the course needs"
 	@echo "make clean                                        remove build/ and rendered slides"
@@ -41,11 +53,26 @@ grader: deps
 grade: grader
 	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF)) $(if $(COVERAGE),--coverage)
 
+ifneq ($(COURSE),)
 test: grader
 	@autograder/selftest
+else
+test: unit
+endif
+
+unit: deps
+	@IMPL=$(IMPL) REF=$(REF) mk/unit-tests
+
+ifneq ($(COURSE),)
+# The students' copy: autograder/release/make-release says what goes in.
+LABS ?=
+REFS ?=
+OUT  ?= build/release
+.PHONY: release gradescope mutate coverage
+release: grader
+	@autograder/release/make-release $(if $(LABS),--labs $(LABS)) $(if $(REFS),--refs $(REFS)) --out $(OUT)
 
 # Not part of `make test` (too long): autograder/mutate/, autograder/README.md.
-.PHONY: mutate
 mutate: grader
 	@python3 autograder/mutate/mutate.py --lab $(LAB) $(if $(SAMPLE),--sample $(SAMPLE)) \
 		$(if $(SEED),--seed $(SEED)) $(if $(JOBS),--jobs $(JOBS))
@@ -65,11 +92,12 @@ coverage: grader
 	grep -E '^([0-9]+ line\(s\) |every line ran)' build/coverage-lab$(LAB)/coverage.txt; \
 	echo "never-run lines: autograder/coverage/lab$(LAB).txt; line by line: build/coverage-lab$(LAB)/index.html"
 
-bench: deps
-	@bench/run $(LAB)
-
 gradescope:
 	@autograder/gradescope/package $(LAB)
+endif
+
+bench: deps
+	@bench/run $(LAB)
 
 slides:
 	@$(MAKE) --no-print-directory -C slides
