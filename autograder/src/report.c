@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *stage_names[STAGE_COUNT] = {
-    "build", "unit",    "integration", "leaks",
-    "races", "latency", "memory",      "experiment", "interop", "safety",
+    "build",   "unit",   "integration", "leaks",   "races",
+    "latency", "memory", "experiment",  "interop", "safety",
 };
 
 const char *stage_name(enum stage s)
@@ -336,7 +336,9 @@ static void json_output(FILE *out, const struct report *rp)
 }
 
 /* Gradescope's results.json: one "test" per check; hidden checks are shown
- * after the due date; the experiment goes into the top-level output. */
+ * once the instructor publishes the grades ("after_published"), not at the
+ * due date, when late submissions may still come; the experiment goes into
+ * the top-level output. */
 void report_json(FILE *out, const struct report *rp)
 {
 	double score, max;
@@ -374,7 +376,7 @@ void report_json(FILE *out, const struct report *rp)
 		    "\"visibility\": \"%s\", \"tags\": [\"%s\"], \"output\": ",
 		    earned(c, r), c->points,
 		    r->verdict == PASS ? "passed" : "failed",
-		    c->hidden ? "after_due_date" : "visible",
+		    c->hidden ? "after_published" : "visible",
 		    stage_name(c->stage));
 		json_string(out, text);
 		fputc('}', out);

@@ -176,7 +176,7 @@ START_TEST(test_json_escapes_hostile_output)
 	ck_assert_contains(json, "line\\n\\\"quote\\\" back\\\\slash "
 	                         "\\\\x01\\\\x1f tab\\t end");
 	ck_assert_contains(json, "\"score\": 2.00");
-	ck_assert_contains(json, "\"visibility\": \"after_due_date\"");
+	ck_assert_contains(json, "\"visibility\": \"after_published\"");
 	ck_assert_contains(json, "hint: hint \\\"quoted\\\"");
 	ck_assert_safe(json, "\n");
 	free(json);
