@@ -25,10 +25,27 @@ int grader_prepare(struct grader *g, char *why, size_t cap);
 
 enum { MAX_CHECKS = 128 };
 
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JUNIT, FORMAT_TAP, FORMAT_TSV };
+
+static const char *const format_names[] = {"text", "json", "junit", "tap",
+                                           "tsv"};
+
+/* A report and where it goes: the main one (--format, --output: stdout when
+ * path is NULL) or an extra file (--json, --tsv, --junit, --tap). */
+struct sink {
+	enum format format;
+	const char *path;
+	FILE *f;
+	size_t tap_number; /* TAP: the last test point written */
+};
+
+enum { MAX_SINKS = 5 };
+
 struct options {
 	int lab;
 	bool all;
-	const char *impl, *submission, *ref, *format, *output, *tsv, *json,
+	enum format format;
+	const char *impl, *submission, *ref, *output, *tsv, *json, *junit, *tap,
 	    *only;
 	const char *coverage_dir; /* with coverage: where its files go */
 	bool hidden, coverage;
@@ -52,12 +69,16 @@ static void usage(FILE *out)
 	    "                      or DIR/FILE, e.g. Gradescope's "
 	    "/autograder/submission)\n"
 	    "  --ref 1,2           take these earlier labs from solutions/\n"
-	    "  --format text|json  report format (default text; json is "
-	    "Gradescope's results.json)\n"
+	    "  --format FORMAT     text (default), json (Gradescope's "
+	    "results.json), junit\n"
+	    "                      (JUnit XML for CI: GitHub Actions, GitLab) "
+	    "or tap (TAP 13)\n"
 	    "  --output FILE       write the report to FILE instead of stdout\n"
 	    "  --gradescope        = --format json --output "
 	    "/autograder/results/results.json\n"
 	    "  --json FILE         also write results.json to FILE\n"
+	    "  --junit FILE        also write JUnit XML to FILE\n"
+	    "  --tap FILE          also write TAP to FILE\n"
 	    "  --tsv FILE          also write "
 	    "'name<TAB>status<TAB>score<TAB>max' lines to FILE\n"
 	    "  --hidden, --no-hidden  run the hidden tests or not (default: "
@@ -81,12 +102,11 @@ static void usage(FILE *out)
 	    "failed\n");
 }
 
-static int sandbox_mode(const char *name)
+/* Where name is among the first n of names, or -1. (An int: an enum that
+ * has no negative value may be unsigned, and never compare below 0.) */
+static int name_index(const char *name, const char *const *names, int n)
 {
-	static const char *const names[] = {"auto", "namespaces", "permissions",
-	                                    "plain"};
-
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < n; i++)
 		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
@@ -105,14 +125,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"budget", 1, 0, 'B'},   {"no-colour", 0, 0, 'C'},
 	    {"no-color", 0, 0, 'C'}, {"repo", 1, 0, 'R'},
 	    {"coverage", 0, 0, 'c'}, {"coverage-dir", 1, 0, 'D'},
+	    {"junit", 1, 0, 'J'},    {"tap", 1, 0, 'T'},
 	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
 	};
+	static const char *const modes[] = {"auto", "namespaces", "permissions",
+	                                    "plain"};
 	char hidden_dir[PATH_MAX + 32];
-	int opt, hidden = -1;
+	int opt, k, hidden = -1;
 
 	*o = (struct options){.lab = 1,
 	                      .impl = "labs",
-	                      .format = "text",
+	                      .format = FORMAT_TEXT,
 	                      .colour = -1,
 	                      .budget_s = BUDGET_S_DEFAULT};
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -133,13 +156,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->ref = optarg;
 			break;
 		case 'f':
-			o->format = optarg;
+			/* tsv is for --tsv FILE. */
+			if ((k = name_index(optarg, format_names, FORMAT_TSV)) <
+			    0) {
+				fprintf(stderr, "grade: --format must be text, "
+				                "json, junit or tap\n");
+				return -1;
+			}
+			o->format = k;
 			break;
 		case 'o':
 			o->output = optarg;
 			break;
 		case 'g':
-			o->format = "json";
+			o->format = FORMAT_JSON;
 			o->output = "/autograder/results/results.json";
 			break;
 		case 't':
@@ -147,6 +177,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'j':
 			o->json = optarg;
+			break;
+		case 'J':
+			o->junit = optarg;
+			break;
+		case 'T':
+			o->tap = optarg;
 			break;
 		case 'H':
 			hidden = 1;
@@ -174,13 +210,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'S':
-			if ((o->sandbox = sandbox_mode(optarg)) < 0) {
+			if ((k = name_index(optarg, modes, 4)) < 0) {
 				fprintf(stderr,
 				        "grade: --sandbox must be auto, "
 				        "namespaces, permissions or "
 				        "plain\n");
 				return -1;
 			}
+			o->sandbox = k;
 			break;
 		case 'R':
 			snprintf(o->repo, sizeof(o->repo), "%s", optarg);
@@ -195,10 +232,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (strcmp(o->impl, "labs") && strcmp(o->impl, "solutions")) {
 		fprintf(stderr, "grade: --impl must be labs or solutions\n");
-		return -1;
-	}
-	if (strcmp(o->format, "text") && strcmp(o->format, "json")) {
-		fprintf(stderr, "grade: --format must be text or json\n");
 		return -1;
 	}
 	if (!o->repo[0] && !realpath(".", o->repo))
@@ -292,11 +325,32 @@ static void coverage_dest(const struct options *o, const struct lab *lab,
 	         lab->number);
 }
 
+static void write_report(struct sink *k, const struct report *rp, int colour)
+{
+	switch (k->format) {
+	case FORMAT_TEXT:
+		report_text(k->f, rp, colour);
+		break;
+	case FORMAT_JSON:
+		report_json(k->f, rp);
+		break;
+	case FORMAT_JUNIT:
+		report_junit(k->f, rp);
+		break;
+	case FORMAT_TAP:
+		report_tap(k->f, rp, &k->tap_number);
+		break;
+	case FORMAT_TSV:
+		report_tsv(k->f, rp);
+		break;
+	}
+}
+
 /* Runs one lab's table. Later stages run even after a failed build:
  * whatever did build (say the server, when only a test failed to link)
  * earns its points, and what did not says so in its own message. */
-static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
-                     FILE *tsv, FILE *json, bool *all_passed)
+static int grade_lab(const struct options *o, const struct lab *lab,
+                     struct sink *sinks, size_t nsinks, bool *all_passed)
 {
 	struct grader g = {.repo = o->repo,
 	                   .lab = lab,
@@ -371,14 +425,8 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	}
 	bounds_end(&b);
 	rp.seconds = (probe_now_ms() - start) / 1000;
-	if (!strcmp(o->format, "json"))
-		report_json(out, &rp);
-	else
-		report_text(out, &rp, o->colour);
-	if (tsv)
-		report_tsv(tsv, &rp);
-	if (json)
-		report_json(json, &rp);
+	for (size_t i = 0; i < nsinks; i++)
+		write_report(&sinks[i], &rp, o->colour);
 	for (size_t i = 0; i < rp.n; i++)
 		free(results[i].out);
 	free(cov.out);
@@ -386,13 +434,96 @@ static int grade_lab(const struct options *o, const struct lab *lab, FILE *out,
 	return 0;
 }
 
+/* The checks a grading will run (as grade_lab selects them): TAP's plan
+ * comes before the first of them. */
+static size_t planned_checks(const struct options *o,
+                             const struct lab *const *labs, size_t nlabs)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < nlabs; i++) {
+		size_t n = 0;
+
+		if (!o->all && labs[i]->number != o->lab)
+			continue;
+		for (size_t k = 0; k < labs[i]->nchecks; k++)
+			n += selected(o, &labs[i]->checks[k]);
+		total += n < MAX_CHECKS ? n : MAX_CHECKS;
+	}
+	return total;
+}
+
+/* The main report (stdout, or --output), then each extra file asked for. */
+static size_t list_sinks(const struct options *o, struct sink *sinks)
+{
+	size_t n = 0;
+
+	sinks[n++] = (struct sink){.format = o->format, .path = o->output};
+	if (o->tsv)
+		sinks[n++] =
+		    (struct sink){.format = FORMAT_TSV, .path = o->tsv};
+	if (o->json)
+		sinks[n++] =
+		    (struct sink){.format = FORMAT_JSON, .path = o->json};
+	if (o->junit)
+		sinks[n++] =
+		    (struct sink){.format = FORMAT_JUNIT, .path = o->junit};
+	if (o->tap)
+		sinks[n++] =
+		    (struct sink){.format = FORMAT_TAP, .path = o->tap};
+	return n;
+}
+
+/* Opens every report's file and starts the documents that hold every lab
+ * (JUnit, TAP). Returns 0, or -1 having said which file failed. */
+static int open_sinks(struct sink *sinks, size_t n, size_t planned)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sink *k = &sinks[i];
+
+		k->f = k->path ? fopen(k->path, "w") : stdout;
+		if (!k->f) {
+			fprintf(stderr, "grade: cannot write %s: %s\n", k->path,
+			        strerror(errno));
+			return -1;
+		}
+		if (k->format == FORMAT_JUNIT)
+			junit_begin(k->f);
+		else if (k->format == FORMAT_TAP)
+			tap_begin(k->f, planned);
+	}
+	return 0;
+}
+
+/* Ends the documents and closes the files. why: set when the grading
+ * stopped early, which TAP says ("Bail out!"); the JUnit document is ended
+ * all the same, so that it stays well-formed. */
+static void close_sinks(struct sink *sinks, size_t n, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sink *k = &sinks[i];
+
+		if (!k->f)
+			continue;
+		if (k->format == FORMAT_JUNIT)
+			junit_end(k->f);
+		else if (k->format == FORMAT_TAP && why)
+			tap_bail_out(k->f, why);
+		if (k->f != stdout)
+			fclose(k->f);
+		else
+			fflush(k->f);
+		k->f = NULL;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
-	FILE *out = stdout, *tsv = NULL, *json = NULL;
+	struct sink sinks[MAX_SINKS] = {0};
 	bool all_passed = true;
 	int graded = 0;
-	size_t nlabs;
+	size_t nlabs, nsinks;
 	const struct lab *const *known = grader_labs(&nlabs);
 
 	if (parse_options(argc, argv, &o) < 0)
@@ -412,28 +543,22 @@ int main(int argc, char **argv)
 		    nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	if (o.output && !(out = fopen(o.output, "w"))) {
-		fprintf(stderr, "grade: cannot write %s: %s\n", o.output,
-		        strerror(errno));
+	nsinks = list_sinks(&o, sinks);
+	if (open_sinks(sinks, nsinks, planned_checks(&o, known, nlabs)) < 0) {
+		close_sinks(sinks, nsinks, "the grader cannot write a report");
 		return 2;
 	}
 	if (o.colour < 0)
 		o.colour = !o.output && isatty(1) && !getenv("NO_COLOR");
-	if (o.tsv && !(tsv = fopen(o.tsv, "w"))) {
-		fprintf(stderr, "grade: cannot write %s: %s\n", o.tsv,
-		        strerror(errno));
-		return 2;
-	}
-	if (o.json && !(json = fopen(o.json, "w"))) {
-		fprintf(stderr, "grade: cannot write %s: %s\n", o.json,
-		        strerror(errno));
-		return 2;
-	}
 	for (size_t i = 0; i < nlabs; i++) {
 		if (!o.all && known[i]->number != o.lab)
 			continue;
-		if (grade_lab(&o, known[i], out, tsv, json, &all_passed) < 0)
+		if (grade_lab(&o, known[i], sinks, nsinks, &all_passed) < 0) {
+			close_sinks(
+			    sinks, nsinks,
+			    "the grader failed; its error output says why");
 			return 2;
+		}
 		graded++;
 	}
 	if (sbx_leftovers() > 0) {
@@ -442,17 +567,14 @@ int main(int argc, char **argv)
 		    "grade: %d sandboxed process(es) survived their check: the "
 		    "sandbox failed; results are not trustworthy\n",
 		    sbx_leftovers());
+		close_sinks(sinks, nsinks, "sandboxed processes survived");
 		return 2;
 	}
 	if (!graded) {
 		fprintf(stderr, "grade: there is no lab %d (yet)\n", o.lab);
+		close_sinks(sinks, nsinks, "no such lab");
 		return 2;
 	}
-	if (tsv)
-		fclose(tsv);
-	if (json)
-		fclose(json);
-	if (out != stdout)
-		fclose(out);
+	close_sinks(sinks, nsinks, NULL);
 	return all_passed ? 0 : 1;
 }
