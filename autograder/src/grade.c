@@ -21,8 +21,6 @@
 #include "report.h"
 #include "util.h"
 
-int grader_prepare(struct grader *g, char *why, size_t cap);
-
 enum { MAX_CHECKS = 128 };
 
 enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JUNIT, FORMAT_TAP, FORMAT_TSV };
@@ -110,6 +108,37 @@ static int name_index(const char *name, const char *const *names, int n)
 		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
+}
+
+/* The course and the submission are folders that exist: said now, not as a
+ * copy that fails or a submission silently replaced by the starter. */
+static int check_folders(const struct options *o)
+{
+	char labs[PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(labs, sizeof(labs), "%s/labs", o->repo);
+	if (stat(labs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+		        "grade: %s is not the course (it has no labs/ folder): "
+		        "give --repo the course's folder, or run the grader "
+		        "from it\n",
+		        o->repo);
+		return -1;
+	}
+	if (!o->submission)
+		return 0;
+	if (stat(o->submission, &st) < 0) {
+		fprintf(stderr, "grade: --submission %s: %s\n", o->submission,
+		        strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "grade: --submission %s is not a folder\n",
+		        o->submission);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -234,7 +263,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "grade: --impl must be labs or solutions\n");
 		return -1;
 	}
-	if (!o->repo[0] && !realpath(".", o->repo))
+	if (!o->repo[0] && !realpath(".", o->repo)) {
+		fprintf(stderr, "grade: cannot find the current folder: %s\n",
+		        strerror(errno));
+		return -1;
+	}
+	if (check_folders(o) < 0)
 		return -1;
 	snprintf(hidden_dir, sizeof(hidden_dir), "%s/autograder/hidden",
 	         o->repo);
@@ -269,12 +303,19 @@ static bool selected(const struct options *o, const struct check *c)
 static int make_scratch(struct grader *g, char *why, size_t cap)
 {
 	const char *tmp = getenv("TMPDIR");
+	const char *const dirs[] = {g->box, g->priv, g->www};
+	const mode_t modes[] = {0755, 0700, 0755};
 	int rc;
 
-	snprintf(g->scratch, sizeof(g->scratch), "%s/grade-XXXXXX",
-	         tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(g->scratch))
-		return -errno;
+	tmp = tmp && *tmp ? tmp : "/tmp";
+	snprintf(g->scratch, sizeof(g->scratch), "%s/grade-XXXXXX", tmp);
+	if (!mkdtemp(g->scratch)) {
+		rc = -errno;
+		snprintf(why, cap, "cannot create a scratch folder in %s: %s",
+		         tmp, strerror(-rc));
+		g->scratch[0] = '\0'; /* nothing to remove */
+		return rc;
+	}
 	/* The sandbox uid must reach the box inside. */
 	chmod(g->scratch, 0755);
 	path_join(g->box, g->scratch, "box");
@@ -283,12 +324,87 @@ static int make_scratch(struct grader *g, char *why, size_t cap)
 	         g->lab->number);
 	path_join(g->run, g->box, "run");
 	path_join(g->www, g->box, "www");
-	if (mkdir(g->box, 0755) < 0 || mkdir(g->priv, 0700) < 0 ||
-	    mkdir(g->www, 0755) < 0)
-		return -errno;
-	if ((rc = sbx_mkdir(g->run)) < 0)
+	for (int i = 0; i < 3; i++)
+		if (mkdir(dirs[i], modes[i]) < 0) {
+			rc = -errno;
+			snprintf(why, cap, "cannot make %s: %s", dirs[i],
+			         strerror(-rc));
+			return rc;
+		}
+	if ((rc = sbx_mkdir(g->run)) < 0) {
+		snprintf(why, cap, "cannot make %s: %s", g->run, strerror(-rc));
 		return rc;
+	}
 	return sbx_set_box(g->box, g->repo, why, cap);
+}
+
+/* The last lines of the log in which the scratch copy's tools explain a
+ * failure, on stderr before the scratch folder is removed: otherwise the
+ * cause would be removed with it. */
+static void print_prepare_log(const struct grader *g)
+{
+	enum { TAIL_BYTES = 4096, TAIL_LINES = 12, LINE_SHOWN = 300 };
+	char path[PATH_MAX];
+	char *text =
+	    g->priv[0]
+	        ? read_tail(path_join(path, g->priv, PREPARE_LOG), TAIL_BYTES)
+	        : NULL;
+	int lines = 0;
+
+	/* The last line may lack its '\n'. */
+	for (const char *p = text; p && *p; lines++) {
+		p += strcspn(p, "\n");
+		p += *p == '\n';
+	}
+	if (lines > 0)
+		fprintf(stderr, "grade: the last lines of its log:\n");
+	for (const char *p = text; p && *p; lines--) {
+		size_t n = strcspn(p, "\n");
+
+		if (lines <= TAIL_LINES) {
+			fputs("grade:   ", stderr);
+			fput_visible(stderr, p,
+			             n < LINE_SHOWN ? n : LINE_SHOWN);
+			fputc('\n', stderr);
+		}
+		p += n + (p[n] == '\n');
+	}
+	free(text);
+}
+
+static int lab_setup(struct grader *g, char *why, size_t cap)
+{
+	int rc = g->lab->setup ? g->lab->setup(g) : 0;
+
+	if (rc < 0)
+		snprintf(why, cap,
+		         "cannot write the files lab %d's servers "
+		         "serve into %s: %s",
+		         g->lab->number, g->www, strerror(-rc));
+	return rc;
+}
+
+/* Everything before the first check, each failure said on stderr: a
+ * reference that is not there (before anything is made), the scratch
+ * folder, the scratch copy, the lab's files. */
+static int prepare(struct grader *g)
+{
+	char why[PATH_MAX + 400] = "";
+	int rc;
+
+	if ((rc = grader_refs_released(g, why, sizeof(why))) < 0 ||
+	    (rc = make_scratch(g, why, sizeof(why))) < 0) {
+		fprintf(stderr, "grade: %s\n", why);
+		return -1;
+	}
+	if ((rc = grader_prepare(g, why, sizeof(why))) < 0 ||
+	    (rc = lab_setup(g, why, sizeof(why))) < 0) {
+		fprintf(stderr, "grade: cannot prepare the scratch copy: %s\n",
+		        why[0] ? why : strerror(-rc));
+		print_prepare_log(g);
+		return -1;
+	}
+	return 0;
 }
 
 static void free_grader(struct grader *g)
@@ -360,7 +476,7 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	                   .hidden = o->hidden};
 	static const struct check *run[MAX_CHECKS];
 	static struct result results[MAX_CHECKS];
-	char preamble[PATH_MAX + 800], why[PATH_MAX + 200] = "";
+	char preamble[PATH_MAX + 800];
 	struct report rp = {.lab = lab,
 	                    .checks = run,
 	                    .results = results,
@@ -370,11 +486,7 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	int rc;
 
 	memset(results, 0, sizeof(results));
-	if ((rc = make_scratch(&g, why, sizeof(why))) < 0 ||
-	    (rc = grader_prepare(&g, why, sizeof(why))) < 0 ||
-	    (lab->setup && (rc = lab->setup(&g)) < 0)) {
-		fprintf(stderr, "grade: cannot prepare the scratch copy: %s\n",
-		        why[0] ? why : strerror(-rc));
+	if (prepare(&g) < 0) {
 		free_grader(&g);
 		return -1;
 	}
@@ -522,7 +634,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct sink sinks[MAX_SINKS] = {0};
 	bool all_passed = true;
-	int graded = 0;
+	int graded = 0, rc;
 	size_t nlabs, nsinks;
 	const struct lab *const *known = grader_labs(&nlabs);
 
@@ -530,10 +642,16 @@ int main(int argc, char **argv)
 		return 2;
 	/* A server that vanishes must not kill the grader that talks to it. */
 	signal(SIGPIPE, SIG_IGN);
-	if (sbx_init(o.sandbox) < 0) {
+	if ((rc = sbx_init(o.sandbox)) == -ENOTSUP) {
 		fprintf(stderr,
 		        "grade: that sandbox is not available here: %s\n",
 		        sbx_mode_text());
+		return 2;
+	} else if (rc < 0) {
+		fprintf(stderr,
+		        "grade: cannot become the reaper of sandboxed "
+		        "processes (prctl): %s\n",
+		        strerror(-rc));
 		return 2;
 	}
 	/* Checks that hold a thousand connections need as many descriptors. */
