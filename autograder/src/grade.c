@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,12 @@
 #include "util.h"
 
 enum { MAX_CHECKS = 128 };
+
+/* The signal that told the grader to stop (SIGINT, SIGTERM, SIGHUP), or 0.
+ * Set by the handler, whichever thread runs it: a lock-free atomic. */
+static atomic_int stop_signal;
+/* The one line saying so has been printed. */
+static bool said_interrupted;
 
 enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JUNIT, FORMAT_TAP, FORMAT_TSV };
 
@@ -46,7 +53,7 @@ struct options {
 	const char *impl, *submission, *ref, *output, *tsv, *json, *junit, *tap,
 	    *only;
 	const char *coverage_dir; /* with coverage: where its files go */
-	bool hidden, coverage;
+	bool hidden, coverage, keep;
 	int colour;
 	enum sbx_mode sandbox;
 	int budget_s;
@@ -95,7 +102,12 @@ static void usage(FILE *out)
 	    "                      HTML and as text in DIR/coverage-labN/\n"
 	    "  --coverage-dir DIR  (implies --coverage) default: --output's "
 	    "folder, else build/\n"
+	    "  --keep              keep the scratch folder (say where); also "
+	    "GRADE_KEEP_SCRATCH=1\n"
 	    "  --no-colour         plain text even on a terminal\n"
+	    "SIGINT, SIGTERM, SIGHUP: what the grading runs is killed, its "
+	    "scratch folder\n"
+	    "removed (unless --keep), no report written, exit status 2\n"
 	    "exit status: 0 every check passed, 1 some failed, 2 the grader "
 	    "failed\n");
 }
@@ -144,18 +156,31 @@ static int check_folders(const struct options *o)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-	    {"lab", 1, 0, 'l'},      {"all", 0, 0, 'a'},
-	    {"impl", 1, 0, 'i'},     {"submission", 1, 0, 's'},
-	    {"ref", 1, 0, 'r'},      {"format", 1, 0, 'f'},
-	    {"output", 1, 0, 'o'},   {"gradescope", 0, 0, 'g'},
-	    {"tsv", 1, 0, 't'},      {"json", 1, 0, 'j'},
-	    {"hidden", 0, 0, 'H'},   {"no-hidden", 0, 0, 'N'},
-	    {"only", 1, 0, 'O'},     {"sandbox", 1, 0, 'S'},
-	    {"budget", 1, 0, 'B'},   {"no-colour", 0, 0, 'C'},
-	    {"no-color", 0, 0, 'C'}, {"repo", 1, 0, 'R'},
-	    {"coverage", 0, 0, 'c'}, {"coverage-dir", 1, 0, 'D'},
-	    {"junit", 1, 0, 'J'},    {"tap", 1, 0, 'T'},
-	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
+	    {"lab", 1, 0, 'l'},
+	    {"all", 0, 0, 'a'},
+	    {"impl", 1, 0, 'i'},
+	    {"submission", 1, 0, 's'},
+	    {"ref", 1, 0, 'r'},
+	    {"format", 1, 0, 'f'},
+	    {"output", 1, 0, 'o'},
+	    {"gradescope", 0, 0, 'g'},
+	    {"tsv", 1, 0, 't'},
+	    {"json", 1, 0, 'j'},
+	    {"hidden", 0, 0, 'H'},
+	    {"no-hidden", 0, 0, 'N'},
+	    {"only", 1, 0, 'O'},
+	    {"sandbox", 1, 0, 'S'},
+	    {"budget", 1, 0, 'B'},
+	    {"no-colour", 0, 0, 'C'},
+	    {"no-color", 0, 0, 'C'},
+	    {"repo", 1, 0, 'R'},
+	    {"coverage", 0, 0, 'c'},
+	    {"coverage-dir", 1, 0, 'D'},
+	    {"junit", 1, 0, 'J'},
+	    {"tap", 1, 0, 'T'},
+	    {"keep", 0, 0, 'K'},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	static const char *const modes[] = {"auto", "namespaces", "permissions",
 	                                    "plain"};
@@ -164,6 +189,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){.lab = 1,
 	                      .impl = "labs",
+	                      .keep = getenv("GRADE_KEEP_SCRATCH") != NULL,
 	                      .format = FORMAT_TEXT,
 	                      .colour = -1,
 	                      .budget_s = BUDGET_S_DEFAULT};
@@ -212,6 +238,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			o->tap = optarg;
+			break;
+		case 'K':
+			o->keep = true;
 			break;
 		case 'H':
 			hidden = 1;
@@ -399,6 +428,10 @@ static int prepare(struct grader *g)
 	}
 	if ((rc = grader_prepare(g, why, sizeof(why))) < 0 ||
 	    (rc = lab_setup(g, why, sizeof(why))) < 0) {
+		/* Ctrl-C also stops the tools in the grader's process
+		 * group (cp, make): that is no error of theirs. */
+		if (stop_signal)
+			return -1;
 		fprintf(stderr, "grade: cannot prepare the scratch copy: %s\n",
 		        why[0] ? why : strerror(-rc));
 		print_prepare_log(g);
@@ -407,17 +440,42 @@ static int prepare(struct grader *g)
 	return 0;
 }
 
-static void free_grader(struct grader *g)
+static const char *signal_name(int sig)
 {
+	return sig == SIGINT    ? "SIGINT"
+	       : sig == SIGTERM ? "SIGTERM"
+	       : sig == SIGHUP  ? "SIGHUP"
+	                        : "a signal";
+}
+
+/* The one line an interrupted grading prints; kept: the scratch folder
+ * that --keep kept, or NULL. */
+static void say_interrupted(const char *kept)
+{
+	fprintf(stderr, "grade: interrupted (%s); scratch folder %s%s\n",
+	        signal_name(stop_signal), kept ? "kept in " : "removed",
+	        kept ? kept : "");
+	said_interrupted = true;
+}
+
+/* Frees g and removes its scratch folder, unless keep (--keep). */
+static void free_grader(struct grader *g, bool keep)
+{
+	bool kept = g->scratch[0] && keep;
+
 	free(g->build_log);
 	free(g->units);
 	leaks_free(g);
-	if (!g->scratch[0])
-		return;
-	if (!getenv("GRADE_KEEP_SCRATCH"))
+	/* Each check kills what it ran; after a stop, make sure. */
+	if (stop_signal)
+		sbx_kill_all();
+	if (g->scratch[0] && !keep)
 		remove_tree(g->scratch);
-	else
-		fprintf(stderr, "grade: scratch kept in %s\n", g->scratch);
+	if (stop_signal)
+		say_interrupted(kept ? g->scratch : NULL);
+	else if (kept)
+		fprintf(stderr, "grade: scratch folder kept in %s\n",
+		        g->scratch);
 }
 
 /* Where the coverage pass puts its files: DIR/coverage-labN, DIR being
@@ -462,9 +520,50 @@ static void write_report(struct sink *k, const struct report *rp, int colour)
 	}
 }
 
-/* Runs one lab's table. Later stages run even after a failed build:
- * whatever did build (say the server, when only a test failed to link)
- * earns its points, and what did not says so in its own message. */
+/* The unit test to run alone (CK_RUN_CASE): the only unit check --only
+ * selects, if it selects one. */
+static const char *single_unit(const struct options *o, const struct lab *lab)
+{
+	const char *one = NULL;
+	int units = 0;
+
+	for (size_t i = 0; i < lab->nchecks; i++) {
+		const struct check *c = &lab->checks[i];
+
+		if (c->stage == STAGE_UNIT && selected(o, c)) {
+			units++;
+			one = c->arg;
+		}
+	}
+	return units == 1 && o->only ? one : NULL;
+}
+
+/* Runs the lab's selected checks in order, into rp, until a stop signal.
+ * Later stages run even after a failed build: whatever did build (say the
+ * server, when only a test failed to link) earns its points, and what did
+ * not says so in its own message. */
+static void run_checks(const struct options *o, struct grader *g,
+                       struct bounds *b, struct report *rp, bool *all_passed)
+{
+	const struct lab *lab = g->lab;
+
+	for (size_t i = 0; i < lab->nchecks && rp->n < MAX_CHECKS; i++) {
+		const struct check *c = &lab->checks[i];
+		struct result *r = &rp->results[rp->n];
+
+		if (stop_signal)
+			return;
+		if (!selected(o, c))
+			continue;
+		rp->checks[rp->n++] = c;
+		bounds_run(b, g, c, r);
+		if (c->stage != STAGE_EXPERIMENT && r->verdict != PASS)
+			*all_passed = false;
+	}
+}
+
+/* Grades one lab and writes its reports. Returns 0, or -1 when the grader
+ * failed (said on stderr) or was stopped: then no report is written. */
 static int grade_lab(const struct options *o, const struct lab *lab,
                      struct sink *sinks, size_t nsinks, bool *all_passed)
 {
@@ -486,8 +585,8 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	int rc;
 
 	memset(results, 0, sizeof(results));
-	if (prepare(&g) < 0) {
-		free_grader(&g);
+	if (prepare(&g) < 0 || stop_signal) {
+		free_grader(&g, o->keep);
 		return -1;
 	}
 	snprintf(preamble, sizeof(preamble),
@@ -500,34 +599,14 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	if ((rc = bounds_begin(&b, &g, start, o->budget_s, &DISK_BUDGET)) < 0) {
 		fprintf(stderr, "grade: cannot start the watchdog: %s\n",
 		        strerror(-rc));
-		free_grader(&g);
+		free_grader(&g, o->keep);
 		return -1;
 	}
-	int units = 0;
-	for (size_t i = 0; i < lab->nchecks; i++) {
-		const struct check *c = &lab->checks[i];
-
-		if (c->stage == STAGE_UNIT && selected(o, c)) {
-			units++;
-			g.unit_case = c->arg;
-		}
-	}
-	if (units != 1 || !o->only)
-		g.unit_case = NULL;
-	for (size_t i = 0; i < lab->nchecks && rp.n < MAX_CHECKS; i++) {
-		const struct check *c = &lab->checks[i];
-		struct result *r = &results[rp.n];
-
-		if (!selected(o, c))
-			continue;
-		run[rp.n++] = c;
-		bounds_run(&b, &g, c, r);
-		if (c->stage != STAGE_EXPERIMENT && r->verdict != PASS)
-			*all_passed = false;
-	}
+	g.unit_case = single_unit(o, lab);
+	run_checks(o, &g, &b, &rp, all_passed);
 	/* Unscored, after the scores are settled; within the budget. */
 	struct result cov = {0};
-	if (o->coverage) {
+	if (o->coverage && !stop_signal) {
 		char dest[PATH_MAX];
 
 		coverage_dest(o, lab, dest, sizeof(dest));
@@ -537,13 +616,13 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	}
 	bounds_end(&b);
 	rp.seconds = (probe_now_ms() - start) / 1000;
-	for (size_t i = 0; i < nsinks; i++)
+	for (size_t i = 0; i < nsinks && !stop_signal; i++)
 		write_report(&sinks[i], &rp, o->colour);
 	for (size_t i = 0; i < rp.n; i++)
 		free(results[i].out);
 	free(cov.out);
-	free_grader(&g);
-	return 0;
+	free_grader(&g, o->keep);
+	return stop_signal ? -1 : 0;
 }
 
 /* The checks a grading will run (as grade_lab selects them): TAP's plan
@@ -629,69 +708,126 @@ static void close_sinks(struct sink *sinks, size_t n, const char *why)
 	}
 }
 
-int main(int argc, char **argv)
+/* Only what is safe in a signal handler: the flag, and the deadline that
+ * ends the running check at once (probe_interrupt: the watchdog kills what
+ * the sandbox runs, every wait of the probe ends). The driver then stops
+ * after that check and cleans up as after any grading. A second signal
+ * changes nothing: the clean-up takes a second or two. */
+static void on_stop_signal(int sig)
 {
-	struct options o;
-	struct sink sinks[MAX_SINKS] = {0};
-	bool all_passed = true;
-	int graded = 0, rc;
-	size_t nlabs, nsinks;
-	const struct lab *const *known = grader_labs(&nlabs);
+	int none = 0;
 
-	if (parse_options(argc, argv, &o) < 0)
-		return 2;
+	atomic_compare_exchange_strong(&stop_signal, &none, sig);
+	probe_interrupt();
+}
+
+/* SIGINT (Ctrl-C), SIGTERM (kill, a cancelled CI job), SIGHUP (a closed
+ * terminal). One ignored on entry (nohup, a background job of a script)
+ * stays ignored. SA_RESTART: no system call sees EINTR for it but those
+ * that always do (poll, nanosleep), whose loops go on. */
+static void catch_stop_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_stop_signal,
+	                       .sa_flags = SA_RESTART},
+	                 old;
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+/* What the whole process needs before grading. Returns 0, or -1 having
+ * said why. */
+static int setup_process(const struct options *o)
+{
+	struct rlimit nofile;
+	int rc;
+
+	catch_stop_signals();
 	/* A server that vanishes must not kill the grader that talks to it. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((rc = sbx_init(o.sandbox)) == -ENOTSUP) {
+	if ((rc = sbx_init(o->sandbox)) == -ENOTSUP) {
 		fprintf(stderr,
 		        "grade: that sandbox is not available here: %s\n",
 		        sbx_mode_text());
-		return 2;
+		return -1;
 	} else if (rc < 0) {
 		fprintf(stderr,
 		        "grade: cannot become the reaper of sandboxed "
 		        "processes (prctl): %s\n",
 		        strerror(-rc));
-		return 2;
+		return -1;
 	}
 	/* Checks that hold a thousand connections need as many descriptors. */
-	struct rlimit nofile;
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
 		nofile.rlim_cur =
 		    nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
-	nsinks = list_sinks(&o, sinks);
-	if (open_sinks(sinks, nsinks, planned_checks(&o, known, nlabs)) < 0) {
-		close_sinks(sinks, nsinks, "the grader cannot write a report");
-		return 2;
+	return 0;
+}
+
+/* Ends a grading that failed (said on stderr) or was stopped (said here,
+ * unless a lab's clean-up did): the reports are closed, TAP's with a
+ * "Bail out!". Returns the exit status: 2. */
+static int give_up(struct sink *sinks, size_t n, const char *why)
+{
+	char stopped[64];
+
+	if (stop_signal) {
+		if (!said_interrupted)
+			say_interrupted(NULL);
+		snprintf(stopped, sizeof(stopped), "interrupted (%s)",
+		         signal_name(stop_signal));
+		why = stopped;
 	}
+	close_sinks(sinks, n, why);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct sink sinks[MAX_SINKS] = {0};
+	bool all_passed = true;
+	int graded = 0;
+	size_t nlabs, nsinks;
+	const struct lab *const *known = grader_labs(&nlabs);
+
+	if (parse_options(argc, argv, &o) < 0 || setup_process(&o) < 0)
+		return 2;
+	nsinks = list_sinks(&o, sinks);
+	if (open_sinks(sinks, nsinks, planned_checks(&o, known, nlabs)) < 0)
+		return give_up(sinks, nsinks,
+		               "the grader cannot write a report");
 	if (o.colour < 0)
 		o.colour = !o.output && isatty(1) && !getenv("NO_COLOR");
 	for (size_t i = 0; i < nlabs; i++) {
 		if (!o.all && known[i]->number != o.lab)
 			continue;
-		if (grade_lab(&o, known[i], sinks, nsinks, &all_passed) < 0) {
-			close_sinks(
-			    sinks, nsinks,
-			    "the grader failed; its error output says why");
-			return 2;
-		}
+		if (stop_signal ||
+		    grade_lab(&o, known[i], sinks, nsinks, &all_passed) < 0)
+			return give_up(sinks, nsinks,
+			               "the grader failed; its error output "
+			               "says why");
 		graded++;
 	}
+	if (stop_signal)
+		return give_up(sinks, nsinks, NULL);
 	if (sbx_leftovers() > 0) {
 		fprintf(
 		    stderr,
 		    "grade: %d sandboxed process(es) survived their check: the "
 		    "sandbox failed; results are not trustworthy\n",
 		    sbx_leftovers());
-		close_sinks(sinks, nsinks, "sandboxed processes survived");
-		return 2;
+		return give_up(sinks, nsinks, "sandboxed processes survived");
 	}
 	if (!graded) {
 		fprintf(stderr, "grade: there is no lab %d (yet)\n", o.lab);
-		close_sinks(sinks, nsinks, "no such lab");
-		return 2;
+		return give_up(sinks, nsinks, "no such lab");
 	}
 	close_sinks(sinks, nsinks, NULL);
 	return all_passed ? 0 : 1;
