@@ -20,8 +20,9 @@ char *read_untrusted(const char *path, size_t cap, size_t *len);
  * messages are appended to log (NULL: dropped). */
 int copy_tree(const char *from, const char *into, const char *log);
 
-/* The last cap bytes of a file (all of it if smaller), NUL-terminated,
- * malloc'ed; NULL with errno set. Starting at a line when it can. */
+/* The last cap bytes of a file of the grader's (all of it if smaller),
+ * from the first whole line in them; NUL-terminated, malloc'ed; NULL on
+ * error. */
 char *read_tail(const char *path, size_t cap);
 
 /* rm -rf PATH. */
