@@ -141,6 +141,13 @@ void bounds_run(struct bounds *b, struct grader *g, const struct check *c,
 	int deadline_s = bounds_deadline_s(c);
 	char why[300];
 
+	if (probe_interrupted()) {
+		/* The coverage pass runs checks too: it stops at once. */
+		r->verdict = FAIL;
+		r->no_hint = true;
+		result_printf(r, "not run: the grader was interrupted\n");
+		return;
+	}
 	if (left <= 0) {
 		out_of_budget(b, g, c, r);
 		return;
@@ -154,7 +161,11 @@ void bounds_run(struct bounds *b, struct grader *g, const struct check *c,
 	int events = watch_disarm(why, sizeof(why));
 	r->seconds = (probe_now_ms() - now) / 1000;
 	note_slow(b, c, r->seconds);
-	if (events & WATCH_DISK) {
+	if (events & WATCH_INTERRUPT) {
+		r->verdict = FAIL;
+		r->no_hint = true;
+		result_prepend(r, "stopped: the grader was interrupted\n");
+	} else if (events & WATCH_DISK) {
 		r->verdict = FAIL;
 		r->no_hint = true;
 		result_prepend(

@@ -193,7 +193,7 @@ static int compile_hidden(struct grader *g, char *why, size_t cap)
 	snprintf(hidden, sizeof(hidden), "HIDDEN=%s/autograder/hidden",
 	         g->repo);
 	snprintf(lab, sizeof(lab), "LAB=%d", g->lab->number);
-	path_join(log, g->priv, "hidden.log");
+	path_join(log, g->priv, PREPARE_LOG);
 	char *argv[] = {
 	    "env",         "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
 	    "make",        "-s", "--no-print-directory",
@@ -201,8 +201,7 @@ static int compile_hidden(struct grader *g, char *why, size_t cap)
 	    root,          out,  hidden,
 	    "hidden-objs", NULL};
 	if (run_trusted(argv, log) != 0) {
-		snprintf(why, cap, "the hidden tests did not compile (see %s)",
-		         log);
+		snprintf(why, cap, "the hidden tests did not compile");
 		return -EIO;
 	}
 	snprintf(objs, sizeof(objs), "%s/hidden-build/lab%d/obj/hidden",
@@ -229,16 +228,51 @@ static int compile_hidden(struct grader *g, char *why, size_t cap)
 	return rc;
 }
 
+int grader_refs_released(const struct grader *g, char *why, size_t cap)
+{
+	bool all = !strcmp(g->impl, "solutions");
+
+	for (int k = 1; k <= g->lab->number; k++) {
+		char dir[PATH_MAX], ref[PATH_MAX + 16];
+
+		if ((!all && !in_list(g->ref, k)) ||
+		    lab_dir(g->repo, k, dir, sizeof(dir)) < 0)
+			continue; /* no such lab: overlay() says so */
+		const char *name = strrchr(dir, '/') + 1;
+		snprintf(ref, sizeof(ref), "%s/solutions/%s", g->repo, name);
+		if (access(ref, F_OK) == 0)
+			continue;
+		snprintf(why, cap,
+		         "the reference of lab %d is not released in this copy "
+		         "(solutions/%s is missing): ",
+		         k, name);
+		size_t used = strlen(why);
+		if (all)
+			snprintf(why + used, cap - used,
+			         "grade your own code instead (without --impl "
+			         "solutions), or ask your instructor for its "
+			         "reference");
+		else
+			snprintf(why + used, cap - used,
+			         "grade lab %d on your own lab %d, or ask your "
+			         "instructor for its reference",
+			         g->lab->number, k);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int grader_prepare(struct grader *g, char *why, size_t cap)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], log[PATH_MAX];
 	int rc;
 
+	path_join(log, g->priv, PREPARE_LOG);
 	snprintf(path, sizeof(path), "%s/labs", g->repo);
-	if ((rc = copy_tree(path, g->box)) < 0)
+	if ((rc = copy_tree(path, g->box, log)) < 0)
 		goto copy_failed;
 	snprintf(path, sizeof(path), "%s/mk", g->repo);
-	if ((rc = copy_tree(path, g->box)) < 0)
+	if ((rc = copy_tree(path, g->box, log)) < 0)
 		goto copy_failed;
 	if (g->hidden && (rc = compile_hidden(g, why, cap)) < 0)
 		return rc;

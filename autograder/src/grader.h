@@ -130,6 +130,20 @@ struct grader {
 	char start_failed[64]; /* the first check whose server did not start */
 };
 
+/* The scratch copy (build.c). What its tools (cp, make) print goes to
+ * private/PREPARE_LOG, which explains a failure. */
+#define PREPARE_LOG "prepare.log"
+
+/* Before anything is made: each lab the grading takes from solutions/
+ * (all with --impl solutions, else the --ref ones) is there; a student's
+ * copy of the course holds only the references released so far. Returns 0
+ * or -ENOENT, with a sentence saying what to do in why. */
+int grader_refs_released(const struct grader *g, char *why, size_t cap);
+
+/* Fills g->box: the course's labs/ and mk/, the hidden tests' objects, the
+ * submission's files laid over. Returns 0 or a negative errno, with why. */
+int grader_prepare(struct grader *g, char *why, size_t cap);
+
 /* Appends to the check's output (printf-style). */
 void result_printf(struct result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +28,36 @@ double probe_now_ms(void)
  * connections that each wait a second) ends when its time is up. */
 static double check_deadline;
 
+/* Set from a signal handler, read by every thread: a lock-free atomic is
+ * safe for both (C11 7.14.1.1). Never cleared. */
+static atomic_int interrupted;
+
 void probe_set_deadline(double at_ms)
 {
 	check_deadline = at_ms;
 }
 
+void probe_interrupt(void)
+{
+	interrupted = 1;
+}
+
+bool probe_interrupted(void)
+{
+	return interrupted;
+}
+
 double probe_time_left_ms(void)
 {
+	if (interrupted)
+		return 0;
 	return check_deadline ? check_deadline - probe_now_ms() : 1e12;
 }
 
 static double clamp(double deadline)
 {
+	if (interrupted)
+		return probe_now_ms();
 	return check_deadline && check_deadline < deadline ? check_deadline
 	                                                   : deadline;
 }
@@ -47,11 +66,12 @@ static int wait_fd(int fd, short events, double deadline)
 {
 	struct pollfd pfd = {fd, events, 0};
 
-	deadline = clamp(deadline);
 	if (fd < 0)
 		return -EBADF; /* poll() would ignore it and wait it out */
 
 	for (;;) {
+		/* Again after EINTR: the signal may have been a stop. */
+		deadline = clamp(deadline);
 		int left = (int)(deadline - probe_now_ms());
 		if (left < 0)
 			return -ETIMEDOUT;

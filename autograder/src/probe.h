@@ -63,8 +63,17 @@ void probe_sleep_ms(int ms);
  * in this module lasts past it. Set by the driver around each check. */
 void probe_set_deadline(double at_ms);
 
-/* Milliseconds until that deadline (very many when there is none). */
+/* Milliseconds until that deadline (very many when there is none; 0 once
+ * interrupted). */
 double probe_time_left_ms(void);
+
+/* Brings the running check's deadline, and every later one, to now: the
+ * grader was told to stop (SIGINT, SIGTERM). It only sets a flag, so a
+ * signal handler may call it. */
+void probe_interrupt(void);
+
+/* True once probe_interrupt has been called. */
+bool probe_interrupted(void);
 
 /* Milliseconds on the monotonic clock. */
 double probe_now_ms(void);

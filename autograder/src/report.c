@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *stage_names[STAGE_COUNT] = {
-    "build", "unit",    "integration", "leaks",
-    "races", "latency", "memory",      "experiment", "interop", "safety",
+    "build",   "unit",   "integration", "leaks",   "races",
+    "latency", "memory", "experiment",  "interop", "safety",
 };
 
 const char *stage_name(enum stage s)
@@ -61,16 +61,21 @@ void result_prepend(struct result *r, const char *fmt, ...)
 	r->cap = head.cap;
 }
 
-static double earned(const struct check *c, const struct result *r)
+double report_earned(const struct check *c, const struct result *r)
 {
 	return r->verdict == PASS ? c->points : 0;
+}
+
+const char *report_hint(const struct check *c, const struct result *r)
+{
+	return r->verdict == FAIL && !r->no_hint ? c->hint : NULL;
 }
 
 void report_totals(const struct report *rp, double *score, double *max)
 {
 	*score = *max = 0;
 	for (size_t i = 0; i < rp->n; i++) {
-		*score += earned(rp->checks[i], &rp->results[i]);
+		*score += report_earned(rp->checks[i], &rp->results[i]);
 		*max += rp->checks[i]->points;
 	}
 }
@@ -83,6 +88,8 @@ void report_totals(const struct report *rp, double *score, double *max)
  * that is not valid UTF-8. So what a terminal acts on or what misleads a
  * reader is shown the way C writes it ("\x1b", "\u202e"), and so is each
  * byte that is not valid UTF-8: the student sees which bytes they sent.
+ * The same text goes into JUnit XML and TAP's YAML (report_ci.c), which
+ * refuse a few more characters: those are shown escaped too.
  */
 
 /* The longest escape, NUL included: "\u202e". */
@@ -134,6 +141,14 @@ static bool acts_on_reader(uint32_t cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* What a report's file format refuses or reads as something else: U+FFFE
+ * and U+FFFF are not characters to XML and YAML, and U+2028 and U+2029
+ * break lines in YAML 1.1 (inside a TAP diagnostic block). */
+static bool breaks_format(uint32_t cp)
+{
+	return cp == 0xfffe || cp == 0xffff || cp == 0x2028 || cp == 0x2029;
+}
+
 /* One byte the way C writes it: "\r", "\b", else "\x1b". */
 static void byte_escape(char esc[VISIBLE_ESC_MAX], unsigned char b)
 {
@@ -163,7 +178,7 @@ static size_t visible_next(const char *s, size_t n, char esc[VISIBLE_ESC_MAX])
 		byte_escape(esc, u[0]);
 		return 1;
 	}
-	if (acts_on_reader(cp)) {
+	if (acts_on_reader(cp) || breaks_format(cp)) {
 		if (cp < 0x80)
 			byte_escape(esc, (unsigned char)cp);
 		else
@@ -172,11 +187,9 @@ static size_t visible_next(const char *s, size_t n, char esc[VISIBLE_ESC_MAX])
 	return len;
 }
 
-typedef void put_fn(FILE *out, const char *s, size_t n);
-
-/* Passes s through put, with what visible_next escapes replaced: runs of
- * text that need no escape go out in one call. */
-static void put_visible(FILE *out, const char *s, size_t n, put_fn *put)
+/* Runs of text that need no escape go out in one call, never cut inside a
+ * character. */
+void fput_visible_with(FILE *out, const char *s, size_t n, visible_put_fn *put)
 {
 	const char *run = s;
 
@@ -202,7 +215,7 @@ static void put_raw(FILE *out, const char *s, size_t n)
 
 void fput_visible(FILE *out, const char *s, size_t n)
 {
-	put_visible(out, s, n, put_raw);
+	fput_visible_with(out, s, n, put_raw);
 }
 
 static void print_indented(FILE *out, const char *text, const char *indent)
@@ -255,7 +268,7 @@ void report_text(FILE *out, const struct report *rp, int colour)
 		                                        : "FAIL";
 		fprintf(out, "  %s[%s]%s %-40s %4.0f/%-3d %s(%.1f s)%s\n",
 		        r->verdict == PASS ? green : red, mark, off, c->name,
-		        earned(c, r), c->points, dim, r->seconds, off);
+		        report_earned(c, r), c->points, dim, r->seconds, off);
 		if (r->verdict == PASS && r->out &&
 		    (c->stage >= STAGE_LEAKS || strstr(r->out, "warning"))) {
 			/* Passing measurements are worth seeing too: the
@@ -265,7 +278,7 @@ void report_text(FILE *out, const struct report *rp, int colour)
 			fputs(off, out);
 		} else if (r->verdict != PASS) {
 			print_indented(out, r->out, "         ");
-			if (c->hint && r->verdict == FAIL && !r->no_hint)
+			if (report_hint(c, r))
 				fprintf(out, "         %shint:%s %s\n", bold,
 				        off, c->hint);
 		}
@@ -311,7 +324,7 @@ void json_string(FILE *out, const char *s)
 {
 	s = s ? s : "";
 	fputc('"', out);
-	put_visible(out, s, strlen(s), put_json);
+	fput_visible_with(out, s, strlen(s), put_json);
 	fputc('"', out);
 }
 
@@ -336,7 +349,9 @@ static void json_output(FILE *out, const struct report *rp)
 }
 
 /* Gradescope's results.json: one "test" per check; hidden checks are shown
- * after the due date; the experiment goes into the top-level output. */
+ * once the instructor publishes the grades ("after_published"), not at the
+ * due date, when late submissions may still come; the experiment goes into
+ * the top-level output. */
 void report_json(FILE *out, const struct report *rp)
 {
 	double score, max;
@@ -361,10 +376,8 @@ void report_json(FILE *out, const struct report *rp)
 		if (c->stage == STAGE_EXPERIMENT)
 			continue;
 		snprintf(text, sizeof(text), "%s%s%s", r->out ? r->out : "",
-		         r->verdict == FAIL && c->hint && !r->no_hint ? "hint: "
-		                                                      : "",
-		         r->verdict == FAIL && c->hint && !r->no_hint ? c->hint
-		                                                      : "");
+		         report_hint(c, r) ? "hint: " : "",
+		         report_hint(c, r) ? c->hint : "");
 		fprintf(out, "%s\n    {\"number\": \"%zu\", \"name\": ",
 		        first ? "" : ",", i + 1);
 		json_string(out, c->name);
@@ -372,9 +385,9 @@ void report_json(FILE *out, const struct report *rp)
 		    out,
 		    ", \"score\": %.2f, \"max_score\": %d, \"status\": \"%s\", "
 		    "\"visibility\": \"%s\", \"tags\": [\"%s\"], \"output\": ",
-		    earned(c, r), c->points,
+		    report_earned(c, r), c->points,
 		    r->verdict == PASS ? "passed" : "failed",
-		    c->hidden ? "after_due_date" : "visible",
+		    c->hidden ? "after_published" : "visible",
 		    stage_name(c->stage));
 		json_string(out, text);
 		fputc('}', out);
@@ -391,6 +404,6 @@ void report_tsv(FILE *out, const struct report *rp)
 		        r->verdict == PASS   ? "passed"
 		        : r->verdict == SKIP ? "skipped"
 		                             : "failed",
-		        earned(rp->checks[i], r), rp->checks[i]->points);
+		        report_earned(rp->checks[i], r), rp->checks[i]->points);
 	}
 }

@@ -128,11 +128,38 @@ int run_trusted(char *const argv[], const char *log)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int copy_tree(const char *from, const char *into)
+int copy_tree(const char *from, const char *into, const char *log)
 {
 	char *argv[] = {"cp", "-R", "--", (char *)from, (char *)into, NULL};
 
-	return run_trusted(argv, NULL) == 0 ? 0 : -EIO;
+	return run_trusted(argv, log) == 0 ? 0 : -EIO;
+}
+
+char *read_tail(const char *path, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n = -1;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0 && (buf = malloc(cap + 1))) {
+		off_t from =
+		    st.st_size > (off_t)cap ? st.st_size - (off_t)cap : 0;
+		n = pread(fd, buf, cap, from);
+	}
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	/* A first line cut in the middle says nothing. */
+	char *nl = st.st_size > (off_t)cap ? strchr(buf, '\n') : NULL;
+	if (nl)
+		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	return buf;
 }
 
 int remove_tree(const char *path)

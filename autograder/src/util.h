@@ -16,8 +16,14 @@ int copy_file(const char *from, const char *to);
  * (ELOOP for a link, EINVAL for a device, FIFO or folder). */
 char *read_untrusted(const char *path, size_t cap, size_t *len);
 
-/* cp -a FROM INTO/ (FROM's last component appears inside INTO). */
-int copy_tree(const char *from, const char *into);
+/* cp -R FROM INTO/ (FROM's last component appears inside INTO); cp's
+ * messages are appended to log (NULL: dropped). */
+int copy_tree(const char *from, const char *into, const char *log);
+
+/* The last cap bytes of a file of the grader's (all of it if smaller),
+ * from the first whole line in them; NUL-terminated, malloc'ed; NULL on
+ * error. */
+char *read_tail(const char *path, size_t cap);
 
 /* rm -rf PATH. */
 int remove_tree(const char *path);

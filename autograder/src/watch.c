@@ -91,7 +91,10 @@ static void *run(void *arg)
 			pthread_mutex_unlock(&w.lock);
 			return NULL;
 		}
-		if (w.deadline && probe_now_ms() > w.deadline) {
+		if (w.deadline && probe_interrupted()) {
+			sbx_kill_all();
+			w.events |= WATCH_INTERRUPT;
+		} else if (w.deadline && probe_now_ms() > w.deadline) {
 			/* Nothing left to wait for: every wait on the
 			 * sandbox ends now, and whatever the check still
 			 * starts ends at once too. */

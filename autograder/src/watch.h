@@ -6,6 +6,8 @@
  * deadline); the watchdog makes sure of it from outside: when the deadline
  * passes, or the sandbox has written more than the budget allows, every
  * sandboxed process is killed at once, so nothing is left to wait for.
+ * An interruption (probe_interrupt: SIGINT, SIGTERM) is a deadline that
+ * has come: the running check ends the same way, within a tick.
  */
 #ifndef WATCH_H
 #define WATCH_H
@@ -19,8 +21,9 @@ struct watch_budget {
 
 enum watch_event {
 	WATCH_NONE = 0,
-	WATCH_DEADLINE = 1, /* the check ran past its deadline */
-	WATCH_DISK = 2,     /* the sandbox wrote past the budget */
+	WATCH_DEADLINE = 1,  /* the check ran past its deadline */
+	WATCH_DISK = 2,      /* the sandbox wrote past the budget */
+	WATCH_INTERRUPT = 4, /* the grader was told to stop (probe_interrupt) */
 };
 
 /* Starts watching a grading: dirs (NULL-ended) are the folders the

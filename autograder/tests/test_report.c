@@ -1,8 +1,11 @@
-/* The report writers: Gradescope must get valid JSON whatever a student's
- * program printed, and the totals must add up. */
+/* The report writers: Gradescope must get valid JSON, and CI systems
+ * well-formed JUnit XML and TAP, whatever a student's program printed; and
+ * the totals must add up. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "testing.h"
@@ -176,7 +179,7 @@ START_TEST(test_json_escapes_hostile_output)
 	ck_assert_contains(json, "line\\n\\\"quote\\\" back\\\\slash "
 	                         "\\\\x01\\\\x1f tab\\t end");
 	ck_assert_contains(json, "\"score\": 2.00");
-	ck_assert_contains(json, "\"visibility\": \"after_due_date\"");
+	ck_assert_contains(json, "\"visibility\": \"after_published\"");
 	ck_assert_contains(json, "hint: hint \\\"quoted\\\"");
 	ck_assert_safe(json, "\n");
 	free(json);
@@ -379,6 +382,327 @@ START_TEST(test_json_string_any_bytes)
 }
 END_TEST
 
+/* Output meant to break each format: XML's specials and "]]>", a control
+ * byte and an escape sequence, invalid UTF-8, what XML and YAML refuse
+ * (U+FFFE, U+2028), and lines that would be TAP test points or a score. */
+static char hostile[] = "a<b & \"c\" 'd' ]]> \x01\x1b[8m \xff \xef\xbf\xbe "
+                        "\xe2\x80\xa8 end\n"
+                        "ok 9 - forged\n  ...\nnot ok 10 - forged\n"
+                        "# Score: 99/99\n";
+
+/* unit.a failed with hostile output, unit.hidden.b was skipped, and the
+ * experiment printed hostile output too. */
+static char *render_ci(report_fn *fn)
+{
+	struct result res[4] = {{.verdict = PASS, .seconds = 0.25},
+	                        {.verdict = FAIL, .out = hostile},
+	                        {.verdict = SKIP, .out = "no server\n"},
+	                        {.verdict = FAIL, .out = hostile}};
+
+	return render_with(fn, res, "graded: /s/\x1b[8m\xff");
+}
+
+static void junit_doc(FILE *out, const struct report *rp)
+{
+	junit_begin(out);
+	report_junit(out, rp);
+	junit_end(out);
+}
+
+static void tap_doc(FILE *out, const struct report *rp)
+{
+	size_t number = 0;
+
+	tap_begin(out, rp->n);
+	report_tap(out, rp, &number);
+}
+
+/* Two labs in one document, as --all writes it. */
+static void tap_two_labs(FILE *out, const struct report *rp)
+{
+	size_t number = 0;
+
+	tap_begin(out, 2 * rp->n);
+	report_tap(out, rp, &number);
+	report_tap(out, rp, &number);
+}
+
+/* What `interpreter SCRIPT DOC` prints (stdout and stderr), script and doc
+ * written to temporary files; the test fails when it exits non-zero. */
+static char *run_script(const char *interpreter, const char *script,
+                        const char *doc)
+{
+	char prog[] = "/tmp/test_report_prog_XXXXXX",
+	     file[] = "/tmp/test_report_doc_XXXXXX", cmd[200], *buf = NULL;
+	size_t len = 0;
+	int pfd = mkstemp(prog), dfd = mkstemp(file);
+
+	ck_assert_msg(pfd >= 0 && dfd >= 0, "mkstemp failed");
+	ck_assert_int_eq(write(pfd, script, strlen(script)),
+	                 (ssize_t)strlen(script));
+	ck_assert_int_eq(write(dfd, doc, strlen(doc)), (ssize_t)strlen(doc));
+	close(pfd);
+	close(dfd);
+	snprintf(cmd, sizeof(cmd), "%s %s %s 2>&1", interpreter, prog, file);
+	FILE *p = popen(cmd, "r"), *f = open_memstream(&buf, &len);
+	int c;
+
+	ck_assert_ptr_nonnull(p);
+	while ((c = fgetc(p)) != EOF)
+		fputc(c, f);
+	int status = pclose(p);
+	fclose(f);
+	unlink(prog);
+	unlink(file);
+	ck_assert_msg(status == 0, "%s could not read the document:\n%s\n%s",
+	              interpreter, buf, doc);
+	return buf;
+}
+
+/* What python3's XML parser (minidom, over expat) makes of xml: a line per
+ * suite, test case and failure. */
+static char *parse_xml_with_python(const char *xml)
+{
+	static const char script[] =
+	    "import sys, xml.dom.minidom as m\n"
+	    "d = m.parse(sys.argv[1])\n"
+	    "for s in d.getElementsByTagName('testsuite'):\n"
+	    "  print('suite', s.getAttribute('name'), "
+	    "s.getAttribute('tests'),\n"
+	    "        s.getAttribute('failures'), s.getAttribute('skipped'))\n"
+	    "  for c in s.getElementsByTagName('testcase'):\n"
+	    "    f = c.getElementsByTagName('failure')\n"
+	    "    k = c.getElementsByTagName('skipped')\n"
+	    "    print('case', c.getAttribute('classname'),\n"
+	    "          c.getAttribute('name'), c.getAttribute('time'),\n"
+	    "          'failure' if f else 'skipped' if k else 'passed')\n"
+	    "    for e in f:\n"
+	    "      print('message=' + e.getAttribute('message'))\n"
+	    "      print('text=' + ''.join(n.data for n in e.childNodes))\n";
+
+	return run_script("PYTHONIOENCODING=utf-8 python3", script, xml);
+}
+
+/* What Perl's TAP::Parser (prove's; its YAMLish reader is TAP 13's) makes
+ * of tap: each YAML block's output and hint, then the plan, the test
+ * points and any parse error. */
+static char *parse_tap_with_perl(const char *tap)
+{
+	static const char script[] =
+	    "use TAP::Parser;\n"
+	    "open my $f, '<', $ARGV[0] or die; local $/; my $t = <$f>;\n"
+	    "my $p = TAP::Parser->new({tap => $t});\n"
+	    "while (my $r = $p->next) {\n"
+	    "  if ($r->is_yaml) {\n"
+	    "    print 'output=[', $r->data->{output} // '', qq{]\\n};\n"
+	    "    print 'hint=[', $r->data->{hint} // '', qq{]\\n};\n"
+	    "  }\n"
+	    "  print 'unknown: ', $r->as_string, qq{\\n} if $r->is_unknown;\n"
+	    "}\n"
+	    "print 'plan ', $p->plan, ' run ', $p->tests_run, ' failed ',\n"
+	    "  join(',', $p->failed), ' skipped ', join(',', $p->skipped),\n"
+	    "  qq{\\n};\n"
+	    "print 'error: ', $_, qq{\\n} for $p->parse_errors;\n";
+
+	return run_script("perl", script, tap);
+}
+
+START_TEST(test_junit_well_formed)
+{
+	char *xml = render_ci(junit_doc);
+	char *parsed = parse_xml_with_python(xml);
+
+	ck_assert_valid_utf8(xml);
+	ck_assert_safe(xml, "\n");
+	ck_assert_str_eq(parsed,
+	                 "suite lab 9: a test lab 4 1 1\n"
+	                 "case build build 0.250 passed\n"
+	                 "case unit unit.a 0.000 failure\n"
+	                 "message=a<b & \"c\" 'd' ]]> \\x01\\x1b[8m \\xff "
+	                 "\\ufffe \\u2028 end\n"
+	                 "text=a<b & \"c\" 'd' ]]> \\x01\\x1b[8m \\xff "
+	                 "\\ufffe \\u2028 end\n"
+	                 "ok 9 - forged\n  ...\nnot ok 10 - forged\n"
+	                 "# Score: 99/99\n"
+	                 "hint: hint \"quoted\"\n"
+	                 "case unit unit.hidden.b 0.000 skipped\n"
+	                 "case experiment experiment.x 0.000 passed\n");
+	free(parsed);
+	free(xml);
+}
+END_TEST
+
+/* The experiment scores nothing: a passing case with its numbers in
+ * <system-out>; the preamble and score are the suite's. */
+START_TEST(test_junit_experiment_and_suite_output)
+{
+	char *xml = render_ci(junit_doc);
+
+	ck_assert_contains(xml,
+	                   "classname=\"experiment\" name=\"experiment.x\" "
+	                   "time=\"0.000\">\n      <system-out>a&lt;b "
+	                   "&amp; &quot;c&quot; &apos;d&apos; ]]&gt;");
+	ck_assert_contains(xml, "<skipped message=\"no server\"/>");
+	ck_assert_contains(xml, "<system-out>graded: /s/\\x1b[8m\\xff\n"
+	                        "Score: 5/10\n</system-out>");
+	ck_assert_contains(xml, "<property name=\"score\" value=\"5\"/>");
+	ck_assert_contains(xml, "<property name=\"max_score\" value=\"10\"/>");
+	free(xml);
+}
+END_TEST
+
+/* Every byte alone as a failed check's output, then pseudo-random strings
+ * of XML's and UTF-8's bytes: python3 parses every document. */
+START_TEST(test_junit_any_bytes)
+{
+	static const unsigned char pool[] = {
+	    'a',  '<',  '>',  '&',  '"',  '\'', ']',  '\n', '\r', '\t', 0x1b,
+	    0x7f, 0x80, 0xbe, 0xbf, 0xc2, 0xe2, 0xef, 0xf0, 0xf4, 0xff};
+	char in[255 + 1 + 64 * 8 + 1] = "", *p = in;
+	unsigned seed = 7;
+
+	for (int b = 1; b < 256; b++)
+		*p++ = (char)b;
+	*p++ = '\n';
+	for (int t = 0; t < 64 * 8; t++) {
+		seed = seed * 1103515245 + 12345;
+		*p++ = (char)pool[seed / 65536 % sizeof(pool)];
+	}
+	*p = '\0';
+	char *xml = render_failed(junit_doc, in);
+	free(parse_xml_with_python(xml));
+	ck_assert_valid_utf8(xml);
+	ck_assert_safe(xml, "\n\t");
+	free(xml);
+}
+END_TEST
+
+/* The test points of a TAP document: each "ok"/"not ok" line at the start
+ * of a line, numbered 1, 2, ...; the names of those not ok in failed. */
+static size_t tap_points(const char *tap, char *failed, size_t cap)
+{
+	size_t points = 0;
+
+	failed[0] = '\0';
+	for (const char *p = tap; *p;) {
+		size_t n = strcspn(p, "\n"), num;
+		int at = 0;
+		bool not_ok = !strncmp(p, "not ok ", 7);
+
+		if ((not_ok || !strncmp(p, "ok ", 3)) &&
+		    sscanf(p + (not_ok ? 7 : 3), "%zu - %n", &num, &at) == 1 &&
+		    at > 0) {
+			ck_assert_msg(num == points + 1,
+			              "test point %zu after %zu: %.*s", num,
+			              points, (int)n, p);
+			points++;
+			if (not_ok) {
+				const char *name = p + (not_ok ? 7 : 3) + at;
+				size_t used = strlen(failed);
+				snprintf(failed + used, cap - used, "%.*s ",
+				         (int)(n - (size_t)(name - p)), name);
+			}
+		}
+		p += n + (p[n] == '\n');
+	}
+	return points;
+}
+
+START_TEST(test_tap_plan_and_points)
+{
+	char *tap = render_ci(tap_doc), failed[256];
+	size_t plan = 0;
+
+	ck_assert_valid_utf8(tap);
+	ck_assert_safe(tap, "\n");
+	ck_assert_msg(sscanf(tap, "TAP version 13\n1..%zu\n", &plan) == 1,
+	              "no plan at the start: %s", tap);
+	ck_assert_uint_eq(tap_points(tap, failed, sizeof(failed)), plan);
+	ck_assert_uint_eq(plan, 4);
+	/* The forged "ok 9" and "not ok 10" are inside the YAML block. */
+	ck_assert_str_eq(failed, "unit.a ");
+	ck_assert_contains(tap, "ok 3 - unit.hidden.b # SKIP no server\n");
+	ck_assert_contains(tap, "ok 4 - experiment.x (not scored)\n");
+	ck_assert_contains(tap, "not ok 2 - unit.a\n  ---\n  stage: unit\n"
+	                        "  score: 0\n  max_score: 3\n");
+	ck_assert_contains(tap, "  output: |\n    a<b & \"c\" 'd' ]]> "
+	                        "\\x01\\x1b[8m \\xff \\ufffe \\u2028 end\n"
+	                        "    ok 9 - forged\n      ...\n");
+	ck_assert_contains(tap, "  hint: \"hint \\\"quoted\\\"\"\n  ...\n");
+	/* The last line: the score. */
+	const char *last = tap + strlen(tap) - 1;
+	while (last > tap && last[-1] != '\n')
+		last--;
+	ck_assert_msg(!strncmp(last, "# Score: 5/10 (lab 9, ", 22),
+	              "last line: %s", last);
+	free(tap);
+}
+END_TEST
+
+/* A real TAP 13 parser reads the plan, the points and the YAML blocks, and
+ * finds the output as the student's program wrote it (made visible); the
+ * forged test points stay inside the output. */
+START_TEST(test_tap_parses_with_perl)
+{
+	char *tap = render_ci(tap_doc), *parsed = parse_tap_with_perl(tap);
+	static const char shown[] = "a<b & \"c\" 'd' ]]> \\x01\\x1b[8m \\xff "
+	                            "\\ufffe \\u2028 end\n"
+	                            "ok 9 - forged\n  ...\nnot ok 10 - forged\n"
+	                            "# Score: 99/99\n";
+	char want[1024];
+
+	snprintf(want, sizeof(want),
+	         "output=[%s]\nhint=[hint \"quoted\"]\n"
+	         "output=[%s]\nhint=[]\n"
+	         "plan 1..4 run 4 failed 2 skipped 3\n",
+	         shown, shown);
+	ck_assert_str_eq(parsed, want);
+	free(parsed);
+	free(tap);
+}
+END_TEST
+
+/* Output that starts with blanks would set a literal block's indentation:
+ * it is quoted instead. */
+START_TEST(test_tap_output_starting_with_blanks)
+{
+	char out[] = "  indented\n\tnext\n";
+	char *tap = render_failed(tap_doc, out), *parsed;
+
+	ck_assert_contains(tap, "  output: \"  indented\\n\\tnext\\n\"\n");
+	parsed = parse_tap_with_perl(tap);
+	ck_assert_contains(parsed, "output=[  indented\n\tnext\n]\n");
+	free(parsed);
+	free(tap);
+}
+END_TEST
+
+/* --all: one plan for every lab; numbers run on. */
+START_TEST(test_tap_two_labs)
+{
+	char *tap = render_ci(tap_two_labs), failed[256];
+
+	ck_assert_contains(tap, "TAP version 13\n1..8\n");
+	ck_assert_uint_eq(tap_points(tap, failed, sizeof(failed)), 8);
+	ck_assert_str_eq(failed, "unit.a unit.a ");
+	ck_assert_contains(tap, "not ok 6 - unit.a\n");
+	free(tap);
+}
+END_TEST
+
+START_TEST(test_tap_bail_out_one_line)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	tap_bail_out(f, "cannot\x1b[2J prepare\nsecond line");
+	fclose(f);
+	ck_assert_str_eq(buf, "Bail out! cannot\\x1b[2J prepare\n");
+	free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("report");
@@ -395,6 +719,14 @@ static Suite *suite(void)
 	TEST_ADD(s, test_text_keeps_newlines_and_tabs, 5);
 	TEST_ADD(s, test_preamble_and_experiment_escaped, 5);
 	TEST_ADD(s, test_json_string_any_bytes, 5);
+	TEST_ADD(s, test_junit_well_formed, 10);
+	TEST_ADD(s, test_junit_experiment_and_suite_output, 5);
+	TEST_ADD(s, test_junit_any_bytes, 10);
+	TEST_ADD(s, test_tap_plan_and_points, 5);
+	TEST_ADD(s, test_tap_parses_with_perl, 10);
+	TEST_ADD(s, test_tap_output_starting_with_blanks, 10);
+	TEST_ADD(s, test_tap_two_labs, 5);
+	TEST_ADD(s, test_tap_bail_out_one_line, 5);
 	return s;
 }
 
