@@ -13,8 +13,9 @@ set -eu
 # zlib1g-dev: lab 7's inflate and deflate. unzip, libarchive-tools (bsdtar)
 # and python3 (zipfile): the tools lab 7's writer must satisfy.
 # netcat-openbsd (nc) and strace: the handouts talk to servers with nc and
-# watch system calls with strace from lab 1 on.
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3 netcat-openbsd strace"
+# watch system calls with strace from lab 1 on. python3-yaml: make test reads
+# the release's GitHub workflow as GitHub would (autograder/tests/classroom-sim).
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3 netcat-openbsd strace python3-yaml"
 # -fsanitize=fuzzer,address,undefined also needs clang's runtime libraries
 # (libclang_rt.fuzzer, .asan, ...). Debian 12 and Ubuntu 24.04 ship them
 # apart, in libclang-rt-dev, which clang does not even recommend; older
