@@ -42,7 +42,8 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
 	 *    Lines end in "\r\n", or a bare "\n": drop the '\r' if present.
 	 *    If no '\n' is among the first HTTP_MAX_REQUEST_LINE bytes and len
 	 *    has reached that, return -414. Check this before the '\n' comes,
-	 *    or a client that never sends one makes you buffer forever.
+	 *    or a client that never sends one makes you buffer forever --
+	 *    and before step 2: too long and malformed is -414.
 	 *
 	 * 2. Split the line at single spaces into METHOD TARGET VERSION.
 	 *    METHOD is one or more "token" characters: letters, digits and
@@ -59,8 +60,9 @@ long http_parse_request(const char *buf, size_t len, struct http_request *req)
 	 *    come between name and ':' ("Host : x" is -400). Remove spaces and
 	 *    tabs around the value; control characters in it (below 0x20 but
 	 *    tab, and 0x7f) are -400. More than HTTP_MAX_HEADERS headers is
-	 *    -431, and so is a head longer than HTTP_MAX_HEAD bytes -- again
-	 *    check that before the end of the head arrives.
+	 *    -431 (as soon as the extra line's first byte, not a lone '\r',
+	 *    is there), and so is a head longer than HTTP_MAX_HEAD bytes --
+	 *    again check that before the end of the head arrives.
 	 *
 	 * 4. Once the empty line is there: a Transfer-Encoding header sets
 	 *    chunked if its value is "chunked" (any case; lab 7 reads such

@@ -108,15 +108,17 @@ int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
 	 *     and drop the rest of "in" -- nothing after a "Connection:
 	 *     close" is answered.
 	 *   - res.sleep_ms > 0 (/sleep): append it to "held" instead, set
-	 *     wake_at_ms = now_ms + res.sleep_ms, held_close = !keep, state
-	 *     CONN_SLEEPING, and stop. The requests behind it wait in "in":
+	 *     wake_at_ms = now_ms + res.sleep_ms, held_close = !keep (not
+	 *     close_after: conn_on_deadline() sets that from held_close when
+	 *     the answer reaches "out"), state CONN_SLEEPING, and stop. The requests behind it wait in "in":
 	 *     HTTP/1.1 answers in order, so none may overtake the sleeper.
 	 *     res.held (from lab 4 on: the server answers later) is the same
 	 *     sleep with wake_at_ms = CONN_NEVER: conn_release() ends it.
 	 *   - app_response_free(&res); c->requests++.
 	 * - n < 0: -n is an HTTP status (400, 414, 431, 501, 505). Answer
 	 *   app_error(-n, &res), close_after, drop the rest of "in" (where
-	 *   the bad request ends is unknown), and stop.
+	 *   the bad request ends is unknown), c->requests++ (it counts
+	 *   answers, errors too), and stop.
 	 *
 	 * When the loop ends, the state follows from the buffers (unless
 	 * SLEEPING): "out" not empty: CONN_WRITING; else close_after:
