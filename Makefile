@@ -17,11 +17,13 @@ REF  ?=
 COURSE := $(wildcard autograder/selftest)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build grade test unit bench slides clean format grader
+.PHONY: help deps build grade test unit quiz watch bench slides clean format grader
 
 help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
+	@echo "make watch LAB=N                                  rebuild and rerun lab N's public tests at every save, printing what changed"
+	@echo "make quiz LAB=N                                   predict, then measure: lab N's questions, your answers in answers.txt"
 ifneq ($(COURSE),)
 	@echo "make test                                         self-test: references, starters, mutants, grader, the student release"
 	@echo "make unit [IMPL=...]                              build every lab, run its public unit tests"
@@ -62,6 +64,12 @@ endif
 
 unit: deps
 	@IMPL=$(IMPL) REF=$(REF) mk/unit-tests
+
+quiz:
+	@mk/quiz $(LAB)
+
+watch: deps
+	@IMPL=$(IMPL) REF=$(REF) mk/watch $(LAB)
 
 ifneq ($(COURSE),)
 # The students' copy: autograder/release/make-release says what goes in.

@@ -6,6 +6,8 @@
 #   docker/install-deps.sh           install what is missing (as root, or via sudo)
 #   docker/install-deps.sh --check   exit 0 if everything is present, 1 otherwise
 #   docker/install-deps.sh --bench   also what `make bench` needs (wrk, node, libuv)
+#   docker/install-deps.sh --slides  also what `make slides` and its layout check
+#                                    need (node, npm, Chromium, the fonts it measures)
 set -eu
 
 # bubblewrap is the grader's sandbox for student code (autograder/README.md).
@@ -13,9 +15,10 @@ set -eu
 # zlib1g-dev: lab 7's inflate and deflate. unzip, libarchive-tools (bsdtar)
 # and python3 (zipfile): the tools lab 7's writer must satisfy.
 # netcat-openbsd (nc) and strace: the handouts talk to servers with nc and
-# watch system calls with strace from lab 1 on. python3-yaml: make test reads
-# the release's GitHub workflow as GitHub would (autograder/tests/classroom-sim).
-PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3 netcat-openbsd strace python3-yaml"
+# watch system calls with strace from lab 1 on; inotify-tools: make watch.
+# python3-yaml: make test reads the release's GitHub workflow as GitHub would
+# (autograder/tests/classroom-sim).
+PACKAGES="build-essential make pkg-config check valgrind gcovr zlib1g-dev curl patch procps ca-certificates git bubblewrap clang unzip libarchive-tools python3 netcat-openbsd strace python3-yaml inotify-tools"
 # -fsanitize=fuzzer,address,undefined also needs clang's runtime libraries
 # (libclang_rt.fuzzer, .asan, ...). Debian 12 and Ubuntu 24.04 ship them
 # apart, in libclang-rt-dev, which clang does not even recommend; older
@@ -27,12 +30,29 @@ fuzzer_links() {
 	printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' |
 		clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null
 }
-if [ "${1:-}" = "--bench" ]; then
-	PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev zip"
-	# Node: Debian's nodejs, unless a node is already on the PATH.
+# Node: Debian's nodejs (and npm), unless they are already on the PATH (a
+# nodesource node brings its own npm, which Debian's npm would conflict with).
+need_node() {
 	command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+	command -v npm >/dev/null 2>&1 || [ "$1" != npm ] || PACKAGES="$PACKAGES npm"
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--bench)
+		PACKAGES="$PACKAGES wrk python3 util-linux libuv1-dev zip"
+		need_node
+		;;
+	--slides)
+		# The layout check measures text: one known font keeps it the
+		# same on every machine (DejaVu is wider than most, so a deck
+		# that fits here fits elsewhere).
+		PACKAGES="$PACKAGES chromium fonts-dejavu-core"
+		need_node npm
+		;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 
 missing=""
 for p in $PACKAGES; do
