@@ -26,6 +26,7 @@ enum stage {
 	STAGE_EXPERIMENT, /* unscored: numbers to look at */
 	STAGE_INTEROP,    /* lab 7: other tools' archives, and ours in them */
 	STAGE_SAFETY,     /* lab 7: hostile archives */
+	STAGE_QUIZ,       /* the lab's quiz: answers against the hidden key */
 	STAGE_COUNT,
 
 	/* The same stages as check names spell them ("latency.sequential"),
@@ -41,6 +42,7 @@ enum stage {
 	STAGE_experiment = STAGE_EXPERIMENT,
 	STAGE_interop = STAGE_INTEROP,
 	STAGE_safety = STAGE_SAFETY,
+	STAGE_quiz = STAGE_QUIZ,
 };
 
 enum verdict { PASS, FAIL, SKIP };
@@ -165,6 +167,11 @@ enum verdict check_build(struct grader *g, const struct check *c,
 enum verdict check_unit(struct grader *g, const struct check *c,
                         struct result *r);
 
+/* The quiz stage (quiz.c): arg "q1" is scored from the lab's answers.txt
+ * against autograder/hidden/NN-name/quiz.key. */
+enum verdict check_quiz(struct grader *g, const struct check *c,
+                        struct result *r);
+
 /* The leak stage (valgrind.c): one memcheck run of the lab's server through
  * its leak_scenario and SIGTERM, shared by the three checks. */
 enum verdict check_leaks_memory(struct grader *g, const struct check *c,
@@ -198,6 +205,15 @@ const char *path_join(char *buf, const char *a, const char *b);
 	{                                                                      \
 		"unit.hidden." #test, STAGE_UNIT, pts, check_unit, hint,       \
 		    "test_hidden_" #test, true                                 \
+	}
+/* A question of the lab's quiz (quiz.md): 1 point, hidden (its key is). */
+#define QUIZ(q)                                                                \
+	{                                                                      \
+		"quiz." #q, STAGE_QUIZ, 1, check_quiz,                         \
+		    "answer it in the lab's answers.txt (make quiz LAB=N "     \
+		    "asks "                                                    \
+		    "you); quiz.md says how to measure it",                    \
+		    #q, true                                                   \
 	}
 #define AGAIN_NAME(stage, k, name) #stage ".lab" #k "." #name
 #define AGAIN(stage, k, name, fn, pts, hint)                                   \

@@ -1628,6 +1628,10 @@ static const struct check checks[] = {
 
     {"experiment.bad_waiter", STAGE_EXPERIMENT, 0, lab1_bad_waiter, NULL, NULL,
      false},
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static const struct lab lab1 = {

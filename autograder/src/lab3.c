@@ -857,6 +857,10 @@ static const struct check checks[] = {
      NULL, false},
 
     AGAIN(experiment, 1, bad_waiter, lab1_bad_waiter, 0, NULL),
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static const struct lab lab3 = {

@@ -806,6 +806,10 @@ static const struct check checks[] = {
      NULL, false},
     AGAIN(latency, 3, sleep_1000, lab3_sleep_1000, 2,
           "/sleep is still a timer, not a kitchen order"),
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static const struct lab lab4 = {

@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *stage_names[STAGE_COUNT] = {
-    "build",   "unit",   "integration", "leaks",   "races",
-    "latency", "memory", "experiment",  "interop", "safety",
+    "build",  "unit",       "integration", "leaks",  "races", "latency",
+    "memory", "experiment", "interop",     "safety", "quiz",
 };
 
 const char *stage_name(enum stage s)
