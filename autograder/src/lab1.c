@@ -1053,8 +1053,9 @@ static enum verdict restart_same_port(struct grader *g, const struct check *c,
 }
 
 /* Clients that knock while the waiter is busy wait in the kernel's queue,
- * connected: connect() succeeds at once (handout 3.1). Past listen()'s
- * backlog the kernel drops their SYNs, and each retries a second later. */
+ * connected: connect() succeeds at once (handout, appendix A.1). Past
+ * listen()'s backlog the kernel drops their SYNs, and each retries a second
+ * later. */
 static enum verdict backlog(struct grader *g, const struct check *c,
                             struct result *r)
 {

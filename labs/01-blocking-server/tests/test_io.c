@@ -368,7 +368,7 @@ START_TEST(test_read_request_error)
 
 	make_pair(sv);
 	/* A read() that waits 100 ms for nothing fails with EAGAIN: the
-	 * kind of error a server with a read timeout sees (section 9). */
+	 * kind of error a server with a read timeout sees (appendix A.15). */
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	send_str(sv[1], "GET / HTTP/1.1\r\nHo");
 	w.fd = sv[0];
