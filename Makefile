@@ -31,6 +31,7 @@ ifneq ($(COURSE),)
 	@echo "make coverage LAB=N                               the lines of lab N's reference no check runs (autograder/coverage/)"
 	@echo "make mutate LAB=N [SAMPLE=K] [SEED=S] [JOBS=2]    automatic mutants of lab N's reference: mutation score (long)"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
+	@echo "make batch LAB=N SUBMISSIONS=DIR [JOBS=J] [OUT=DIR]  grade a class: gradebook.csv, summary.csv (autograder/batch.md)"
 else
 	@echo "make test                                         build every lab and run its public unit tests (make grade scores)"
 endif
@@ -76,7 +77,7 @@ ifneq ($(COURSE),)
 LABS ?=
 REFS ?=
 OUT  ?= build/release
-.PHONY: release gradescope mutate coverage
+.PHONY: release gradescope mutate coverage batch
 release: grader
 	@autograder/release/make-release $(if $(LABS),--labs $(LABS)) $(if $(REFS),--refs $(REFS)) --out $(OUT)
 
@@ -102,6 +103,11 @@ coverage: grader
 
 gradescope:
 	@autograder/gradescope/package $(LAB)
+
+# A class's submissions (folders, git repositories, zips), graded in parallel.
+batch:
+	@autograder/batch --lab $(LAB) $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) \
+		$(if $(filter-out build/release,$(OUT)),--out $(OUT)) $(if $(REV),--rev $(REV)) $(if $(REF),--ref $(REF))
 endif
 
 bench: deps
