@@ -6,8 +6,8 @@
  * pass (serve_pass, on_bell), and tp_submit, tp_cancel, tp_stats and
  * tp_close. The rest is given: the bell's write (ring) and tp_init(),
  * which sets up the eventfd and its watcher the way lab 3 taught; the
- * lists are labs/common/list.h's. test_pool checks them; the README's
- * section 3 explains each rule.
+ * lists are labs/common/list.h's. test_pool checks them; the README
+ * states each rule (3.2), and its APPENDIX.md (A.1) explains why.
  *
  * One mutex guards the queue, the done list and the counters; one condition
  * variable wakes cooks when there is work (or when the kitchen closes). The
