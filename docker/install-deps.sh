@@ -8,6 +8,7 @@
 #   docker/install-deps.sh --bench   also what `make bench` needs (wrk, node, libuv)
 #   docker/install-deps.sh --slides  also what `make slides` and its layout check
 #                                    need (node, npm, Chromium, the fonts it measures)
+#   docker/install-deps.sh --batch   also GNU parallel (batch grading across hosts)
 set -eu
 
 # bubblewrap is the grader's sandbox for student code (autograder/README.md).
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
 		PACKAGES="$PACKAGES chromium fonts-dejavu-core"
 		need_node npm
 		;;
+	--batch) PACKAGES="$PACKAGES parallel" ;;
 	*) break ;;
 	esac
 	shift

@@ -197,10 +197,13 @@ static enum verdict header_timeout(struct grader *g, const struct check *c,
 		for (int k = 0; k < CONNS; k++) {
 			if (done[k])
 				continue;
-			if (probe_send(fd[k], "X-Slow: yes\r\n", 13, 0, 0) <
-			        0 ||
-			    probe_recv(fd[k], &rep[k], false, 1) == 0 ||
-			    rep[k].raw_len > 0 || rep[k].closed) {
+			/* Look for the 408 before sending more: bytes that
+			 * reach a socket the server has closed draw a reset,
+			 * which can discard the 408 before it is read. */
+			if (probe_recv(fd[k], &rep[k], false, 1) == 0 ||
+			    rep[k].raw_len > 0 || rep[k].closed ||
+			    probe_send(fd[k], "X-Slow: yes\r\n", 13, 0, 0) <
+			        0) {
 				done[k] = true;
 				ms[k] = probe_now_ms() - t0;
 				continue;
