@@ -158,7 +158,8 @@ static enum verdict download_sizes(struct grader *g, const struct check *c,
 	/* Missing files first: each leaves errno set on a pool thread,
 	 * which a later success must not read as an error. */
 	for (int i = 0; ok && i < 8; i++)
-		ok = EXPECT(r, t.port, REQ_CLOSE("GET /files/missing.bin"), 404);
+		ok =
+		    EXPECT(r, t.port, REQ_CLOSE("GET /files/missing.bin"), 404);
 	for (size_t i = 0; ok && i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(name, sizeof(name), "s%ld.bin", sizes[i]);
 		ok = fetch_whole(g, t.port, name, sizes[i], r);
@@ -166,14 +167,15 @@ static enum verdict download_sizes(struct grader *g, const struct check *c,
 	ok =
 	    ok && fetch_whole(g, t.port, "giant.bin", (long)GIANT_MIB << 20, r);
 	/* And the buffered route, which the route hands on (given). */
-	ok = ok && fetch_from(g, t.port, "/files-buffered/", "s65537.bin",
-	                      65537, r);
+	ok = ok &&
+	     fetch_from(g, t.port, "/files-buffered/", "s65537.bin", 65537, r);
 	if (ok)
-		result_printf(r,
-		              "0, 1, 65535, 65536, 65537 bytes and %d MiB, after "
-		              "8 missing files: each byte for byte; and 65537 "
-		              "bytes from /files-buffered/\n",
-		              GIANT_MIB);
+		result_printf(
+		    r,
+		    "0, 1, 65535, 65536, 65537 bytes and %d MiB, after "
+		    "8 missing files: each byte for byte; and 65537 "
+		    "bytes from /files-buffered/\n",
+		    GIANT_MIB);
 	return lab1_done(&t, r, ok ? PASS : FAIL);
 }
 
@@ -970,12 +972,13 @@ static void leak_scenario(struct grader *g, int port)
 	    "GET /files/s65537.bin HTTP/1.1\r\nRange: bytes=70000-\r\n"
 	    "Connection: close\r\n\r\n",
 	    /* A name longer than any file's (NAME_MAX): 404, no copy. */
-	    REQ_CLOSE("GET /files/"
-	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	              "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	    REQ_CLOSE(
+	        "GET /files/"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 	};
 	struct http_reply rep;
 
@@ -1131,6 +1134,10 @@ static const struct check checks[] = {
     {"leaks.invalid_access", STAGE_LEAKS, 3, leaks_invalid,
      "a stream freed while a read was in flight, or twice? (stack above)", NULL,
      false},
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static const struct lab lab5 = {

@@ -669,6 +669,10 @@ static const struct check checks[] = {
      NULL, false},
     {"leaks.threads", STAGE_LEAKS, 3, threads,
      "start the workers once, at open; never one per request", NULL, false},
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static const struct lab lab6 = {

@@ -1220,6 +1220,10 @@ static const struct check checks[] = {
     {"leaks.descriptors", STAGE_LEAKS, 2, leaks_fds,
      "the file being written is closed at its end and by zx_free()", NULL,
      false},
+    QUIZ(q1),
+    QUIZ(q2),
+    QUIZ(q3),
+    QUIZ(q4),
 };
 
 static int setup(struct grader *g)
