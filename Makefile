@@ -76,10 +76,10 @@ ifneq ($(COURSE),)
 # The students' copy: autograder/release/make-release says what goes in.
 LABS ?=
 REFS ?=
-OUT  ?= build/release
+OUT  ?=
 .PHONY: release gradescope mutate coverage batch
 release: grader
-	@autograder/release/make-release $(if $(LABS),--labs $(LABS)) $(if $(REFS),--refs $(REFS)) --out $(OUT)
+	@autograder/release/make-release $(if $(LABS),--labs $(LABS)) $(if $(REFS),--refs $(REFS)) --out $(or $(OUT),build/release)
 
 # Not part of `make test` (too long): autograder/mutate/, autograder/README.md.
 mutate: grader
@@ -107,7 +107,7 @@ gradescope:
 # A class's submissions (folders, git repositories, zips), graded in parallel.
 batch:
 	@autograder/batch --lab $(LAB) $(SUBMISSIONS) $(if $(JOBS),--jobs $(JOBS)) \
-		$(if $(filter-out build/release,$(OUT)),--out $(OUT)) $(if $(REV),--rev $(REV)) $(if $(REF),--ref $(REF))
+		$(if $(OUT),--out $(OUT)) $(if $(REV),--rev $(REV)) $(if $(REF),--ref $(REF))
 endif
 
 bench: deps
