@@ -147,8 +147,8 @@ static enum kitchen_dish take_hash(struct http_str query,
 	return KITCHEN_HASH;
 }
 
-enum kitchen_dish kitchen_take_order(const struct http_request *req,
-                                     struct kitchen_order *o)
+static enum kitchen_dish take_order(const struct http_request *req,
+                                    struct kitchen_order *o)
 {
 	struct http_str path = req->path;
 
@@ -160,6 +160,21 @@ enum kitchen_dish kitchen_take_order(const struct http_request *req,
 	if (http_str_eq(path, "/stats"))
 		return req->query.n == 0 ? KITCHEN_STATS : KITCHEN_BAD;
 	return KITCHEN_NONE;
+}
+
+/* With EV_TRACE set, an order for the pool is marked when it is taken: the
+ * trace's arrow to its cook starts here, and it counts as queued until a
+ * cook starts it (kitchen_work()) or it is cancelled (kitchen_respond()). */
+enum kitchen_dish kitchen_take_order(const struct http_request *req,
+                                     struct kitchen_order *o)
+{
+	enum kitchen_dish dish = take_order(req, o);
+
+	if (tracing() && (dish == KITCHEN_COOK || dish == KITCHEN_HASH)) {
+		trace_mark_now(&o->queued);
+		trace_queue_add(1);
+	}
+	return dish;
 }
 
 /* --- the work, on a pool thread --- */
@@ -208,14 +223,38 @@ uint64_t kitchen_hash(const char *text, unsigned len, uint64_t rounds)
 	return h;
 }
 
+/* The job's slice on this cook's lane, and the arrow from its order. */
+static void trace_job(const struct kitchen_order *o, double start)
+{
+	double end = trace_now();
+	char name[64], args[64];
+
+	if (o->dish == KITCHEN_COOK)
+		snprintf(name, sizeof(name), "cook ms=%d", o->ms);
+	else
+		snprintf(name, sizeof(name), "hash rounds=%llu",
+		         (unsigned long long)o->rounds);
+	snprintf(args, sizeof(args), "{\"queued_us\":%.0f}",
+	         start - o->queued.ts);
+	trace_flow("queued", &o->queued, start);
+	trace_slice("job", name, start, end - start, args);
+}
+
 void kitchen_work(struct tp_work *w)
 {
 	struct kitchen_order *o = kitchen_order_of(w);
+	double start = 0;
 
+	if (tracing()) {
+		start = trace_now();
+		trace_queue_add(-1);
+	}
 	if (o->dish == KITCHEN_COOK)
 		block_for(o->ms);
 	else
 		o->digest = kitchen_hash(o->text, o->text_len, o->rounds);
+	if (tracing())
+		trace_job(o, start);
 }
 
 /* --- the answers --- */
@@ -257,6 +296,8 @@ int kitchen_respond(const struct kitchen_order *o, int status,
 {
 	int rc = 0;
 
+	if (status != 0 && tracing())
+		trace_queue_add(-1); /* never cooked: it leaves the queue */
 	if (status != 0)
 		app_error(503, res); /* cancelled: the kitchen closed */
 	else if (o->dish == KITCHEN_COOK)

@@ -57,6 +57,11 @@
 #include <unistd.h>
 
 #include "heap.h"
+#include "loop_trace.h"
+
+/* With EV_TRACE set (trace.h), every wait is recorded: the time the loop
+ * slept. Unset, this is epoll_wait() behind one branch. */
+#define epoll_wait trace_epoll_wait
 
 enum {
 	/* handle flags */
@@ -116,6 +121,7 @@ uint64_t ev_now(const struct ev_loop *loop)
 int ev_loop_init(struct ev_loop *loop)
 {
 	*loop = (struct ev_loop){.epfd = -1, .clock = monotonic_ms};
+	trace_loop_init(loop);
 	list_init(&loop->idle_q);
 	list_init(&loop->prepare_q);
 	list_init(&loop->check_q);
@@ -191,6 +197,7 @@ static void handle_init(struct ev_loop *loop, struct ev_handle *h,
 	h->type = type;
 	h->flags = F_REF;
 	h->close_cb = NULL;
+	h->name = NULL;
 	list_init(&h->closing);
 	loop->handles++;
 }
@@ -220,6 +227,11 @@ static void handle_stop(struct ev_handle *h)
 	h->flags &= ~F_ACTIVE;
 	if (h->flags & F_REF)
 		h->loop->active_refs--;
+}
+
+void ev_name(struct ev_handle *h, const char *name)
+{
+	h->name = name;
 }
 
 void ev_ref(struct ev_handle *h)
@@ -282,6 +294,7 @@ int ev_io_init(struct ev_loop *loop, struct ev_io *w, int fd,
 	handle_init(loop, &w->h, EV_IO);
 	w->fd = fd;
 	w->cb = cb;
+	trace_wrap_io(w);
 	w->events = 0;
 	w->registered = 0;
 	list_init(&w->pending);
@@ -369,6 +382,7 @@ int ev_timer_init(struct ev_loop *loop, struct ev_timer *t,
 		return -EINVAL;
 	handle_init(loop, &t->h, EV_TIMER);
 	t->cb = cb;
+	trace_wrap_timer(t);
 	t->due = 0;
 	t->repeat = 0;
 	t->seq = 0;
@@ -442,6 +456,7 @@ int ev_idle_init(struct ev_loop *loop, struct ev_idle *w,
 		return -EINVAL;
 	handle_init(loop, &w->h, EV_IDLE);
 	w->cb = cb;
+	trace_wrap_idle(w);
 	list_init(&w->queue);
 	return 0;
 }
@@ -463,6 +478,7 @@ int ev_prepare_init(struct ev_loop *loop, struct ev_prepare *w,
 		return -EINVAL;
 	handle_init(loop, &w->h, EV_PREPARE);
 	w->cb = cb;
+	trace_wrap_prepare(w);
 	list_init(&w->queue);
 	return 0;
 }
@@ -484,6 +500,7 @@ int ev_check_init(struct ev_loop *loop, struct ev_check *w,
 		return -EINVAL;
 	handle_init(loop, &w->h, EV_CHECK);
 	w->cb = cb;
+	trace_wrap_check(w);
 	list_init(&w->queue);
 	return 0;
 }
@@ -534,6 +551,7 @@ void ev_close(struct ev_handle *h, void (*close_cb)(struct ev_handle *h))
 	stop_any(h);
 	h->flags |= F_CLOSING;
 	h->close_cb = close_cb;
+	trace_wrap_close(h);
 	/* In close order (libuv's list is last closed, first called). */
 	list_append(&h->loop->closing_q, &h->closing);
 }

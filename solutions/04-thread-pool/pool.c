@@ -17,6 +17,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "trace.h"
+
 unsigned tp_size_from(const char *value)
 {
 	char *end;
@@ -44,6 +46,8 @@ static void ring(int fd)
 	uint64_t one = 1;
 	ssize_t n;
 
+	if (tracing())
+		trace_instant("bell");
 	do
 		n = write(fd, &one, sizeof(one));
 	while (n < 0 && errno == EINTR);
@@ -184,6 +188,7 @@ int tp_init(struct tp_pool *p, struct ev_loop *loop)
 	if (rc < 0)
 		goto destroy_cond;
 	p->wake.h.data = p;
+	ev_name(&p->wake.h, "bell");
 	rc = ev_io_start(&p->wake, EV_READABLE);
 	if (rc < 0)
 		goto close_watcher;

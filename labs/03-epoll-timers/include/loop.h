@@ -58,6 +58,9 @@ struct ev_handle {
 	unsigned flags;             /* private: active, ref, closing, closed */
 	void (*close_cb)(struct ev_handle *h);
 	struct list closing;     /* private: the closing queue */
+	const char *name;           /* what a trace calls it (ev_name()) */
+	void (*traced_cb)(void);    /* private: EV_TRACE's (loop_trace.c) */
+	void (*traced_close)(struct ev_handle *h); /* private: the same */
 };
 
 struct ev_io {
@@ -139,6 +142,10 @@ uint64_t ev_now(const struct ev_loop *loop);
 void ev_update_time(struct ev_loop *loop);
 /* The poll timeout ev_run would use now, in ms (-1: block for ever). */
 int ev_backend_timeout(const struct ev_loop *loop);
+
+/* Names h in traces (EV_TRACE, trace.h): "bell", "listener"... name must
+ * outlive the handle (a string literal). Unnamed, an io is "io fd=N". */
+void ev_name(struct ev_handle *h, const char *name);
 
 void ev_ref(struct ev_handle *h);
 void ev_unref(struct ev_handle *h);

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "pool.h"
 #include "server.h"
+#include "trace.h"
 
 enum {
 	KITCHEN_MAX_COOK_MS = 10000,
@@ -51,6 +52,7 @@ struct kitchen_order {
 	unsigned text_len;
 	uint64_t digest;           /* HASH: set by the work */
 	struct server_reply reply; /* the request it answers (server.h) */
+	struct trace_mark queued;  /* EV_TRACE: when it was taken (trace.h) */
 };
 
 /* The order whose pool part w is (in after_work, say). */
