@@ -129,6 +129,17 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Where a timing check fails, the trace of the student's own run shows
+ * why: say how to get it and what to look for. */
+static void see_trace(struct result *r, const char *look_for)
+{
+	result_printf(r,
+	              "see it: `make trace LAB=4` runs 10 orders on your "
+	              "server and draws every thread's timeline "
+	              "(build/trace-lab4.html); %s\n",
+	              look_for);
+}
+
 /* The replies, sorted, must come in waves of `size` orders, one every
  * COOK_MS: reply k (from 0) in wave k / size + 1. */
 static bool in_waves(struct orders *o, int size, struct result *r)
@@ -156,6 +167,8 @@ static bool in_waves(struct orders *o, int size, struct result *r)
 			              "per order? the pool's size ignored?)\n",
 			              i + 1, t[i], wave, due, size);
 			ok = false;
+			see_trace(r, "more jobs overlap on the cook lanes "
+			             "than there are cooks");
 		} else if (t[i] > due + LATE_MS) {
 			result_printf(
 			    r,
@@ -165,6 +178,10 @@ static bool in_waves(struct orders *o, int size, struct result *r)
 			    i + 1, t[i] < 1e9 ? "late" : "never", due, wave,
 			    size);
 			ok = false;
+			see_trace(r, "a long slice on the loop lane is work "
+			             "done on the loop; a cook lane idle while "
+			             "the queue counter is above 0 is a lost "
+			             "wake-up");
 		}
 	}
 	return ok;
@@ -550,6 +567,8 @@ static enum verdict loop_free_while_cooking(struct grader *g,
 		              "while 10 orders of 1.5 s were in the kitchen: "
 		              "the loop is cooking, not serving\n",
 		              n, N);
+		see_trace(r, "the long slice on the loop lane is the cooking "
+		             "your loop did instead of serving");
 		return lab1_done(&t, r, FAIL);
 	}
 	if (cooked < POOL_SIZE) {
@@ -568,6 +587,8 @@ static enum verdict loop_free_while_cooking(struct grader *g,
 	if (p90 < 50)
 		return lab1_done(&t, r, PASS);
 	result_printf(r, "expected p90 under 50 ms\n");
+	see_trace(r, "long slices on the loop lane are what kept GET / "
+	             "waiting");
 	return lab1_done(&t, r, FAIL);
 }
 
