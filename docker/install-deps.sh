@@ -9,6 +9,8 @@
 #   docker/install-deps.sh --slides  also what `make slides` and its layout check
 #                                    need (node, npm, Chromium, the fonts it measures)
 #   docker/install-deps.sh --batch   also GNU parallel (batch grading across hosts)
+#   docker/install-deps.sh --selftest  also ccache (make test compiles the course
+#                                    for hundreds of gradings: it shares their objects)
 set -eu
 
 # bubblewrap is the grader's sandbox for student code (autograder/README.md).
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
 		need_node npm
 		;;
 	--batch) PACKAGES="$PACKAGES parallel" ;;
+	--selftest) PACKAGES="$PACKAGES ccache" ;;
 	*) break ;;
 	esac
 	shift

@@ -369,10 +369,34 @@ static enum verdict run_build(struct grader *g, struct result *r,
 	                "lab",
 	                flush ? "COVERAGE=1" : "COVERAGE=",
 	                flush_var,
+	                NULL, /* CC=ccache cc, with a compile cache */
 	                NULL};
+	char cache_dir[PATH_MAX + 16], base_dir[PATH_MAX + 24];
+	/* ccache across gradings (grade --compile-cache): every grading's box
+	 * is a new folder, so paths are hashed relative to it (BASEDIR) and
+	 * the debug info's folder is not hashed; the scratch copy's files are
+	 * all new, which ccache would otherwise distrust (SLOPPINESS); and
+	 * the cache is shared by sandbox uids that differ between gradings
+	 * (UMASK). */
+	char *cache_env[] = {cache_dir,
+	                     base_dir,
+	                     "CCACHE_NOHASHDIR=1",
+	                     "CCACHE_UMASK=000",
+	                     "CCACHE_SLOPPINESS=include_file_mtime,"
+	                     "include_file_ctime,time_macros",
+	                     NULL};
 	path_join(log, g->priv, flush ? "build-coverage.log" : "build.log");
 	struct sbx_spec spec = {
 	    .argv = argv, .cwd = g->box, .log = log, .lim = &LIMITS_BUILD};
+	/* Not the coverage build: gcov's notes files name their folder. */
+	if (g->compile_cache && !flush) {
+		argv[sizeof(argv) / sizeof(argv[0]) - 2] = "CC=ccache cc";
+		snprintf(cache_dir, sizeof(cache_dir), "CCACHE_DIR=%s",
+		         g->compile_cache);
+		snprintf(base_dir, sizeof(base_dir), "CCACHE_BASEDIR=%s",
+		         g->box);
+		spec.env = cache_env;
+	}
 	rc = sbx_run(&p, &spec, BUILD_TIMEOUT_MS);
 
 	char *text = read_untrusted(log, LOG_CAP, NULL);

@@ -34,6 +34,9 @@ static struct {
 	char parents[8][PATH_MAX]; /* the box's parent folders, top down */
 	int nparents;
 	char hide[PATH_MAX]; /* the course, when it lies in a bound folder */
+	char shared[PATH_MAX]; /* sbx_share(): bound read-write, or "" */
+	char shared_parents[8][PATH_MAX];
+	int nshared_parents;
 	char tmpdir[PATH_MAX + 16];
 	/* /bin, /lib...: symlinks into /usr (merged /usr) or folders. */
 	char sys_args[6][3][PATH_MAX];
@@ -144,6 +147,12 @@ static void bwrap_view(struct args *a, bool net, const char *cwd,
 	}
 	if (cf.box[0])
 		add3(a, "--bind", cf.box, cf.box);
+	for (int i = 0; i < cf.nshared_parents; i++) {
+		add2(a, "--perms", "0755");
+		add2(a, "--dir", cf.shared_parents[i]);
+	}
+	if (cf.shared[0])
+		add3(a, "--bind", cf.shared, cf.shared);
 	if (cf.hide[0])
 		add2(a, "--tmpfs", cf.hide);
 	add(a, "--unshare-pid");
@@ -455,17 +464,33 @@ static bool inside(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
 }
 
+/* The folders above path, top down (at most 8): bubblewrap must make them
+ * walkable for the sandbox uid to reach path. */
+static int parents_of(const char *path, char parents[][PATH_MAX])
+{
+	int n = 0;
+
+	for (const char *p = path + 1; (p = strchr(p, '/')) && n < 8; p++)
+		snprintf(parents[n++], PATH_MAX, "%.*s", (int)(p - path), path);
+	return n;
+}
+
+int sbx_share(const char *dir)
+{
+	if (strlen(dir) >= sizeof(cf.shared) || dir[0] != '/')
+		return -EINVAL;
+	snprintf(cf.shared, sizeof(cf.shared), "%s", dir);
+	cf.nshared_parents = parents_of(dir, cf.shared_parents);
+	return 0;
+}
+
 int sbx_set_box(const char *box, const char *course, char *why, size_t cap)
 {
 	char tmp[PATH_MAX + 8], real[PATH_MAX];
 	int rc;
 
 	snprintf(cf.box, sizeof(cf.box), "%s", box);
-	cf.nparents = 0;
-	for (const char *p = box + 1; (p = strchr(p, '/')) && cf.nparents < 8;
-	     p++)
-		snprintf(cf.parents[cf.nparents++], PATH_MAX, "%.*s",
-		         (int)(p - box), box);
+	cf.nparents = parents_of(box, cf.parents);
 	snprintf(tmp, sizeof(tmp), "%s/tmp", box);
 	snprintf(cf.tmpdir, sizeof(cf.tmpdir), "TMPDIR=%s", tmp);
 	if ((rc = sbx_mkdir(tmp)) < 0) {

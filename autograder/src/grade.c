@@ -53,6 +53,7 @@ struct options {
 	const char *impl, *submission, *ref, *output, *tsv, *json, *junit, *tap,
 	    *only;
 	const char *coverage_dir; /* with coverage: where its files go */
+	const char *compile_cache; /* ccache's folder, shared by gradings */
 	bool hidden, coverage, keep, list;
 	int colour;
 	enum sbx_mode sandbox;
@@ -102,6 +103,12 @@ static void usage(FILE *out)
 	    "                      HTML and as text in DIR/coverage-labN/\n"
 	    "  --coverage-dir DIR  (implies --coverage) default: --output's "
 	    "folder, else build/\n"
+	    "  --compile-cache DIR ccache's folder, shared by gradings of "
+	    "the course's own\n"
+	    "                      code (its self-test): never for students' "
+	    "submissions,\n"
+	    "                      one could plant objects another's build "
+	    "links\n"
 	    "  --keep              keep the scratch folder (say where); also "
 	    "GRADE_KEEP_SCRATCH=1\n"
 	    "  --no-colour         plain text even on a terminal\n"
@@ -172,6 +179,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"coverage", 0, 0, 'c'}, {"coverage-dir", 1, 0, 'D'},
 	    {"list", 0, 0, 'L'},     {"junit", 1, 0, 'J'},
 	    {"tap", 1, 0, 'T'},      {"keep", 0, 0, 'K'},
+	    {"compile-cache", 1, 0, 'X'},
 	    {"help", 0, 0, 'h'},     {0, 0, 0, 0},
 	};
 	static const char *const modes[] = {"auto", "namespaces", "permissions",
@@ -233,6 +241,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'K':
 			o->keep = true;
+			break;
+		case 'X':
+			o->compile_cache = optarg;
 			break;
 		case 'H':
 			hidden = 1;
@@ -567,7 +578,8 @@ static int grade_lab(const struct options *o, const struct lab *lab,
 	                   .impl = o->impl,
 	                   .submission = o->submission,
 	                   .ref = o->ref,
-	                   .hidden = o->hidden};
+	                   .hidden = o->hidden,
+	                   .compile_cache = o->compile_cache};
 	static const struct check *run[MAX_CHECKS];
 	static struct result results[MAX_CHECKS];
 	char preamble[PATH_MAX + 800];
@@ -784,6 +796,14 @@ static int setup_process(const struct options *o)
 		        "grade: cannot become the reaper of sandboxed "
 		        "processes (prctl): %s\n",
 		        strerror(-rc));
+		return -1;
+	}
+	if (o->compile_cache && (o->compile_cache[0] != '/' ||
+	                         access(o->compile_cache, W_OK) != 0 ||
+	                         sbx_share(o->compile_cache) < 0)) {
+		fprintf(stderr,
+		        "grade: --compile-cache needs the absolute path of a "
+		        "folder anyone may write\n");
 		return -1;
 	}
 	/* Checks that hold a thousand connections need as many descriptors. */

@@ -106,6 +106,7 @@ struct grader {
 	const char *ref;        /* "1,2": earlier labs from solutions/ */
 	bool hidden;
 	bool verbose;
+	const char *compile_cache; /* --compile-cache: ccache's folder, or NULL */
 
 	char scratch[PATH_MAX]; /* this grading's folder, removed at the end */
 	char box[PATH_MAX];     /* scratch/box: all that student code sees */

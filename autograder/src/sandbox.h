@@ -81,6 +81,13 @@ const char *sbx_mode_text(void);
  * Returns 0 or a negative errno (with why, a sentence, in buf). */
 int sbx_set_box(const char *box, const char *course, char *why, size_t cap);
 
+/* A folder every sandboxed program may read and write, besides the box:
+ * the self-test's compile cache (grade --compile-cache), shared by gradings
+ * of the course's own code. Never for submissions of different authors:
+ * one could plant objects that another's build then links. Absolute path;
+ * 0 or -EINVAL. */
+int sbx_share(const char *dir);
+
 /* The uid student code runs as (root: one per grader; else our own). */
 uid_t sbx_uid(void);
 
