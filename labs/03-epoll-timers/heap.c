@@ -39,17 +39,16 @@ static void place(struct ev_loop *loop, size_t i, struct ev_timer *t)
 /* Moves the timer in slot i up while it is due before its parent. */
 static void sift_up(struct ev_loop *loop, size_t i)
 {
-	/* TODO(lab 3): the timer t = loop->heap[i] rises while i > 0 and
-	 * before(t, its parent), the parent being slot (i - 1) / 2.
+	/* TODO(lab 3): the timer in slot i may be due before its parent
+	 * (heap_push() just put it last, or heap_remove() moved it into a
+	 * hole). Restore the heap: afterwards no timer in the heap comes
+	 * before() its parent.
 	 *
-	 * - Compare with before(), never with `due` alone: timers due in the
-	 *   same millisecond must come out in start order (seq).
-	 * - Every timer that moves must learn its new slot: use place(),
-	 *   which sets heap_index too. A stale heap_index makes
-	 *   heap_remove() take the wrong timer out, much later.
-	 * - Cheaper than swapping: hold t aside, move each parent it passes
-	 *   down one level (place(loop, i, parent)), and place t once, where
-	 *   it stops.
+	 * - The order is before(), never `due` alone: timers due in the same
+	 *   millisecond must come out in start order (seq).
+	 * - Every timer whose slot changes must learn its new slot (place()
+	 *   sets heap_index too): a stale heap_index makes heap_remove() take
+	 *   the wrong timer out, much later, far from the bug.
 	 */
 	(void)loop;
 	(void)i;
@@ -58,18 +57,16 @@ static void sift_up(struct ev_loop *loop, size_t i)
 /* Moves the timer in slot i down while a child is due before it. */
 static void sift_down(struct ev_loop *loop, size_t i)
 {
-	/* TODO(lab 3): the timer t = loop->heap[i] sinks while a child is
-	 * due before it. The children of slot i are 2i + 1 and 2i + 2, and
-	 * only slots below loop->heap_len exist.
+	/* TODO(lab 3): the timer in slot i may be due after one of its
+	 * children (heap_remove() filled a hole with the last timer).
+	 * Restore the heap, as in sift_up(): afterwards no timer comes
+	 * before() its parent, and every timer knows its slot.
 	 *
-	 * - A slot may have two children, one (the last parent, when
-	 *   heap_len is even) or none. Test each against heap_len before
-	 *   reading it: heap[heap_len] is memory past the heap.
-	 * - Always go towards the EARLIER of the two children (before()):
-	 *   the other then sits below a timer due no later than itself.
-	 *   Going left whenever the left child is earlier than t breaks the
-	 *   heap when the right one is earlier still.
-	 * - As in sift_up(): place() every timer you move, t last.
+	 * Traps (test_heap_random_100k and a hidden test try them):
+	 * - A slot may have two children, one or none; only the slots below
+	 *   loop->heap_len exist, and heap[heap_len] is memory past the heap.
+	 * - Of two children, the one that moves up must leave the other
+	 *   below a timer due no later than itself.
 	 */
 	(void)loop;
 	(void)i;

@@ -177,24 +177,26 @@ bool ev_loop_alive(const struct ev_loop *loop)
 
 int ev_backend_timeout(const struct ev_loop *loop)
 {
-	/* TODO(lab 3): how long poll may wait, in ms (-1: for ever).
+	/* TODO(lab 3): how long poll may wait now, in ms; -1 for ever.
 	 *
-	 * 0 when callbacks are waiting to run, because poll must then only
-	 * look, not wait: stop was asked (stop_flag), an ev_io_feed()
-	 * callback is queued (pending_q), an idle handle is active (idle_q:
-	 * idle callbacks run every iteration), or a closed handle still
-	 * waits for its close callback (closing_q; without this, a loop kept
-	 * alive by nothing but a closing handle sleeps for ever in poll).
+	 * Contract (test_poll_timeout, test_timer_not_early and
+	 * test_liveness_ref check every case):
+	 * - 0 while a callback is waiting to run: ev_stop() was called
+	 *   (stop_flag), a fed callback is queued (pending_q), an idle handle
+	 *   is active (idle_q: idle handles run every iteration), or a closed
+	 *   handle still waits for its close callback (closing_q). Poll must
+	 *   then only look: a loop kept alive by a closing handle alone would
+	 *   otherwise sleep in poll for ever.
+	 * - Else -1 with no active timer, and else the time until the
+	 *   earliest timer is due (heap_min()): 0 if it is due already
+	 *   (due <= now), otherwise at least 1 -- never 0 before the
+	 *   deadline -- and at most INT_MAX.
 	 *
-	 * Else, with no timer, -1. Else the time to the earliest timer
-	 * (heap_min()): due - now, or 0 if it is already due. Mind that
-	 * both are uint64_t (due - now "wraps" when due < now) and that the
-	 * result is an int (cap it at INT_MAX).
-	 *
-	 * Never 0 before the deadline: a 0 timeout makes epoll_wait()
-	 * return at once, and the loop spins at 100% CPU until the timer is
-	 * due. now is rounded down (monotonic_ms()), so due - now is the
-	 * time left rounded up: at 1009.7 ms, a timer due at 1010 gets 1.
+	 * Traps: due and now are uint64_t, and a timer may be overdue. A 0
+	 * returned before the deadline makes epoll_wait() return at once,
+	 * again and again: the loop spins at 100% CPU until the timer is due
+	 * (monotonic_ms() says why now's rounding down is what lets you avoid
+	 * it). A timer started with a huge timeout has due = UINT64_MAX.
 	 */
 	(void)loop;
 	return 0;
@@ -323,24 +325,29 @@ static uint32_t to_epoll(unsigned events)
 
 int ev_io_start(struct ev_io *w, unsigned events)
 {
-	/* TODO(lab 3): watch w->fd for events (EV_READABLE | EV_WRITABLE),
-	 * replacing what w watched before. Return 0 or a negative errno.
+	/* TODO(lab 3): make w watch w->fd for `events` (EV_READABLE |
+	 * EV_WRITABLE), replacing what it watched before.
 	 *
-	 * 1. events with other bits: -EINVAL; a closing handle
-	 *    (ev_is_closing()): -EINVAL; events == 0: ev_io_stop(w).
-	 * 2. ios_reserve(loop, w->fd) (-ENOMEM). Another watcher already in
-	 *    loop->ios[w->fd]: -EEXIST (one watcher per descriptor).
-	 * 3. Tell epoll, but only when what it has (w->registered) differs
-	 *    from events: EPOLL_CTL_ADD if it has nothing yet, else
-	 *    EPOLL_CTL_MOD; w->registered = events. A server re-states a
-	 *    connection's interest after every event and it is mostly the
-	 *    same: a system call each time would be a waste.
-	 *    The epoll_event: events = to_epoll(events), and data.ptr = w --
-	 *    the watcher, not the fd (see dispatch()).
-	 *    Level-triggered (no EPOLLET): see the top of this file.
-	 *    epoll_ctl() fails (EPERM for a regular file, ...): return -errno
-	 *    and change nothing.
-	 * 4. w->events = events; loop->ios[w->fd] = w; handle_start(&w->h).
+	 * Returns 0, and then: w is active (handle_start()), epoll reports
+	 * w->fd, level-triggered (no EPOLLET: the top of this file says why),
+	 * for exactly these events, and loop->ios[w->fd] is w. events == 0
+	 * means ev_io_stop(w). Or returns a negative errno and changes
+	 * nothing at all (w stays as it was, the loop no more alive than
+	 * before):
+	 * - -EINVAL: a bit other than EV_READABLE | EV_WRITABLE, or a closing
+	 *   handle (ev_is_closing());
+	 * - -EEXIST: another watcher has w->fd (one watcher per descriptor);
+	 * - -ENOMEM: ios_reserve() (given) could not grow the table;
+	 * - whatever epoll_ctl() failed with: EPERM for a regular file
+	 *   (test_io_start_errors tries one), EBADF, ...
+	 *
+	 * Also: a server re-states every connection's interest after every
+	 * event, and most times it has not changed: make that cost no system
+	 * call. The private fields are yours to keep the truth in: `events`
+	 * is what w's callback may be given, `registered` what epoll has for
+	 * w->fd now (0: not in the epoll set). What you put in the
+	 * epoll_event's data is your choice too; dispatch() will need it to
+	 * tell a current event from a stale one (read its TODO first).
 	 */
 	(void)w;
 	(void)events;
@@ -351,14 +358,19 @@ int ev_io_start(struct ev_io *w, unsigned events)
 
 int ev_io_stop(struct ev_io *w)
 {
-	/* TODO(lab 3): stop watching. Not active: return 0. Else
-	 * EPOLL_CTL_DEL w->fd (ignore its error: the descriptor may have
-	 * been closed already, which removed it), w->registered = 0,
-	 * w->events = 0, loop->ios[w->fd] = NULL, handle_stop(&w->h).
+	/* TODO(lab 3): stop watching. Returns 0 (also for a watcher that is
+	 * not active). Afterwards w is inactive, w->fd is out of the epoll
+	 * set, free for another watcher, and no event of w still in this
+	 * iteration's ready list reaches w's callback (dispatch()).
 	 *
-	 * Remove it, do not MOD it to no events: epoll reports EPOLLHUP and
-	 * EPOLLERR whatever you ask for, so a hung-up socket left in the set
-	 * wakes every epoll_wait(), for ever (level-triggered).
+	 * Traps:
+	 * - Out of the set, not kept in it with no events: epoll reports
+	 *   EPOLLHUP and EPOLLERR whatever one asks for, so a hung-up socket
+	 *   left in the set wakes every epoll_wait(), level-triggered, for
+	 *   ever (test_io_interest counts the iterations).
+	 * - The descriptor may have been closed already (closing it removed
+	 *   it from the set): epoll_ctl() then fails, and that is not an
+	 *   error of ev_io_stop().
 	 */
 	(void)w;
 	return -ENOSYS;
@@ -562,22 +574,28 @@ void ev_close(struct ev_handle *h, void (*close_cb)(struct ev_handle *h))
 /* Runs the timers that are due. */
 static void run_timers(struct ev_loop *loop)
 {
-	/* TODO(lab 3): while the earliest timer (heap_min()) is due
-	 * (due <= now): ev_timer_stop() it; if it repeats, restart it with
-	 * ev_timer_start(t, t->repeat, t->repeat) -- from now, not from when
-	 * it was due, so a loop that fell behind runs it once, not once per
-	 * missed period (libuv does the same); then call t->cb(t). Stop and
-	 * re-arm BEFORE the callback: the callback may stop or restart the
-	 * timer, or close it, and that must win.
+	/* TODO(lab 3): the timers phase. Calls the callback of every timer
+	 * that was due (due <= now) when the phase began, earliest first and,
+	 * for equal due times, in start order; nothing else.
 	 *
-	 * Trap: a callback that starts a timer with timeout 0 (itself, or
-	 * another) makes a timer due now. Run it in this same phase and a
-	 * timer that restarts itself with 0 keeps the phase going for ever.
-	 * Only timers due when the phase began, and started before it, run
-	 * in it: keep now and loop->timer_seq in locals at the start, and
-	 * stop at the first timer with due > now or seq >= that seq (every
-	 * start takes a new seq; the heap order (due, seq) puts all the
-	 * others first).
+	 * Before a timer's callback runs, the timer is stopped if one-shot,
+	 * or restarted `repeat` ms from now if it repeats -- from now, not
+	 * from when it was due, so a loop that fell behind runs it once, not
+	 * once per missed period (libuv does the same). The callback may
+	 * then stop, restart or close that timer, or any other, and what it
+	 * does wins.
+	 *
+	 * The trap the grader sets (test_timer_restart_in_callback): a
+	 * callback that starts a timer with timeout 0 -- itself, or another
+	 * -- makes a timer due now. A timer started or restarted during the
+	 * phase waits for the next timers phase, even if it is due; else a
+	 * timer that restarts itself with 0 keeps this phase, and the loop,
+	 * going for ever. The heap may change under you at every callback.
+	 *
+	 * Facts you may use: ev_timer_start() (given) gives every start a new
+	 * seq, t->seq = loop->timer_seq++, and the heap is ordered by
+	 * (due, seq): heap_min() is the timer due first and, among those due
+	 * at once, the one started first.
 	 */
 	(void)loop;
 }
@@ -642,13 +660,17 @@ static void call_check(struct list *node)
 static int poll_timeout(const struct ev_loop *loop, enum ev_run_mode mode,
                         bool can_sleep)
 {
-	/* TODO(lab 3): 0 in EV_RUN_NOWAIT, and in EV_RUN_ONCE when
-	 * callbacks ran before poll in this iteration (!can_sleep: ONCE
-	 * blocks only if nothing happened yet). 0 too when no active,
-	 * referenced handle is left (the callbacks of this iteration
-	 * stopped the last one): the loop ends after this iteration, and an
-	 * unreferenced watcher could keep poll waiting for ever. Otherwise
-	 * ev_backend_timeout().
+	/* TODO(lab 3): how long poll may wait in this iteration, libuv's
+	 * rules:
+	 * - EV_RUN_NOWAIT never waits: 0;
+	 * - EV_RUN_ONCE waits only if nothing ran before poll in this
+	 *   iteration (can_sleep: no fed callback and no active idle handle
+	 *   when the iteration began); else 0;
+	 * - 0 too when no active, referenced handle is left (this
+	 *   iteration's callbacks stopped the last one): the loop ends after
+	 *   this iteration, and an unreferenced watcher could keep poll
+	 *   waiting for ever (test_liveness_ref);
+	 * - otherwise ev_backend_timeout().
 	 */
 	(void)loop;
 	(void)mode;
@@ -674,19 +696,23 @@ static unsigned to_events(uint32_t epoll_events)
 /* Calls the watcher an epoll event is for, if it still wants it. */
 static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
 {
-	/* TODO(lab 3): w = ev->data.ptr; if w is no longer the watcher in
-	 * loop->ios[w->fd], the event is stale: drop it. Else call
-	 * w->cb(w, events) with events = to_events(ev->events) & w->events,
-	 * if that is not 0.
+	/* TODO(lab 3): one event of epoll_wait()'s ready list. Calls the
+	 * callback of the watcher it is for, once, with the events that
+	 * watcher asks for now (to_events() (given) of what epoll reported,
+	 * masked by w->events); not at all if none are left, or if the event
+	 * is stale.
 	 *
-	 * Why stale events exist: epoll_wait() filled the ready list before
-	 * any callback ran, and a callback may since have closed another
-	 * watcher B and its descriptor, then started a watcher C on a new
-	 * descriptor that got the same number. B's event is still in the
-	 * list. Looked up by fd, it would reach C, for readiness C never
-	 * had; by watcher, and checked against ios[], it reaches nobody.
-	 * (B's memory is still valid: a handle can be freed only in its
-	 * close callback, and that runs in the closing phase, after poll.)
+	 * Stale: the ready list was filled before any callback ran, and a
+	 * callback may since have stopped or closed another watcher B,
+	 * closed B's descriptor, and started a watcher C on a new descriptor
+	 * that got the same number. B's event is still in the list. It must
+	 * reach nobody: not B (stopped), and above all not C, for readiness
+	 * C never had (test_fd_reuse, test_close_in_callback). What you put
+	 * in the epoll_event in ev_io_start() decides how you can tell.
+	 *
+	 * Fact: B's memory is still valid during poll: a handle can be freed
+	 * only in its close callback, and that runs in the closing phase,
+	 * after poll.
 	 */
 	(void)loop;
 	(void)ev;
@@ -706,19 +732,25 @@ static _Noreturn void poll_failed(int err)
 /* Waits for I/O (at most timeout ms), reads the clock, and dispatches. */
 static void poll_io(struct ev_loop *loop, int timeout)
 {
-	/* TODO(lab 3): epoll_wait(loop->epfd, events, POLL_EVENTS, timeout)
-	 * into a struct epoll_event array on the stack (no malloc per
-	 * event); then ev_update_time(loop); then dispatch() each event.
-	 * -1 with EINTR is a signal: no events, not an error. -1 with any
-	 * other errno is a broken epoll descriptor that no retry mends:
-	 * poll_failed(errno) (given) ends the program, where carrying on
-	 * would spin through failing iterations for ever.
+	/* TODO(lab 3): the poll phase. Waits at most `timeout` ms (-1: for
+	 * ever) for the descriptors in the epoll set, reads the clock, then
+	 * dispatches every event it got, up to POLL_EVENTS of them (the rest
+	 * are still ready next iteration: level-triggered). Nothing is
+	 * allocated per call or per event.
 	 *
-	 * Update the time here, after the wait, and only here in the
-	 * iteration: the callbacks must see the time after the wait (a
-	 * /sleep?ms=200 arriving after 10 s of waiting would otherwise be
-	 * due at once), and a second read between a timer's start and the
-	 * next poll shortens the wait for it (see the top of this file).
+	 * The clock: ev_update_time() once, after the wait, whatever it
+	 * returned, and before any callback; and nowhere else in the
+	 * iteration (test_now_cached). The callbacks must see the time after
+	 * the wait (a /sleep?ms=200 arriving after 10 s of waiting would
+	 * otherwise be due at once), and a second read between a timer's
+	 * start and the next poll shortens the wait for it (see the top of
+	 * this file).
+	 *
+	 * Errors (test_poll_error_aborts): a wait cut short by a signal
+	 * (EINTR) is a wait that found nothing, not an error. Any other
+	 * failure is a broken epoll descriptor that no retry mends: call
+	 * poll_failed(errno) (given), which ends the program, where carrying
+	 * on would spin through failing iterations for ever.
 	 */
 	(void)loop;
 	(void)timeout;
@@ -728,18 +760,20 @@ static void poll_io(struct ev_loop *loop, int timeout)
 /* Calls the close callbacks of the handles closed so far. */
 static void run_closing(struct ev_loop *loop)
 {
-	/* TODO(lab 3): for each handle in loop->closing_q, in close order:
-	 * unlink it, mark it closed with handle_closed() (given: it sets the
-	 * flags, and the loop stops counting the handle, which is what lets
-	 * ev_loop_close() succeed), then call its close_cb, if any.
+	/* TODO(lab 3): the closing phase. Calls the close callback (if not
+	 * NULL) of every handle in loop->closing_q when the phase began, in
+	 * close order (ev_close() appends). A handle closed by one of these
+	 * callbacks waits for the next closing phase.
 	 *
-	 * - After close_cb returns, the handle is not yours any more: it may
-	 *   have been freed, and the memory even be another handle already.
-	 *   Read close_cb, unlink and mark it BEFORE the call, and never
-	 *   touch it after.
-	 * - A close callback may close other handles. Take the whole queue
-	 *   first (list_move() into a local head) and work on the copy: the
-	 *   handles closed meanwhile wait for the next closing phase.
+	 * Before its callback, each handle is off the queue and marked closed
+	 * with handle_closed() (given: it sets the flags, and the loop stops
+	 * counting the handle, which is what lets ev_loop_close() succeed).
+	 *
+	 * The trap (test_close_in_callback, and a hidden test that reuses
+	 * the memory at once): after close_cb returns, the handle is not the
+	 * loop's any more. It may be freed, and the memory already be a new
+	 * handle, even one on the closing queue. Nothing of it may be read
+	 * or written after its callback starts.
 	 */
 	(void)loop;
 	(void)handle_closed;
@@ -747,31 +781,31 @@ static void run_closing(struct ev_loop *loop)
 
 bool ev_run(struct ev_loop *loop, enum ev_run_mode mode)
 {
-	/* TODO(lab 3): the loop, libuv's uv_run() (v1.45+). Make it read as
-	 * the list of its phases, one small function each:
+	/* TODO(lab 3): the loop, as libuv's uv_run() (v1.45+). Make it read
+	 * as the list of its phases, one small function each.
 	 *
-	 *   alive = ev_loop_alive(loop)
-	 *   if not alive: ev_update_time()
-	 *   in EV_RUN_DEFAULT, if alive and not stopped: ev_update_time(),
-	 *       run_timers() -- timers already due go before the first poll
-	 *   while alive and not stopped:
-	 *       can_sleep = no pending callback and no active idle handle
-	 *       loop->iterations++
-	 *       run_pending()                             (given)
-	 *       run_queue(&loop->idle_q, call_idle)       (given)
-	 *       run_queue(&loop->prepare_q, call_prepare) (given)
-	 *       poll_io(loop, poll_timeout(loop, mode, can_sleep))
-	 *       run_queue(&loop->check_q, call_check)     (given)
-	 *       run_closing()
-	 *       run_timers()
-	 *       alive = ev_loop_alive(loop)
-	 *       ONCE and NOWAIT: one iteration only
-	 *   clear stop_flag; return alive
+	 * One iteration runs, in this order: pending (run_pending()), idle,
+	 * prepare (run_queue(), given), poll (poll_timeout(), poll_io()),
+	 * check (run_queue()), closing (run_closing()), timers
+	 * (run_timers()); and adds 1 to loop->iterations (the tests read
+	 * it). Timers come last: they run after the poll that waited for
+	 * them, so EV_RUN_ONCE with only a timer blocks until it is due AND
+	 * runs it.
 	 *
-	 * Timers come last in an iteration: they run after the poll that
-	 * waited for them, so EV_RUN_ONCE with a timer blocks until it is
-	 * due AND runs it. ev_stop() in any callback ends the loop after
-	 * the current iteration (the while condition).
+	 * - EV_RUN_DEFAULT iterates while the loop is alive
+	 *   (ev_loop_alive()) and no ev_stop() came; before its first
+	 *   iteration it updates the time and runs the timers already due
+	 *   (test_phase_order), as libuv does. EV_RUN_ONCE and EV_RUN_NOWAIT
+	 *   run one iteration, if the loop is alive.
+	 * - ev_stop() from any callback ends the run after the current
+	 *   iteration; ev_run() clears stop_flag before it returns, so the
+	 *   next ev_run() runs. Called on a stopped loop, it runs nothing.
+	 * - A loop that is not alive on entry runs nothing, but updates its
+	 *   time (libuv does: ev_now() is then fresh).
+	 * - Returns whether the loop is alive at the end.
+	 *
+	 * can_sleep (for poll_timeout()) is measured as each iteration
+	 * begins, before the pending phase.
 	 */
 	(void)mode;
 	(void)run_timers;

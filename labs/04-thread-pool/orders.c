@@ -39,13 +39,21 @@ static struct tp_pool pool;
  * either way the order ends here. */
 static void on_cooked(struct tp_work *w, int status)
 {
-	/* TODO(lab 4): the order (kitchen_order_of(w)) is back, cooked or
-	 * cancelled. Make its answer (kitchen_respond(): on failure it is a
-	 * 500, still worth sending), hand it to server_answer() -- which
-	 * says -ENOTCONN when the guest has gone, and that is fine -- and
-	 * free what is yours: the response (app_response_free()) and the
-	 * order. Nothing may touch the order after this: the pool is done
-	 * with it, and so is the frame.
+	/* TODO(lab 4): the order's after_work (the order is
+	 * kitchen_order_of(w)), on the loop thread, exactly once per order:
+	 * cooked (status 0) or cancelled before a cook took it (-ECANCELED).
+	 *
+	 * Afterwards its guest has the answer kitchen_respond() makes (on
+	 * failure that is a 500, still worth sending), if he is still
+	 * there: server_answer() says -ENOTCONN when he has gone, and that is
+	 * no error. And the order has ended: everything it holds is freed,
+	 * and nothing touches it again -- the pool is done with it, and so is
+	 * the frame.
+	 *
+	 * Traps (valgrind sees each): freeing the order before
+	 * server_answer(), which reads the reply inside it; keeping it when
+	 * the guest has gone; forgetting the response's own memory
+	 * (app_response_free()).
 	 */
 	(void)w;
 	(void)status;
@@ -56,11 +64,15 @@ static void on_cooked(struct tp_work *w, int status)
  * done. Either way on_cooked() is where it ends: not here. */
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 4): the guest left while his order (rp->data, if you set
-	 * it so) waited. Take it back from the rail if no cook has it
-	 * (tp_cancel()). Do not free it: on_cooked() still comes -- with
-	 * -ECANCELED if it never cooked, or when the dish is done -- and
-	 * that is where an order ends, whatever happened.
+	/* TODO(lab 4): the guest left while his order waited (rp is the
+	 * reply place_order() gave server_take(); rp->data is whatever you
+	 * set it to). Afterwards no cook will start the order if none has
+	 * yet (tp_cancel()); one already cooking finishes.
+	 *
+	 * The order is NOT freed here: on_cooked() still comes -- with
+	 * -ECANCELED if it never cooked, or when the dish is done -- and that
+	 * is where an order ends, whatever happened (freed here too, it is
+	 * freed twice, or read by the pool after the free).
 	 */
 	(void)rp;
 }
@@ -70,19 +82,26 @@ static void on_gone(struct server_reply *rp)
 static int place_order(struct server_req *r, const struct kitchen_order *order,
                        struct app_response *res)
 {
-	/* TODO(lab 4): write the order and go back to the tables. Return
-	 * SERVER_LATER (taken), SERVER_ANSWERED (res is the answer) or
-	 * -ENOMEM. res arrives zeroed (app_handle() clears it before any
-	 * route): fill it only to answer now.
-	 * - *order lives on kitchen_route()'s stack; the pool needs the
-	 *   order until its after_work: it must be yours (malloc), and the
-	 *   reply inside it must find its way back to it (reply.data).
-	 * - tp_submit() it (kitchen_work, on_cooked). If that fails, answer
-	 *   at once (kitchen_respond() with -ECANCELED: a 503) and forget
-	 *   the order: a guest must never wait for a dish no cook will see.
-	 * - Then take the request (server_take(), with on_gone): the guest's
-	 *   connection keeps its place until on_cooked() answers.
-	 * Until then, the kitchen answers 501.
+	/* TODO(lab 4): write the order and go back to the tables. Returns
+	 * - SERVER_LATER: the request is taken (server_take(), with on_gone)
+	 *   and the order is with the pool (tp_submit(): kitchen_work, then
+	 *   on_cooked): its guest waits, his connection keeps its place, and
+	 *   on_cooked() answers;
+	 * - SERVER_ANSWERED when no cook can take it (tp_submit() failed):
+	 *   res is a 503 (kitchen_respond() with -ECANCELED) and nothing of
+	 *   the order is left;
+	 * - or -ENOMEM (the frame then answers 500).
+	 *
+	 * Facts: res arrives zeroed (app_handle() clears it before any
+	 * route): fill it only to answer now; the frame throws away what a
+	 * route that took puts in it. *order lives on kitchen_route()'s
+	 * stack, and a kitchen_order holds the pool's tp_work and the frame's
+	 * server_reply (kitchen.h). on_gone gets only the reply.
+	 *
+	 * Trap: take only what you will answer. A request taken for an order
+	 * no cook will ever see leaves its guest waiting for ever.
+	 *
+	 * Until you write it, the kitchen answers 501.
 	 */
 	(void)r;
 	(void)order;
@@ -127,7 +146,7 @@ static int kitchen_open(struct server *srv)
 {
 	/* TODO(lab 4): open the kitchen: its pool, on the server's loop
 	 * (server_loop()). The server calls this once, before any guest
-	 * comes; an error stops the server.
+	 * comes; 0 or a negative errno, which stops the server.
 	 */
 	(void)srv;
 	return 0;

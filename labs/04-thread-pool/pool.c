@@ -30,18 +30,20 @@
 unsigned tp_size_from(const char *value)
 {
 	/* TODO(lab 4): what a value of EV_THREADPOOL_SIZE means, as libuv
-	 * reads UV_THREADPOOL_SIZE:
-	 *
-	 * - NULL (unset), "" or anything that does not start with a digit
-	 *   ("abc", "-3", " 8"): TP_DEFAULT_THREADS;
-	 * - digits followed by anything ("4x"): TP_DEFAULT_THREADS too;
+	 * reads UV_THREADPOOL_SIZE (test_size_from_env tries each case):
+	 * - NULL (unset), "", anything that does not start with a digit
+	 *   ("abc", "-3", " 8"), or digits followed by anything ("4x"):
+	 *   TP_DEFAULT_THREADS;
 	 * - "0": 1 (a pool of no thread would never cook);
-	 * - above TP_MAX_THREADS, including numbers too big for strtoul()
-	 *   (errno ERANGE): TP_MAX_THREADS.
+	 * - a number above TP_MAX_THREADS, however many digits it has:
+	 *   TP_MAX_THREADS;
+	 * - any other number: itself.
 	 *
-	 * strtoul(value, &end, 10) parses; *end tells whether it read the
-	 * whole string. It accepts a leading '-' or blank, hence the check
-	 * on the first character. Set errno = 0 before the call.
+	 * Traps, if you use strtoul(): it skips leading blanks and accepts a
+	 * sign (so "-3" would read as a huge number, and " 8" as 8); it says
+	 * a number too big for an unsigned long only through errno (ERANGE),
+	 * which it never sets to 0 itself; and where it stopped (its end
+	 * pointer) is the only way to know it read the whole string.
 	 *
 	 * Until you write it, every pool has the default size.
 	 */
@@ -69,13 +71,21 @@ static void ring(int fd)
  * pass has a ring on its way already). Called with the lock held. */
 static void to_pass(struct tp_pool *p, struct tp_work *w, enum tp_state st)
 {
-	/* TODO(lab 4): w->state = st; add w to the end of p->done; ring
-	 * p->wake_fd if p->done was empty before (look BEFORE adding).
+	/* TODO(lab 4): called with the lock held, by the cooks (TP_DONE)
+	 * and by tp_cancel() and tp_close() (TP_CANCELLED). Afterwards w is
+	 * the newest dish on the pass (p->done), in state st, and the loop
+	 * will hear of it.
 	 *
-	 * Ringing only when the pass was empty is right only because
-	 * serve_pass() takes the whole pass each time: a dish added to a
-	 * non-empty pass is served with the ones before it. Used by the
-	 * cooks (TP_DONE), tp_cancel and tp_close (TP_CANCELLED).
+	 * The bell (ring(), given: an eventfd write) must obey two rules at
+	 * once:
+	 * - no dish is ever on the pass with no ring on its way to the loop
+	 *   (or the loop may sleep for ever beside it);
+	 * - rings coalesce: a thousand dishes put on the pass while the loop
+	 *   is busy elsewhere make one ring in all (test_coalesced_wakeups
+	 *   reads the eventfd's counter). libuv does the same, and a ring per
+	 *   dish is a system call per job (APPENDIX A.1.9).
+	 * Which rule holds depends on how serve_pass() takes the pass too:
+	 * design the two together.
 	 */
 	(void)p;
 	(void)w;
@@ -85,28 +95,30 @@ static void to_pass(struct tp_pool *p, struct tp_work *w, enum tp_state st)
 
 static void *cook(void *arg)
 {
-	/* TODO(lab 4): a cook's whole life, p = arg:
+	/* TODO(lab 4): a cook's whole life (p = arg), from its creation to
+	 * the tp_close() that ends it. Returns NULL.
 	 *
-	 *   lock
-	 *   for ever:
-	 *       while the queue is empty and not p->stopping:
-	 *           pthread_cond_wait(&p->more, &p->lock)
-	 *       if p->stopping: leave the loop
-	 *       take the oldest order w off p->queue (its first node:
-	 *           container_of(p->queue.next, struct tp_work, link));
-	 *           queued--, busy++; w->state = TP_RUNNING
-	 *       unlock; w->work(w); lock
-	 *       busy--, completed++; to_pass(p, w, TP_DONE)
-	 *   unlock; return NULL
+	 * What must hold:
+	 * - A cook with nothing to do sleeps on p->more: no busy waiting, no
+	 *   sleep() and retry. It takes orders oldest first, one at a time.
+	 * - While it cooks an order: w->state is TP_RUNNING and p->busy
+	 *   counts it; the order is off p->queue and no longer counted in
+	 *   p->queued. Then the dish goes to the pass (to_pass(), TP_DONE)
+	 *   and p->completed counts it. Every look at the queue, every
+	 *   counter and every state change happens under p->lock: tp_stats()
+	 *   and helgrind must see them consistent.
+	 * - The cooking itself, w->work(w), never under the lock: the other
+	 *   cooks and the loop (tp_submit(), tp_stats()) would wait for your
+	 *   dish.
+	 * - Once p->stopping is set, the cook returns: after finishing the
+	 *   order in hand, and without taking another (tp_close() cancels
+	 *   those).
 	 *
-	 * - A `while`, not an `if`, around the wait: a wake-up only means
-	 *   "look again". Another cook may have taken the order first, and
-	 *   pthread_cond_wait() may return for no reason at all.
-	 * - Never cook under the lock: the other cooks and the loop's
-	 *   tp_submit() would wait for your dish.
-	 * - On p->stopping, leave even with orders queued: tp_close() has
-	 *   cancelled them already. A running order is finished first:
-	 *   the cook only sees `stopping` when back at the wait.
+	 * Traps: a wake-up from pthread_cond_wait() only means "look again":
+	 * another cook may have taken the order first, and the wait may
+	 * return for no reason at all. And a cook must not miss the signal
+	 * of an order submitted while it was deciding to sleep (a lost
+	 * wake-up: tp_submit()'s TODO says how both sides avoid it).
 	 */
 	(void)arg;
 	(void)to_pass;
@@ -117,17 +129,19 @@ static void *cook(void *arg)
  * program that never needs the pool never pays for it). */
 static int start_threads(struct tp_pool *p)
 {
-	/* TODO(lab 4): p->threads = calloc(p->size, sizeof(pthread_t))
-	 * (-ENOMEM), then pthread_create() p->size cooks (arg: p),
-	 * counting them in p->started: tp_close() joins exactly those.
+	/* TODO(lab 4): hire the cooks, p->size of them, each running cook(p).
+	 * Returns 0 with p->threads holding them and p->started counting
+	 * them (tp_close() joins exactly those), or a negative errno.
 	 *
-	 * pthread_create() returns an error number (not -1 and errno),
-	 * EAGAIN when a limit on threads or memory is reached. If it fails
-	 * part-way, run with the threads you have: p->size = p->started
-	 * (tp_stats() must not count cooks who never came), return 0. If
-	 * not even one started, return minus that error number: the next
-	 * tp_submit() tries again, so allocate the array only if there is
-	 * none yet, or every failed try leaks one.
+	 * When pthread_create() fails part-way (EAGAIN: a limit on threads
+	 * or memory), keep the cooks you got: p->size becomes their number,
+	 * for good (tp_stats() must not count cooks who never came), and
+	 * return 0. When not even one started, return minus the error: the
+	 * next tp_submit() tries again, and a try must not leak memory
+	 * (test_thread_start_fails makes pthread_create() fail).
+	 *
+	 * Fact: pthread_create() returns an error number; it does not set
+	 * errno and return -1.
 	 */
 	(void)p;
 	(void)cook;
@@ -140,25 +154,25 @@ static int start_threads(struct tp_pool *p)
  * (after_work may submit more work, which takes the lock again). */
 static void serve_pass(struct tp_pool *p)
 {
-	/* TODO(lab 4): on the loop thread.
+	/* TODO(lab 4): on the loop thread. Serves every dish that is on the
+	 * pass, oldest first: after_work(w, 0) for one cooked (TP_DONE),
+	 * after_work(w, -ECANCELED) for one cancelled (TP_CANCELLED), each
+	 * exactly once.
 	 *
-	 * 1. Under the lock, move the whole pass to a list of your own:
-	 *    list_move(&p->done, &ready), with struct list ready on
-	 *    the stack. Unlock.
-	 * 2. For each order w on ready, oldest first: unlink it; status =
-	 *    -ECANCELED if w->state is TP_CANCELLED, else 0; w->state =
-	 *    TP_IDLE; --p->in_flight, and if that reaches 0,
-	 *    ev_unref(&p->wake.h) (an idle kitchen keeps no one up); then
-	 *    w->after_work(w, status).
+	 * Before each after_work: w is off the pass, w->state is TP_IDLE, and
+	 * w is counted out of p->in_flight; when that count reaches 0 the
+	 * bell stops keeping the loop alive (ev_unref(&p->wake.h): an idle
+	 * kitchen keeps no one up). Counted out BEFORE the call: after_work
+	 * may submit again (a chain), which counts itself in.
 	 *
-	 * - Everything about w BEFORE calling after_work: from the call on
-	 *   w is the caller's again, who may free it or submit it again.
-	 * - after_work runs WITHOUT the lock: it may call tp_submit(),
-	 *   which locks; a default mutex locked twice by one thread waits
-	 *   for itself for ever.
-	 * - Reading w->state without the lock is safe here: the order left
-	 *   the cooks' hands when it went on the pass, and the lock you
-	 *   just held orders their writes before your reads.
+	 * Traps:
+	 * - after_work runs WITHOUT the lock: it may call tp_submit(), which
+	 *   locks, and a default mutex locked twice by one thread waits for
+	 *   itself for ever (test_after_work_can_submit). Meanwhile cooks
+	 *   keep putting dishes on the pass.
+	 * - From the call on, w is the caller's again (it may be freed, or
+	 *   submitted again): nothing of it may be touched after.
+	 * - How you take the pass decides when to_pass() must ring.
 	 */
 	(void)p;
 }
@@ -167,13 +181,20 @@ static void serve_pass(struct tp_pool *p)
  * again and again), then serve everything on the pass. */
 static void on_bell(struct ev_io *io, unsigned revents)
 {
-	/* TODO(lab 4): p = io->h.data. read() 8 bytes from p->wake_fd
-	 * (again on EINTR; EAGAIN, a counter already 0, is harmless);
-	 * p->wakeups++; serve_pass(p).
+	/* TODO(lab 4): the bell's ev_io callback (p = io->h.data), on the
+	 * loop thread. Afterwards: the ring is heard (the eventfd read, or
+	 * level-triggered epoll reports it again at once, for ever), p->wakeups
+	 * counts one more answer, and the pass has been served.
 	 *
-	 * Read first, then serve. Served first, a dish put on the emptied
-	 * pass in between would ring, and your read would swallow that
-	 * ring: a dish on the pass with no ring coming, for ever.
+	 * A read of the non-blocking eventfd gives 8 bytes (the number of
+	 * rings, and resets it), or fails with EAGAIN when nothing rang
+	 * (harmless), or EINTR (try again).
+	 *
+	 * The trap (test_coalesced_wakeups's last part): a cook may put a
+	 * dish on the pass while you are here, and ring. Whatever the
+	 * interleaving, that dish must be served now or have a ring still
+	 * pending when the loop next looks. Decide the order of reading and
+	 * serving with that in mind.
 	 */
 	(void)io;
 	(void)revents;
@@ -225,25 +246,27 @@ close_fd:
 int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
               tp_after_fn after_work)
 {
-	/* TODO(lab 4): on the loop thread.
+	/* TODO(lab 4): on the loop thread. Returns 0, and then w is queued
+	 * (TP_QUEUED, the newest on p->queue, counted in p->queued), a
+	 * sleeping cook will wake for it, and its two callbacks and pool are
+	 * recorded in w. Or returns, with nothing queued:
+	 * - -EINVAL: work or after_work is NULL;
+	 * - -ESHUTDOWN: tp_close() has begun (p->stopping; only the loop
+	 *   thread writes it, so reading it here needs no lock);
+	 * - the error of start_threads(): the cooks are hired on the first
+	 *   submit (none before, as libuv), and on a later one if none came.
 	 *
-	 * 1. -EINVAL if work or after_work is NULL; -ESHUTDOWN once
-	 *    p->stopping (tp_close() sets it; only the loop thread writes
-	 *    it, so this read needs no lock).
-	 * 2. No thread yet (p->started == 0): start_threads(p), and return
-	 *    its error if it fails.
-	 * 3. Record work, after_work and w->pool = p. If p->in_flight++
-	 *    was 0, ev_ref(&p->wake.h): work in the kitchen keeps the loop
-	 *    up (in_flight is the loop thread's alone: no lock).
-	 * 4. Under the lock: w->state = TP_QUEUED; add w at the end of
-	 *    p->queue (oldest first); p->queued++;
-	 *    pthread_cond_signal(&p->more); unlock.
+	 * Keeping the loop alive: p->in_flight counts the orders submitted
+	 * whose after_work has not run yet (loop thread only: no lock). While
+	 * it is above 0 the bell's watcher is referenced (ev_ref()), so
+	 * ev_run(EV_RUN_DEFAULT) does not return with work in the kitchen;
+	 * tp_init() left it unreferenced (test_loop_alive_while_in_flight).
 	 *
-	 * Change the queue and signal under the same lock that the cooks
-	 * test it under. Without it, a cook can find the queue empty, the
-	 * order and the signal arrive, and only then the cook go to sleep:
-	 * the signal hit nobody, and the order waits for ever (a lost
-	 * wake-up).
+	 * The trap: a lost wake-up. A cook finds the queue empty and decides
+	 * to sleep; before it sleeps, the order arrives and the signal is
+	 * sent; the signal hits nobody, and the order waits for ever, with a
+	 * cook asleep. Make that interleaving impossible (the condition
+	 * variable's rules: APPENDIX A.1.7).
 	 */
 	(void)p;
 	(void)w;
@@ -255,20 +278,20 @@ int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
 
 int tp_cancel(struct tp_work *w)
 {
-	/* TODO(lab 4): p = w->pool; NULL (never submitted): -EINVAL.
-	 * Under the lock, by w->state:
+	/* TODO(lab 4): take w back if no cook has started it.
+	 * - Queued: afterwards w is off the queue (not counted in queued), on
+	 *   the pass as TP_CANCELLED, and tp_cancel() returns 0. Its
+	 *   after_work comes later, from the loop, with -ECANCELED: never
+	 *   call it from here (the caller may be in the middle of tearing
+	 *   something down).
+	 * - Never submitted (w->pool is NULL), or already served (TP_IDLE):
+	 *   -EINVAL.
+	 * - Running, done or cancelled already: -EBUSY, and it completes as
+	 *   planned.
 	 *
-	 * - TP_QUEUED: take w off the queue, p->queued--, and
-	 *   to_pass(p, w, TP_CANCELLED); return 0. Its after_work comes
-	 *   later, from the loop, with -ECANCELED: never call it from
-	 *   here (the caller may be in the middle of tearing something
-	 *   down).
-	 * - TP_IDLE (after_work has run): -EINVAL.
-	 * - anything else (running, done, cancelled already): -EBUSY; it
-	 *   completes as planned.
-	 *
-	 * Under the lock because a cook may be taking this very order at
-	 * this very moment: one of the two must win cleanly.
+	 * Trap: a cook may be taking this very order at this very moment:
+	 * one of the two must win cleanly, and the order must be served
+	 * exactly once either way.
 	 */
 	(void)w;
 	return -ENOSYS;
@@ -276,8 +299,9 @@ int tp_cancel(struct tp_work *w)
 
 void tp_stats(struct tp_pool *p, struct tp_stats *s)
 {
-	/* TODO(lab 4): copy size, busy, queued and completed into *s, under
-	 * the lock: one consistent snapshot, even while cooks change them.
+	/* TODO(lab 4): *s is one consistent snapshot of size, busy, queued
+	 * and completed (pool.h says what each counts), even while cooks
+	 * change them.
 	 */
 	(void)p;
 	(void)s;
@@ -285,26 +309,28 @@ void tp_stats(struct tp_pool *p, struct tp_stats *s)
 
 int tp_close(struct tp_pool *p)
 {
-	/* TODO(lab 4): closing time, in this order.
+	/* TODO(lab 4): closing time, on the loop thread. Returns 0, and
+	 * then:
+	 * - tp_submit() refuses (-ESHUTDOWN), from the first moment of
+	 *   tp_close() on, also when an after_work run by tp_close() tries;
+	 * - every order still queued was cancelled (never cooked), every
+	 *   order a cook had in hand was finished, and every cook has ended
+	 *   and been joined; p->threads is freed (NULL), p->started is 0;
+	 * - every after_work still owed has run, here, on the calling thread,
+	 *   with 0 or -ECANCELED: nothing is left on the pass;
+	 * - the bell is put away: its watcher ev_close()d (the caller runs
+	 *   the loop once more for its close callback), the eventfd closed
+	 *   (p->wake_fd = -1), the condition variable and the mutex
+	 *   destroyed.
 	 *
-	 * 1. Under the lock: p->stopping = true; move every order still on
-	 *    the queue to the pass as TP_CANCELLED (queued-- each);
-	 *    pthread_cond_broadcast(&p->more) (every cook must wake and
-	 *    see `stopping`, not just one); unlock.
-	 * 2. pthread_join() each of the p->started threads: a cook
-	 *    finishes the order in hand, puts it on the pass, and only then
-	 *    sees `stopping`. free(p->threads); threads = NULL;
-	 *    started = 0.
-	 * 3. serve_pass(p), here on the calling (loop) thread: every
-	 *    after_work runs before tp_close() returns. After the joins:
-	 *    served before, a dish finished meanwhile would be lost.
-	 * 4. Put the bell away: ev_close(&p->wake.h, NULL) (the caller
-	 *    runs the loop once more for it); close(p->wake_fd);
-	 *    p->wake_fd = -1; destroy the condition variable and the
-	 *    mutex.
-	 *
-	 * Return 0. tp_submit() refuses from step 1 on (p->stopping), also
-	 * from the after_works of step 3.
+	 * Traps (test_close_cancels_queued, test_close_waits_running, and
+	 * the hidden tests):
+	 * - Every sleeping cook must wake up and see it is closing time, not
+	 *   just one of them.
+	 * - A cook may finish its dish, and put it on the pass, at any moment
+	 *   until it has been joined: a pass served before that may miss it.
+	 * - Cooking orders are not interrupted: tp_close() may wait up to
+	 *   the longest of them.
 	 */
 	(void)p;
 	return -ENOSYS;
