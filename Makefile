@@ -32,6 +32,7 @@ ifneq ($(COURSE),)
 	@echo "make mutate LAB=N [SAMPLE=K] [SEED=S] [JOBS=2]    automatic mutants of lab N's reference: mutation score (long)"
 	@echo "make gradescope LAB=N                             the Gradescope autograder zip for lab N (build/)"
 	@echo "make batch LAB=N SUBMISSIONS=DIR [JOBS=J] [OUT=DIR]  grade a class: gradebook.csv, summary.csv (autograder/batch.md)"
+	@echo "make figures LAB=N                                measure again the figures lab N's handout and slides quote: labs/NN-*/figures.tsv (long)"
 else
 	@echo "make test                                         build every lab and run its public unit tests (make grade scores)"
 endif
@@ -77,9 +78,15 @@ ifneq ($(COURSE),)
 LABS ?=
 REFS ?=
 OUT  ?=
-.PHONY: release gradescope mutate coverage batch
+.PHONY: release gradescope mutate coverage batch figures
 release: grader
 	@autograder/release/make-release $(if $(LABS),--labs $(LABS)) $(if $(REFS),--refs $(REFS)) --out $(or $(OUT),build/release)
+
+# Not part of `make test` (it runs the bench): rewrites lab N's table of
+# measured figures; autograder/tests/figures then says which quotes disagree
+# (--fix rewrites them).
+figures: grader
+	@bench/figures $(LAB)
 
 # Not part of `make test` (too long): autograder/mutate/, autograder/README.md.
 mutate: grader
