@@ -3,6 +3,7 @@
 #   make grade LAB=1                  grade your lab 1 (labs/01-*)
 #   make grade LAB=1 IMPL=solutions   grade the reference solution
 #   make grade LAB=2 REF=1            lab 2 on top of the reference lab 1
+#   make hint LAB=1                   the next hint for the first failing check
 #   make build LAB=1                  just build (server and tests in build/)
 #   make test                         the course tests itself (CI runs this)
 #   make release LABS=1-3 REFS=1      the students' copy of the course
@@ -17,13 +18,14 @@ REF  ?=
 COURSE := $(wildcard autograder/selftest)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build grade test unit quiz watch bench slides clean format grader
+.PHONY: help deps build grade test unit quiz watch hint bench slides clean format grader
 
 help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
 	@echo "make build LAB=N [IMPL=...]                       build lab N's server and tests into build/"
 	@echo "make watch LAB=N                                  rebuild and rerun lab N's public tests at every save, printing what changed"
 	@echo "make quiz LAB=N                                   predict, then measure: lab N's questions, your answers in answers.txt"
+	@echo "make hint LAB=N [CHECK=name]                      stuck? the next hint (nudge, mechanism, sketch) for the first check your last grading failed"
 ifneq ($(COURSE),)
 	@echo "make test                                         self-test: references, starters, mutants, grader, the student release"
 	@echo "make unit [IMPL=...]                              build every lab, run its public unit tests"
@@ -54,8 +56,11 @@ build: deps
 grader: deps
 	@$(MAKE) --no-print-directory -C autograder
 
+# The JSON report is what `make hint` reads to find the first failed check.
 grade: grader
-	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF)) $(if $(COVERAGE),--coverage)
+	@mkdir -p build/reports
+	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF)) $(if $(COVERAGE),--coverage) \
+		--json build/reports/lab$(LAB)-$(IMPL).json
 
 ifneq ($(COURSE),)
 test: grader
@@ -72,6 +77,9 @@ quiz:
 
 watch: deps
 	@IMPL=$(IMPL) REF=$(REF) mk/watch $(LAB)
+
+hint:
+	@IMPL=$(IMPL) REF=$(REF) mk/hint $(LAB) $(if $(CHECK),--check $(CHECK)) $(if $(LEVEL),--level $(LEVEL))
 
 ifneq ($(COURSE),)
 # The students' copy: autograder/release/make-release says what goes in.
