@@ -690,9 +690,20 @@ static enum verdict hash_on_loop(struct grader *g, const struct check *c,
 		probe_sleep_ms(50); /* the order is in the kitchen */
 		int n = root_while_hashing(t.port, hfd, sent, 4 * HASH_MS, ms,
 		                           &hash_ms);
+		struct http_reply hr = {0};
+		if (hash_ms >= 0)
+			probe_recv(hfd, &hr, false, REPLY_MS);
+		int status = hr.status;
+		probe_reply_free(&hr);
 		close(hfd);
 		stats_summarize(ms, (size_t)n, &st);
-		if (n == 0 || hash_ms < 0)
+		if (hash_ms >= 0 && status != 200)
+			result_printf(r,
+			              "  %s: /hash answered %d after %.0f ms, "
+			              "not 200: no numbers (is the kitchen "
+			              "cooking yet?)\n",
+			              who[i], status, hash_ms);
+		else if (n == 0 || hash_ms < 0)
 			result_printf(
 			    r,
 			    "  %s: %d GET / answered, /hash %s within "
