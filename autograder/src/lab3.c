@@ -3,8 +3,10 @@
  * the server is re-run through labs 1-2 and then asked to hold ten thousand
  * idle connections, sleep a thousand requests at once and enforce its
  * timeouts. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -659,6 +661,221 @@ static enum verdict idle_10k(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
+/* ---- the experiment: a crowd at a short door --------------------------- */
+
+enum {
+	CROWD = 200,           /* clients who connect at once */
+	DOOR = 16,             /* the server's listen backlog (--backlog) */
+	FROZEN_MS = 100,       /* the waiter is away while they knock */
+	CROWD_WAIT_MS = 12000, /* past the retries at 1, 3 and 7 s */
+};
+
+struct guest {
+	int fd;
+	double connected; /* ms after the crowd came, -1 until then */
+	double answered;  /* first byte of the reply, -1 until then */
+	bool failed;      /* refused or reset: no reply will come */
+};
+
+/* A sysctl's number, -1 if it cannot be read. */
+static long sysctl_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Every guest's connect() at once: non-blocking, so none waits for the
+ * handshake and the SYNs leave back to back. */
+static void crowd_knocks(struct guest *g, struct pollfd *p, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+	for (int i = 0; i < CROWD; i++) {
+		g[i] =
+		    (struct guest){.fd = -1, .connected = -1, .answered = -1};
+		p[i] = (struct pollfd){.fd = -1, .events = POLLOUT};
+		int fd = socket(AF_INET,
+		                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		     errno != EINPROGRESS)) {
+			g[i].failed = true;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		g[i].fd = p[i].fd = fd;
+	}
+}
+
+/* One event of guest i, t ms after the crowd came: connected (send the
+ * request), the reply's first byte, or an error. Returns true when the
+ * guest is done. */
+static bool guest_event(struct guest *g, struct pollfd *p, double t)
+{
+	static const char req[] = REQ_CLOSE("GET /");
+	int err = 0;
+	socklen_t len = sizeof(err);
+	char buf[256];
+
+	if (g->connected < 0) {
+		getsockopt(g->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err || send(g->fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+			g->failed = true;
+			return true;
+		}
+		g->connected = t;
+		p->events = POLLIN;
+		return false;
+	}
+	if (read(g->fd, buf, sizeof(buf)) > 0)
+		g->answered = t;
+	else
+		g->failed = true;
+	return true;
+}
+
+/* Waits for the crowd's replies until they are all in or CROWD_WAIT_MS
+ * have passed since t0 (or the check's deadline comes first). */
+static void crowd_waits(struct guest *g, struct pollfd *p, double t0)
+{
+	int left = 0;
+
+	for (int i = 0; i < CROWD; i++)
+		left += g[i].fd >= 0;
+	while (left > 0) {
+		double wait = t0 + CROWD_WAIT_MS - probe_now_ms();
+		if (wait > probe_time_left_ms())
+			wait = probe_time_left_ms();
+		if (wait <= 0 || poll(p, CROWD, (int)wait + 1) < 0)
+			break;
+		double t = probe_now_ms() - t0;
+		for (int i = 0; i < CROWD; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			if (guest_event(&g[i], &p[i], t)) {
+				p[i].fd = -1;
+				left--;
+			}
+		}
+	}
+	for (int i = 0; i < CROWD; i++)
+		if (g[i].fd >= 0)
+			close(g[i].fd);
+}
+
+/* The crowd's replies by when they came, in the rounds of the client's
+ * SYN timer: before its first retry, then around 1, 3 and 7 s. */
+static void crowd_report(const struct guest *g, double cpu_ms, struct result *r)
+{
+	static const double edge[] = {500, 2000, 5000};
+	long retries = sysctl_long("/proc/sys/net/ipv4/tcp_syn_retries");
+	long abort = sysctl_long("/proc/sys/net/ipv4/tcp_abort_on_overflow");
+	int n[6] = {0}, late_but_in = 0, answered = 0;
+	double last = 0;
+
+	for (int i = 0; i < CROWD; i++) {
+		double t = g[i].answered;
+		int k = 0;
+
+		if (g[i].failed || t < 0) {
+			n[g[i].failed ? 5 : 4]++;
+			continue;
+		}
+		while (k < 3 && t >= edge[k])
+			k++;
+		n[k]++;
+		answered++;
+		last = t > last ? t : last;
+		late_but_in += t >= edge[0] && g[i].connected < edge[0];
+	}
+	result_printf(r,
+	              "%d clients connected at once; your server's listen "
+	              "backlog was %d (--backlog %d) and it was frozen "
+	              "(SIGSTOP) for their first %d ms, as a busy waiter "
+	              "would be. Their replies came:\n"
+	              "  under 0.5 s: %d   about 1 s: %d   about 3 s: %d   "
+	              "7 s or later: %d   none by %d s: %d   refused or "
+	              "reset: %d\n",
+	              CROWD, DOOR, DOOR, FROZEN_MS, n[0], n[1], n[2], n[3],
+	              CROWD_WAIT_MS / 1000, n[4], n[5]);
+	result_printf(
+	    r,
+	    "The kernel queues at most backlog + 1 = %d finished handshakes "
+	    "for accept(); a SYN that finds the queue full is dropped without "
+	    "a word, and the client's kernel sends it again 1 s later, then "
+	    "2 s and 4 s after that (at 1, 3, 7, 15 s; tcp_syn_retries = %ld "
+	    "tries before it gives up). A crowd's retries come back together, "
+	    "on the same timer tick, to the same short queue (how many get "
+	    "in each round varies from run to run: it depends on whether your "
+	    "server has a core free when they land). %d connected at "
+	    "once but were answered late: their last ACK met a full queue and "
+	    "was dropped too (tcp_abort_on_overflow = %ld: %s).\n",
+	    DOOR + 1, retries, late_but_in, abort,
+	    abort == 1 ? "a reset instead, the 'refused or reset' above"
+	               : "the server's kernel resends its SYN-ACK later");
+	if (answered > 0 && cpu_ms >= 0)
+		result_printf(
+		    r,
+		    "The work: %.1f ms of your server's CPU for %d requests, "
+		    "%.0f µs each; %d × that is %.0f ms, yet the last reply "
+		    "came after %.1f s%s. \"N requests at once: the last waits "
+		    "N × the cost of one\" holds only for those the door lets "
+		    "in; past it, the SYN timer's seconds decide. That is why "
+		    "lab 3's server_listen() asks for 4096.\n",
+		    cpu_ms, answered, 1000 * cpu_ms / answered, CROWD,
+		    cpu_ms / answered * CROWD, last / 1000,
+		    n[4] ? " and some were still knocking (their next SYN "
+		           "goes at 15 s)"
+		         : "");
+}
+
+static enum verdict crowd_at_the_door(struct grader *g, const struct check *c,
+                                      struct result *r)
+{
+	char door[16];
+	const char *const args[] = {"--backlog", door, NULL};
+	const struct target_opts opts = {.nofile = 512, .args = args};
+	static const char hello[] = REQ_CLOSE("GET /");
+	static struct guest guests[CROWD];
+	static struct pollfd pfd[CROWD];
+	struct http_reply rep;
+	struct target t;
+
+	snprintf(door, sizeof(door), "%d", DOOR);
+	if (!target_serve(g, c, &t, &opts, r))
+		return SKIP;
+	probe_request(t.port, hello, strlen(hello), &rep, REPLY_MS);
+	int status = rep.status;
+	probe_reply_free(&rep);
+	if (status != 200) {
+		result_printf(r,
+		              "no numbers: GET / got %s, so a crowd would "
+		              "measure nothing\n",
+		              status ? "a status other than 200"
+		                     : "no answer within 3 s");
+		return lab1_done(&t, r, SKIP);
+	}
+	double cpu = target_cpu_ms(&t);
+	sbx_signal(&t.proc, SIGSTOP);
+	double t0 = probe_now_ms();
+	crowd_knocks(guests, pfd, t.port);
+	probe_sleep_ms(FROZEN_MS);
+	sbx_signal(&t.proc, SIGCONT);
+	crowd_waits(guests, pfd, t0);
+	crowd_report(guests, cpu < 0 ? -1 : target_cpu_ms(&t) - cpu, r);
+	return lab1_done(&t, r, PASS);
+}
+
 /* ---- the table
  * -------------------------------------------------------------------- */
 
@@ -860,6 +1077,8 @@ static const struct check checks[] = {
      NULL, false},
 
     AGAIN(experiment, 1, bad_waiter, lab1_bad_waiter, 0, NULL),
+    {"experiment.crowd_at_the_door", STAGE_EXPERIMENT, 0, crowd_at_the_door,
+     NULL, NULL, false},
     QUIZ(q1),
     QUIZ(q2),
     QUIZ(q3),

@@ -623,6 +623,133 @@ static enum verdict idle_cpu_after_work(struct grader *g, const struct check *c,
 	return lab1_done(&t, r, FAIL);
 }
 
+/* ---- the experiment: the waiter who cooks ------------------------------ */
+
+enum { HASH_MS = 1000, ROOT_MAX = 80 };
+
+/* Rounds of kitchen_hash() that take about ms of one core here, timed on
+ * the grader's own copy: the same loop of multiplies the server runs. */
+static uint64_t rounds_for(int ms)
+{
+	enum { TRY = 20000000 };
+	double t0 = probe_now_ms();
+	volatile uint64_t sink = hash_of("calibrate", TRY);
+	double took = probe_now_ms() - t0;
+
+	(void)sink;
+	if (took <= 0)
+		took = 1;
+	double rounds = TRY * (ms / took);
+	return rounds > 1e9 ? 1000000000ULL : (uint64_t)rounds;
+}
+
+/* GET / on one keep-alive connection every 25 ms while the /hash on hfd
+ * cooks, for at most budget ms: their times into ms[]. Returns how many;
+ * *hash_ms is when the /hash reply began (-1: not within budget). */
+static int root_while_hashing(int port, int hfd, double sent, int budget,
+                              double *ms, double *hash_ms)
+{
+	int fd = probe_connect(port, REPLY_MS), n = 0;
+	struct pollfd p = {hfd, POLLIN, 0};
+
+	*hash_ms = -1;
+	while (fd >= 0 && n < ROOT_MAX && probe_now_ms() - sent < budget) {
+		struct http_reply rep;
+
+		probe_send(fd, REQ("GET /"), strlen(REQ("GET /")), 0, 0);
+		int rc = probe_recv(fd, &rep, false, budget);
+		bool ok = rc >= 0 && rep.status == 200;
+		if (ok)
+			ms[n++] = rep.ms;
+		probe_reply_free(&rep);
+		if (!ok || poll(&p, 1, 25) != 0)
+			break; /* the dish is out (or the server is gone) */
+	}
+	if (fd >= 0)
+		close(fd);
+	int left = budget - (int)(probe_now_ms() - sent);
+	if (poll(&p, 1, left > 0 ? left : 0) == 1)
+		*hash_ms = probe_now_ms() - sent;
+	return n;
+}
+
+/* /hash of about a second, with GET / beside it: cooked on the pool,
+ * then by the waiter himself (KITCHEN_ON_LOOP=1, kitchen.c). */
+static enum verdict hash_on_loop(struct grader *g, const struct check *c,
+                                 struct result *r)
+{
+	static const char *const on_loop[] = {"KITCHEN_ON_LOOP=1", NULL};
+	static const struct target_opts opts[] = {{.env = NULL},
+	                                          {.env = on_loop}};
+	static const char *const who[] = {"on the pool (as you wrote it)",
+	                                  "on the loop (KITCHEN_ON_LOOP=1)"};
+	uint64_t rounds = rounds_for(HASH_MS);
+	char req[128];
+
+	snprintf(req, sizeof(req), REQ_CLOSE("GET /hash?rounds=%llu&text=aha"),
+	         (unsigned long long)rounds);
+	result_printf(r,
+	              "GET / every 25 ms while one /hash?rounds=%llu (about "
+	              "%d ms of CPU) cooks:\n",
+	              (unsigned long long)rounds, HASH_MS);
+	for (int i = 0; i < 2; i++) {
+		struct target t;
+		double ms[ROOT_MAX], hash_ms;
+		struct stats st;
+
+		if (!target_serve(g, c, &t, &opts[i], r))
+			return SKIP;
+		int hfd = probe_connect(t.port, REPLY_MS);
+		if (hfd < 0 || probe_send(hfd, req, strlen(req), 0, 0) < 0) {
+			result_printf(r, "  %s: could not place the order\n",
+			              who[i]);
+			if (hfd >= 0)
+				close(hfd);
+			return lab1_done(&t, r, SKIP);
+		}
+		double sent = probe_now_ms();
+		probe_sleep_ms(50); /* the order is in the kitchen */
+		int n = root_while_hashing(t.port, hfd, sent, 4 * HASH_MS, ms,
+		                           &hash_ms);
+		struct http_reply hr = {0};
+		if (hash_ms >= 0)
+			probe_recv(hfd, &hr, false, REPLY_MS);
+		int status = hr.status;
+		probe_reply_free(&hr);
+		close(hfd);
+		stats_summarize(ms, (size_t)n, &st);
+		if (hash_ms >= 0 && status != 200)
+			result_printf(r,
+			              "  %s: /hash answered %d after %.0f ms, "
+			              "not 200: no numbers (is the kitchen "
+			              "cooking yet?)\n",
+			              who[i], status, hash_ms);
+		else if (n == 0 || hash_ms < 0)
+			result_printf(
+			    r,
+			    "  %s: %d GET / answered, /hash %s within "
+			    "%d s: no numbers (gave up waiting)\n",
+			    who[i], n,
+			    hash_ms < 0 ? "not answered" : "answered",
+			    4 * HASH_MS / 1000);
+		else
+			result_printf(r,
+			              "  %s: /hash took %.0f ms; %zu GET / "
+			              "answered meanwhile, median %.1f ms, max "
+			              "%.1f ms\n",
+			              who[i], hash_ms, st.n, st.p50, st.max);
+		if (lab1_done(&t, r, PASS) != PASS)
+			return SKIP;
+	}
+	result_printf(r,
+	              "The same second of work either way; what changes is "
+	              "who waits for it. On the pool only the /hash client "
+	              "waits. On the loop thread every client waits: the GET "
+	              "/ sent just after the order is answered only when the "
+	              "dish is done. Lab 6 makes this its subject.\n");
+	return PASS;
+}
+
 /* ---- leaks ------------------------------------------------------------- */
 
 static enum verdict threads(struct grader *g, const struct check *c,
@@ -827,6 +954,8 @@ static const struct check checks[] = {
      NULL, false},
     AGAIN(latency, 3, sleep_1000, lab3_sleep_1000, 2,
           "/sleep is still a timer, not a kitchen order"),
+    {"experiment.hash_on_loop", STAGE_EXPERIMENT, 0, hash_on_loop, NULL, NULL,
+     false},
     QUIZ(q1),
     QUIZ(q2),
     QUIZ(q3),

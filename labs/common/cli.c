@@ -8,14 +8,19 @@ static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 	        "usage: %s [--port N] [--root DIR] [--idle-timeout MS] "
-	        "[--header-timeout MS]\n"
+	        "[--header-timeout MS] [--backlog N]\n"
 	        "  --port N              TCP port on 127.0.0.1 (0, the "
 	        "default: any free port)\n"
 	        "  --root DIR            directory served under /files/\n"
 	        "  --idle-timeout MS     close keep-alive connections idle "
 	        "this long (lab 3 on)\n"
 	        "  --header-timeout MS   408 for a request head not complete "
-	        "in time (lab 3 on)\n",
+	        "in time (lab 3 on)\n"
+	        "  --backlog N           length of the queue of connections "
+	        "not yet accepted\n"
+	        "                        (default: server_listen's; the "
+	        "kernel caps it at\n"
+	        "                        net.core.somaxconn)\n",
 	        prog);
 }
 
@@ -62,6 +67,9 @@ int cli_parse(int argc, char **argv, struct cli_options *opt)
 			num = &opt->idle_timeout;
 		} else if (strcmp(a, "--header-timeout") == 0) {
 			num = &opt->header_timeout;
+		} else if (strcmp(a, "--backlog") == 0) {
+			num = &opt->backlog;
+			hi = 65535;
 		}
 		if (num && parse_int(argv[++i], 0, hi, num) < 0) {
 			fprintf(stderr, "%s: bad value '%s' for %s\n", argv[0],

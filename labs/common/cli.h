@@ -1,6 +1,7 @@
 /* cli.h - the command line every lab server shares (given code).
  *
  *   server [--port N] [--root DIR] [--idle-timeout MS] [--header-timeout MS]
+ *          [--backlog N]
  *
  * --port 0 (the default) lets the kernel pick a free port; the server then
  * prints "listening on http://127.0.0.1:PORT" as its first line, which is how
@@ -14,6 +15,7 @@ struct cli_options {
 	const char *root;   /* directory for /files/, NULL when not given */
 	int idle_timeout;   /* ms; 0: the server's default (lab 3 on) */
 	int header_timeout; /* ms; 0: the server's default (lab 3 on) */
+	int backlog;        /* the listen queue's length; 0: server_listen's */
 };
 
 /* Parses argv. Returns 0, 1 after printing --help, or -1 after printing an

@@ -14,6 +14,12 @@
  * Nothing here knows about sockets or the loop: orders.c takes the
  * request, submits an order's work to the pool and answers when it comes
  * back.
+ *
+ * An experiment, not a feature: with KITCHEN_ON_LOOP=1 in the server's
+ * environment, kitchen_take_order() cooks /cook and /hash itself, on the
+ * loop thread, before your code sees the order, and the pool gets a dish
+ * that is already done. That is a server without a kitchen: run GET /
+ * beside a long /hash and compare (handout 4.10).
  */
 #ifndef KITCHEN_H
 #define KITCHEN_H
@@ -51,6 +57,7 @@ struct kitchen_order {
 	char text[KITCHEN_MAX_TEXT];
 	unsigned text_len;
 	uint64_t digest;           /* HASH: set by the work */
+	bool done;                 /* cooked already (KITCHEN_ON_LOOP) */
 	struct server_reply reply; /* the request it answers (server.h) */
 	struct trace_mark queued;  /* EV_TRACE: when it was taken (trace.h) */
 };
@@ -59,7 +66,8 @@ struct kitchen_order {
 struct kitchen_order *kitchen_order_of(struct tp_work *w);
 
 /* Reads the order a request makes. KITCHEN_COOK and KITCHEN_HASH fill o
- * for the pool. */
+ * for the pool (and cook it first, on the caller's thread, under
+ * KITCHEN_ON_LOOP=1). */
 enum kitchen_dish kitchen_take_order(const struct http_request *req,
                                      struct kitchen_order *o);
 
