@@ -5,7 +5,9 @@
  * before app_handle()'s (through app_config.route), and a request it takes
  * holds its connection's place -- a /sleep that only server_answer() ends
  * (conn_release()) -- while the client is watched for leaving, or its
- * body is read and handed to the route piece by piece.
+ * body is read and handed to the route piece by piece. Given code may
+ * come in the same way (server_extra: lab 4's dashboard), its routes
+ * before the lab's.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -14,8 +16,9 @@
 #include "frame.h"
 
 /* Weak: a program without a later lab (labs 1-3) links, and the address
- * is then NULL. */
+ * is then NULL. The same for the given part (lab 4's dashboard). */
 extern const struct server_lab server_lab __attribute__((weak));
+extern const struct server_lab server_extra __attribute__((weak));
 
 struct ev_loop *server_loop(struct server *srv)
 {
@@ -74,7 +77,14 @@ static int route(void *arg, const struct http_request *req,
 {
 	struct server *srv = arg;
 	struct server_req r = {.srv = srv, .http = req};
-	int rc = srv->lab->route(&r, res);
+	int rc = SERVER_PASS;
+
+	/* The given part first: the dashboard's two paths, and its count of
+	 * requests, whatever the lab's route would make of them. */
+	if (&server_extra != NULL && server_extra.route != NULL)
+		rc = server_extra.route(&r, res);
+	if (rc == SERVER_PASS && srv->lab != NULL && srv->lab->route != NULL)
+		rc = srv->lab->route(&r, res);
 
 	if (srv->taken == NULL && (req->content_length > 0 || req->chunked)) {
 		/* Only reads_body() lets a request with a body this far. */
@@ -105,24 +115,46 @@ static bool reads_body(void *arg, const struct http_request *req)
 	return srv->lab->reads_body(req);
 }
 
-int frame_open(struct server *srv)
+static int open_part(const struct server_lab *part, struct server *srv)
 {
-	srv->lab = &server_lab;
-	if (srv->lab == NULL)
-		return 0;
-	if (srv->lab->route != NULL) {
-		srv->cfg.route = route;
-		srv->cfg.route_arg = srv;
-		if (srv->lab->reads_body != NULL)
-			srv->cfg.reads_body = reads_body;
-	}
-	return srv->lab->open != NULL ? srv->lab->open(srv) : 0;
+	return part != NULL && part->open != NULL ? part->open(srv) : 0;
 }
 
+static void close_part(const struct server_lab *part, struct server *srv)
+{
+	if (part != NULL && part->close != NULL)
+		part->close(srv);
+}
+
+int frame_open(struct server *srv)
+{
+	const struct server_lab *extra = &server_extra;
+	int rc;
+
+	srv->lab = &server_lab;
+	if ((srv->lab != NULL && srv->lab->route != NULL) ||
+	    (extra != NULL && extra->route != NULL)) {
+		srv->cfg.route = route;
+		srv->cfg.route_arg = srv;
+	}
+	if (srv->lab != NULL && srv->lab->route != NULL &&
+	    srv->lab->reads_body != NULL)
+		srv->cfg.reads_body = reads_body;
+	if ((rc = open_part(extra, srv)) < 0)
+		return rc;
+	/* server_run() undoes nothing of ours when this fails (it calls no
+	 * frame_close()): the given part closes here. */
+	if ((rc = open_part(srv->lab, srv)) < 0)
+		close_part(extra, srv);
+	return rc;
+}
+
+/* The lab's part first: its close may still answer through the frame
+ * (a kitchen's last dishes), and the given part outlives it. */
 void frame_close(struct server *srv)
 {
-	if (srv->lab != NULL && srv->lab->close != NULL)
-		srv->lab->close(srv);
+	close_part(srv->lab, srv);
+	close_part(&server_extra, srv);
 }
 
 void frame_adopt(struct client *cl)
