@@ -69,15 +69,22 @@ def is_meta(ev):
     return isinstance(ev, dict) and ev.get("ph") == "M"
 
 
-def thread_names(events):
-    """{(pid, tid): name} from the thread_name metadata events."""
+def all_thread_names(events):
+    """{(pid, tid): [name, ...]}: every thread_name a thread was given, in
+    file order (a thread should have one; validate says when not)."""
     names = {}
     for ev in events:
         if is_meta(ev) and ev.get("name") == "thread_name":
             name = (ev.get("args") or {}).get("name")
             if isinstance(name, str):
-                names[(ev.get("pid"), ev.get("tid"))] = name
+                names.setdefault((ev.get("pid"), ev.get("tid")), []).append(name)
     return names
+
+
+def thread_names(events):
+    """{(pid, tid): name}: each thread's first name (a later one comes from
+    code that named the thread it ran on, not the thread it started)."""
+    return {key: names[0] for key, names in all_thread_names(events).items()}
 
 
 def process_name(events):
