@@ -5,6 +5,7 @@
 #   make grade LAB=2 REF=1            lab 2 on top of the reference lab 1
 #   make hint LAB=1                   the next hint for the first failing check
 #   make build LAB=1                  just build (server and tests in build/)
+#   make trace LAB=4                  your server traced in a short scene: a timeline page
 #   make test                         the course tests itself (CI runs this)
 #   make release LABS=1-3 REFS=1      the students' copy of the course
 #
@@ -18,7 +19,7 @@ REF  ?=
 COURSE := $(wildcard autograder/selftest)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build grade test unit quiz watch hint bench slides clean format grader
+.PHONY: help deps build grade test unit quiz watch hint trace bench slides clean format grader
 
 help:
 	@echo "make grade LAB=N [IMPL=labs|solutions] [REF=1,2]  grade lab N (report + score)"
@@ -26,6 +27,7 @@ help:
 	@echo "make watch LAB=N                                  rebuild and rerun lab N's public tests at every save, printing what changed"
 	@echo "make quiz LAB=N                                   predict, then measure: lab N's questions, your answers in answers.txt"
 	@echo "make hint LAB=N [CHECK=name]                      stuck? the next hint (nudge, mechanism, sketch) for the first check your last grading failed"
+	@echo "make trace LAB=N [IMPL=...] [REF=...]             lab N's server traced in a short scene (N >= 3): build/trace-labN.json and a timeline page, build/trace-labN.html"
 ifneq ($(COURSE),)
 	@echo "make test                                         self-test: references, starters, mutants, grader, the student release"
 	@echo "make unit [IMPL=...]                              build every lab, run its public unit tests"
@@ -80,6 +82,10 @@ watch: deps
 
 hint:
 	@IMPL=$(IMPL) REF=$(REF) mk/hint $(LAB) $(if $(CHECK),--check $(CHECK)) $(if $(LEVEL),--level $(LEVEL))
+
+# In the course and in a student's copy alike (mk/ and autograder/trace/ ship).
+trace: deps
+	@IMPL=$(IMPL) REF=$(REF) mk/trace $(LAB)
 
 ifneq ($(COURSE),)
 # The students' copy: autograder/release/make-release says what goes in.
