@@ -12,21 +12,19 @@
 
 #include "trace.h"
 
-static unsigned loops; /* loops started, for their lanes' names (atomic) */
+static bool first_done; /* the first loop's thread is named (atomic) */
 
+/* The first loop is the program's own: its thread is "loop". Later loops
+ * (lab 6's workers) are often initialised on that same thread and run on
+ * another one: their threads are named when they first run a loop
+ * (trace_name_loop_thread() in the probes below). */
 void trace_loop_init(struct ev_loop *loop)
 {
-	unsigned n;
-
 	(void)loop;
 	trace_init();
-	if (!tracing())
-		return;
-	n = __atomic_add_fetch(&loops, 1, __ATOMIC_RELAXED);
-	if (n == 1)
+	if (tracing() && !__atomic_exchange_n(&first_done, true,
+	                                      __ATOMIC_RELAXED))
 		trace_name_thread("loop");
-	else
-		trace_name_thread("loop %u", n); /* lab 6: a worker's loop */
 }
 
 /* "io listener" or "io fd=7": what the slice is called. */
@@ -45,6 +43,7 @@ static void traced_io(struct ev_io *w, unsigned revents)
 	char name[64], args[64];
 	double t0;
 
+	trace_name_loop_thread();
 	io_label(name, sizeof(name), w);
 	snprintf(args, sizeof(args), "{\"fd\":%d,\"events\":\"%s%s\"}", w->fd,
 	         (revents & EV_READABLE) ? "R" : "",
@@ -73,6 +72,7 @@ static void traced_timer(struct ev_timer *t)
 	char args[64] = "{}";
 	double t0;
 
+	trace_name_loop_thread();
 	if (t->repeat == 0)
 		snprintf(args, sizeof(args), "{\"late_ms\":%llu}",
 		         (unsigned long long)(now > t->due ? now - t->due : 0));
@@ -98,6 +98,7 @@ void trace_wrap_timer(struct ev_timer *t)
 		const char *name = w->h.name != NULL ? w->h.name : #kind;     \
 		double t0 = trace_now();                                      \
                                                                               \
+		trace_name_loop_thread();                                     \
 		cb(w);                                                        \
 		trace_slice(#kind, name, t0, trace_now() - t0, NULL);         \
 	}                                                                     \
@@ -118,6 +119,7 @@ static void traced_close(struct ev_handle *h)
 	const char *name = h->name != NULL ? h->name : "close";
 	double t0 = trace_now();
 
+	trace_name_loop_thread();
 	cb(h); /* h may be freed from here on */
 	trace_slice("close", name, t0, trace_now() - t0, NULL);
 }
@@ -139,6 +141,7 @@ int trace_epoll_wait(int epfd, struct epoll_event *events, int max,
 
 	if (!tracing())
 		return epoll_wait(epfd, events, max, timeout);
+	trace_name_loop_thread();
 	t0 = trace_now();
 	n = epoll_wait(epfd, events, max, timeout);
 	err = errno; /* EINTR must reach the caller, not the writer's errno */

@@ -23,6 +23,7 @@ static FILE *out;           /* under lock; NULL once closed */
 static bool first = true;   /* under lock: no comma before the first event */
 static int pid;
 static unsigned cooks;      /* lanes named "cook N" so far (atomic) */
+static unsigned workers;    /* lanes named "worker N" so far (atomic) */
 static unsigned long flows; /* flow arrows so far (atomic) */
 static long queued;         /* jobs waiting (atomic) */
 
@@ -122,6 +123,17 @@ void trace_name_thread(const char *fmt, ...)
 		my_tid = gettid();
 	named = true;
 	write_name(name);
+}
+
+void trace_name_loop_thread(void)
+{
+	char name[32];
+
+	if (named)
+		return;
+	snprintf(name, sizeof(name), "worker %u",
+	         __atomic_add_fetch(&workers, 1, __ATOMIC_RELAXED));
+	trace_name_thread("%s", name);
 }
 
 void trace_mark_now(struct trace_mark *m)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "trace.h"
+
 /* Given: the path the kernel resolved for descriptor fd, into buf. */
 static bool fd_path(int fd, char *buf, size_t cap)
 {
@@ -88,13 +90,25 @@ static long open_beneath(int dirfd, const char *name)
 	return fd;
 }
 
+static void trace_read(double t0, off_t offset, ssize_t n)
+{
+	char args[80];
+
+	snprintf(args, sizeof(args), "{\"offset\":%lld,\"bytes\":%zd}",
+	         (long long)offset, n);
+	trace_slice("job", "fs read", t0, trace_now() - t0, args);
+}
+
 static long read_at(struct fs_req *r)
 {
+	double t0 = tracing() ? trace_now() : 0;
 	ssize_t n;
 
 	do
 		n = pread(r->fd, r->buf, r->len, r->offset);
 	while (n < 0 && errno == EINTR);
+	if (tracing()) /* the read on its cook's lane (trace.h) */
+		trace_read(t0, r->offset, n);
 	return n < 0 ? -errno : n;
 }
 

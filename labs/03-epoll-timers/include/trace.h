@@ -54,6 +54,9 @@ void trace_mark_now(struct trace_mark *m);
  * name themselves. */
 void trace_name_thread(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+/* A thread found running a loop: "worker 1", "worker 2"... unless it has
+ * a name already (the first loop's thread is "loop"). */
+void trace_name_loop_thread(void);
 
 /* A slice on the calling thread's lane, from ts for dur us. args: the text
  * of a JSON object ("{\"fd\":7}"), or NULL. */
