@@ -100,9 +100,9 @@ static void on_drain(struct server_reply *rp)
 {
 	/* TODO(lab 7): the frame's on_drain: the client's queue has
 	 * emptied after server_write() said full. Afterwards, unless the
-	 * client has gone, ZS_WINDOW pieces are asked of the worker (ask(),
-	 * given) -- never more: the window is what bounds memory
-	 * (memory.download). */
+	 * client has gone, pieces have been asked of the worker (ask(),
+	 * given) until ZS_WINDOW are on their way (d->asked) -- never more:
+	 * the window is what bounds memory (memory.download). */
 	(void)rp;
 }
 

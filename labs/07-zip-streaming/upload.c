@@ -134,8 +134,9 @@ void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 	 *   entries (zs_stats.bytes_in, entries_in);
 	 * - UP_DONE (m->err: 0, a refusal, ZS_ETAKEN, ZS_ECANCELED...): the
 	 *   client has its answer (answer(), given) unless it has gone or
-	 *   been answered; zs_stats counts a publish or a refusal (a
-	 *   cancellation is neither); and the upload has ended (finish()).
+	 *   been answered; zs_stats counts a publish (0) or, for any other
+	 *   error but ZS_ECANCELED, a refusal; and the upload has ended
+	 *   (finish()).
 	 *
 	 * Trap: an upload already answered (fail() answered it) must not be
 	 * answered again. */
