@@ -54,16 +54,21 @@ enum files_range files_range(const char *v, size_t n, off_t size, off_t *start,
 {
 	/* TODO(lab 5): files.h's Range rules, for the one form this server
 	 * serves: "bytes=" then A-B, A- or -N, digits only, nothing after.
+	 * Returns FILES_PART with [*start, *end) the bytes to send (*end is
+	 * one past the last), FILES_UNSATISFIABLE (416), or FILES_WHOLE
+	 * (200: no usable Range; *start and *end untouched).
 	 *
-	 * - B is the last byte wanted, so the end (one past it) is B + 1;
-	 *   a B past the file means up to its end.
+	 * - B is the last byte wanted, included; a B past the file means up
+	 *   to its end.
 	 * - -N is the last N bytes (all of them when N is bigger).
 	 * - A at or past the size, or -0, cannot be satisfied; neither can
 	 *   any range of an empty file.
 	 * - Anything else (no "bytes=", B before A, several ranges, junk,
 	 *   a number too big for an off_t) is no usable Range: FILES_WHOLE.
 	 *
-	 * v may be NULL (no Range header) and is not NUL-terminated.
+	 * Traps (test_range_forms): v may be NULL (no Range header) and is
+	 * not NUL-terminated; a number too big must be junk, not wrap
+	 * around into a small one.
 	 */
 	(void)v;
 	(void)n;
@@ -78,9 +83,10 @@ enum files_range files_range(const char *v, size_t n, off_t size, off_t *start,
 /* fs_close()'s callback: the download's last. */
 static void on_closed(struct fs_req *r)
 {
-	/* TODO(lab 5): the descriptor has been closed -- unless the pool
-	 * shut before a thread took the order (-ECANCELED): then close it
-	 * here. Then the download's memory goes. */
+	/* TODO(lab 5): fs_close()'s callback, the download's last step.
+	 * Afterwards its descriptor is closed and its memory freed. Fact: a
+	 * close the pool cancelled when it shut (-ECANCELED) never ran: the
+	 * descriptor is still open (leaks.descriptors, after SIGTERM). */
 	(void)r;
 }
 
@@ -88,9 +94,16 @@ static void on_closed(struct fs_req *r)
  * download. */
 static void finish(struct download *d)
 {
-	/* TODO(lab 5): a file that was opened is closed on the pool
-	 * (fs_close(), then on_closed); if that cannot be submitted (the
-	 * pool is shut), here. A download with no file just goes. */
+	/* TODO(lab 5): every way out of a download ends here, exactly once
+	 * (2.2 of the handout lists them). Afterwards a file it opened is
+	 * being closed on the pool (fs_close(): close() may wait for a disk
+	 * too), and the download is freed when that close lands
+	 * (on_closed()). When the close cannot be submitted (the pool has
+	 * shut), both happen here; a download with no file is freed here.
+	 *
+	 * Trap (leaks.invalid_access): the download holds the fs_req a cook
+	 * writes its result into; freed before that order lands, it is
+	 * written after the free. */
 	(void)d;
 	(void)on_closed;
 }
@@ -122,7 +135,10 @@ static void on_drain(struct server_reply *rp);
  * failed. */
 static void on_piped(struct pipe *pp, int err)
 {
-	/* TODO(lab 5): whatever happened, the download ends. */
+	/* TODO(lab 5): the pipe's done (pp->data is yours to set): the
+	 * stream is closed. Whatever err says -- the client has it all, has
+	 * gone, or was closed by the frame -- afterwards the download has
+	 * ended. */
 	(void)pp;
 	(void)err;
 }
@@ -130,18 +146,27 @@ static void on_piped(struct pipe *pp, int err)
 /* The size is known: the head goes out now, then the file, piped. */
 static void stream_file(struct download *d)
 {
-	/* TODO(lab 5): files.h's answers, from d->st.st_size and d->range.
+	/* TODO(lab 5): the file's size is known (d->st); d->range holds
+	 * the Range header ("" if none). Afterwards the guest has files.h's
+	 * answer, or it is on its way:
+	 * - 416: "Content-Range: bytes " "*" "/SIZE", no body, and the
+	 *   download has ended;
+	 * - HEAD: the head the GET would get (its status, headers and
+	 *   Content-Length), no body, and the download has ended; answer()
+	 *   sends such heads (body false: len is the Content-Length);
+	 * - else a 200 or 206 head has gone out at once, before any read
+	 *   (server_stream(): its body_len is the Content-Length, the bytes
+	 *   the pipe will send), with "Accept-Ranges: bytes", and for a 206
+	 *   "Content-Range: bytes A-B/SIZE", B the last byte sent; and the
+	 *   bytes [start, end) of the file are being piped into the answer
+	 *   on the pool; the pipe's done (on_piped) ends the download.
+	 * Every way out ends the download (finish()) once; the frame has
+	 * closed the client when server_stream() fails.
 	 *
-	 * - 416: its Content-Range says "bytes " "*" "/SIZE"; no body
-	 *   (answer()), and the download ends.
-	 * - HEAD: the head the GET would get (200 or 206, its length), and
-	 *   no body (answer() with body false).
-	 * - Else server_stream() a head of 200 (Accept-Ranges) or 206
-	 *   (Content-Range: bytes A-B/SIZE, B the last byte sent), whose
-	 *   body_len is what the pipe will send; with on_drain, so that the
-	 *   pipe hears when the queue has emptied. Then the stream of
-	 *   [start, end) on the pool, piped into the answer (on_piped).
-	 * - Every way out ends the download (finish), once.
+	 * Fact: the frame tells the pipe its queue has drained only through
+	 * the on_drain given to server_stream() (given below). Without it
+	 * the first full queue pauses the pipe for ever
+	 * (integration.lab1.large_file).
 	 */
 	(void)d;
 	(void)on_piped;
@@ -151,8 +176,10 @@ static void stream_file(struct download *d)
 /* fs_fstat()'s callback. */
 static void on_stat(struct fs_req *r)
 {
-	/* TODO(lab 5): gone: end. Failed: 500, end. Else the file goes
-	 * out (stream_file). */
+	/* TODO(lab 5): fs_fstat()'s callback. Afterwards the file is on
+	 * its way (stream_file()), or the download has ended: with no answer
+	 * when the guest has gone meanwhile, with a 500 when fstat()
+	 * failed. */
 	(void)r;
 	(void)stream_file;
 }
@@ -162,11 +189,13 @@ static void on_open(struct fs_req *r)
 {
 	struct download *d = r->data;
 
-	/* TODO(lab 5): the file is open (r->result, its descriptor) or not
-	 * (-errno: missing, outside the root, not a regular file: 404; out
-	 * of memory: 500). If the guest has gone meanwhile, no answer: the
-	 * download just ends. Else its size comes next (fs_fstat(), then
-	 * on_stat). A descriptor, once had, is the download's to close.
+	/* TODO(lab 5): fs_open()'s callback: r->result is the file's
+	 * descriptor, or -errno (missing, outside the root, not a regular
+	 * file: 404; -ENOMEM: 500). Afterwards the file's size is being
+	 * asked for (fs_fstat(), then on_stat()), or the download has ended:
+	 * with that answer, or with none when the guest has gone meanwhile.
+	 * A descriptor, once had, is the download's to close, whatever
+	 * happens next (d->fd).
 	 *
 	 * Until you write it: 501, and the download ends here. */
 	(void)on_stat;
@@ -183,10 +212,15 @@ static void on_gone(struct server_reply *rp)
 {
 	struct download *d = rp->data;
 
-	/* TODO(lab 5): the guest has left. Remember it (the step in flight
-	 * will see it when it lands); a pipe running must stop (pipe_gone()),
-	 * and its done ends the download; an fs order still queued may be
-	 * taken back (fs_cancel()): its callback then comes sooner. */
+	/* TODO(lab 5): the frame's on_gone: the guest has left, at any
+	 * step. Afterwards the download knows it (the step in flight sees
+	 * it when it lands and answers nothing); a pipe running is stopping
+	 * (pipe_gone()), and its done ends the download; an fs order still
+	 * queued may be taken back (fs_cancel()): its callback comes sooner,
+	 * with -ECANCELED.
+	 *
+	 * Trap: the download is NOT freed here. Something of the pool's
+	 * may still refer to it, and its last step frees it. */
 	d->gone = true;
 }
 

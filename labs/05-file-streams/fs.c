@@ -74,19 +74,26 @@ static bool beneath(int dirfd, int fd)
  * -EISDIR or -EACCES when it is not a regular file. */
 static long open_beneath(int dirfd, const char *name)
 {
-	/* TODO(lab 5): open name for reading beneath dirfd, or say why not
-	 * (a negative errno), as fs.h promises.
+	/* TODO(lab 5): on a pool thread. Returns a descriptor of name,
+	 * resolved relative to dirfd, open read-only and close-on-exec, when
+	 * it is a regular file that really lies beneath dirfd. Else a
+	 * negative errno, as fs.h promises (test_fs_open_refuses tries each):
+	 * - -EXDEV: the name leads out of the folder, as written (absolute,
+	 *   a ".." step: so whether or not such a file exists, "../x" too)
+	 *   or through a symbolic link;
+	 * - -EISDIR for a directory, -EACCES for any other file that is not
+	 *   regular (a device, a FIFO, a socket);
+	 * - the open's own error (-ENOENT: no such file).
+	 * Every refusal leaves no descriptor open (leaks.descriptors).
 	 *
-	 * - A name that climbs (climbs()) is refused before anything is
-	 *   opened.
-	 * - openat() relative to dirfd, read-only and close-on-exec. Also
-	 *   O_NONBLOCK: opening a FIFO for reading waits for a writer, and a
-	 *   pool thread stuck there for ever is a cook lost. O_NOCTTY too.
-	 * - Once open, the name may still have led out through a symbolic
-	 *   link: beneath() asks the kernel where the file really is.
-	 * - Only a regular file is served (fstat()): a directory is
-	 *   -EISDIR, anything else -EACCES.
-	 * - Every refusal after the open closes what it opened.
+	 * Given: climbs(name) judges the name as written, without opening
+	 * anything; beneath(dirfd, fd) asks the kernel where an open file
+	 * really is (APPENDIX A.4 says why the name alone cannot tell).
+	 *
+	 * Traps, each of which costs a cook for good or the server's peace:
+	 * opening a FIFO for reading waits for a writer unless the open is
+	 * non-blocking (O_NONBLOCK), and a terminal device opened without
+	 * O_NOCTTY may become the server's controlling terminal.
 	 */
 	(void)dirfd;
 	(void)name;
@@ -120,15 +127,17 @@ static long read_at(struct fs_req *r)
 /* On a pool thread: the system call, and nothing of the loop's. */
 static void run(struct tp_work *w)
 {
-	/* TODO(lab 5): the operation r->op (r is w->data), with the
-	 * arguments the call wrote down; its result in r->result: what
-	 * fs.h says each returns, or -errno.
+	/* TODO(lab 5): the pool's work, on a cook's thread. Afterwards
+	 * the operation the fs_* call wrote down in its request (r->op and
+	 * its arguments; w is the work submit() gave the pool) has been made,
+	 * and r->result holds what fs.h says it returns, or -errno.
 	 *
-	 * FS_OPEN is open_beneath(), FS_READ read_at(). A close that fails
-	 * still closed the descriptor (Linux): its result is 0.
+	 * Given: open_beneath() and read_at() (pread(), EINTR retried).
+	 * Fact: on Linux a close() that fails still closed the descriptor
+	 * (a retry could close someone else's): its result is 0.
 	 *
-	 * This runs on a cook's thread: touch the request and nothing else
-	 * (not the loop, not a callback).
+	 * Trap: this runs beside the loop thread. It may touch the request
+	 * and nothing else: not the loop, not the stream, not a callback.
 	 */
 	(void)w;
 	(void)open_beneath;
@@ -138,19 +147,26 @@ static void run(struct tp_work *w)
 /* On the loop thread: the result is back (or the order never ran). */
 static void done(struct tp_work *w, int status)
 {
-	/* TODO(lab 5): the request's callback, exactly once. status is the
-	 * pool's: -ECANCELED when the order never ran (fs_cancel(), or the
-	 * pool shutting), and then that is the result the caller sees. */
+	/* TODO(lab 5): the pool's after_work, on the loop thread.
+	 * Afterwards the request's callback has run, exactly once, and saw
+	 * in r->result what run() stored -- or -ECANCELED when the order
+	 * never ran (status: fs_cancel() took it back, or the pool shut
+	 * first), since then run() stored nothing. The request is the
+	 * caller's again from the callback on: touch nothing of it after. */
 	(void)w;
 	(void)status;
 }
 
 static int submit(struct tp_pool *p, struct fs_req *r, enum fs_op op, fs_cb cb)
 {
-	/* TODO(lab 5): hand the order to the pool (tp_submit()), with run
-	 * and done as its work and after_work. The pool gives them the
-	 * struct tp_work embedded in r: leave a way back to r in it. What
-	 * tp_submit() says is what the fs_* call returns. */
+	/* TODO(lab 5): every fs_* call ends here, its arguments written
+	 * down in r. Returns what tp_submit() returns: 0, and then the order
+	 * (op, cb) is with the pool, to be made by run() and answered by
+	 * done(); or its error (-ESHUTDOWN, a failure to start the cooks),
+	 * and then cb never comes.
+	 *
+	 * Fact: run() and done() receive only the struct tp_work embedded in
+	 * r (pool.h says what of it is yours); from it they must find r. */
 	(void)p;
 	(void)r;
 	(void)op;

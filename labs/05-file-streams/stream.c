@@ -34,19 +34,29 @@ static void on_read(struct fs_req *r);
 /* Starts the next read, if the stream may read and has more to. */
 static int read_next(struct rstream *s)
 {
-	/* TODO(lab 5): the heart of the stream.
-	 *
-	 * - Nothing to do while a read is in flight, paused, ended or
-	 *   closing: that is what keeps it to one read at a time. Nor
-	 *   while on_data runs (it may resume from inside): the buffer is
-	 *   still being read, and on_read() reads on once it returns.
-	 * - At `end`: on_end(0), once, and no read.
-	 * - Else read min(chunk, what is left) at `pos` with fs_read(),
-	 *   into the stream's one buffer (allocated at the first read, and
-	 *   kept: a stream costs one chunk, whatever the file's size).
-	 * - A buffer that cannot be had, or a read that cannot be
-	 *   submitted, ends the stream with that error (on_end) and is
+	/* TODO(lab 5): the heart of the stream. Returns 0 or a negative
+	 * errno. Afterwards, exactly one of these holds:
+	 * - the stream may not read now -- a read is in flight, it is
+	 *   paused, ended or closing, or one of its callbacks is running --
+	 *   and nothing changed;
+	 * - it was at `end`: on_end(0) has been called, once in the
+	 *   stream's life;
+	 * - a read is in flight (fs_read(), landing in on_read()): the next
+	 *   min(chunk, end - pos) bytes at `pos`, into the stream's buffer;
+	 * - the buffer could not be had (-ENOMEM) or the read not submitted
+	 *   (the pool's error): on_end has said so, and that error is
 	 *   returned.
+	 *
+	 * Memory: one buffer of s->chunk bytes per stream, whatever the
+	 * file's size (memory.many_downloads), from its first read to its
+	 * close. s->chunk may change between rstream_init() and that first
+	 * read, never after.
+	 *
+	 * Traps: a resume from inside on_data must not start a read into the
+	 * chunk on_data is still reading (test_stream_chunks fails if a read
+	 * is in the pool while a chunk is handed on); yet once on_data
+	 * returns, the stream must read on by itself. A resume after the end
+	 * must not say on_end again.
 	 */
 	(void)s;
 	(void)on_read;
@@ -56,29 +66,39 @@ static int read_next(struct rstream *s)
 /* A read has landed, on the loop thread. */
 static void on_read(struct fs_req *r)
 {
-	/* TODO(lab 5): the read's result, handed on.
+	/* TODO(lab 5): fs_read()'s callback (r->data is yours to set
+	 * before the read), on the loop thread; r->result is the bytes read
+	 * or a negative errno. Afterwards:
+	 * - if the stream is closing, its close has finished (stream.h's
+	 *   close rule), and nothing else is said;
+	 * - a failed read has ended the stream with its error (on_end), and
+	 *   a read of 0 bytes before `end` with -EIO: the file shrank;
+	 * - otherwise on_data has had the chunk, `pos` is past it, and the
+	 *   next read has started if the stream may read (read_next()).
 	 *
-	 * - Closing: the close can finish now (free the buffer,
-	 *   on_closed); nothing else is said.
-	 * - A negative result ends the stream with it; 0 bytes before `end`
-	 *   means the file shrank: -EIO.
-	 * - Else move `pos` on and call on_data. It may pause or close the
-	 *   stream from inside: a close there must only finish once on_data
-	 *   has returned (the stream's memory may go with on_closed), and a
-	 *   pause means no next read. Then the next read.
+	 * The trap: on_data (and on_end) may pause, resume or close the
+	 * stream from inside. A close there finishes only once the callback
+	 * has returned: on_closed may free the stream, so nothing of it may
+	 * be touched after on_closed -- and on_closed must not run while the
+	 * callback still reads the buffer (test_stream_close_in_data). A
+	 * pause there means no next read.
 	 */
 	(void)r;
 }
 
 void rstream_pause(struct rstream *s)
 {
-	/* TODO(lab 5): no read starts from now on (one in flight lands). */
+	/* TODO(lab 5): afterwards no read starts until rstream_resume();
+	 * a read already in flight still lands and is handed on. */
 	(void)s;
 }
 
 int rstream_resume(struct rstream *s)
 {
-	/* TODO(lab 5): reads on, from where it stopped. */
+	/* TODO(lab 5): afterwards the stream reads on from where it
+	 * stopped (or says on_end(0) if nothing is left), unless it has
+	 * ended or is closing. Returns what read_next() says (stream.h). From
+	 * inside on_data, it reads on once on_data has returned. */
 	(void)s;
 	(void)read_next;
 	return -ENOSYS;
@@ -86,11 +106,24 @@ int rstream_resume(struct rstream *s)
 
 void rstream_close(struct rstream *s, rstream_closed_fn on_closed)
 {
-	/* TODO(lab 5): stream.h's close rule. A read in flight still writes
-	 * into the buffer: the close finishes when it lands (fs_cancel()
-	 * makes that sooner, with -ECANCELED, if no thread has it yet). A
-	 * callback of the stream running now: when it returns. Else now.
-	 * A second close does nothing. */
+	/* TODO(lab 5): stream.h's close rule. Afterwards no callback of
+	 * the stream comes but on_closed (may be NULL), once, and only when
+	 * nothing refers to the stream any more:
+	 * - a read in flight still writes into the buffer: the close
+	 *   finishes when it lands (fs_cancel() makes that sooner, with
+	 *   -ECANCELED, if no cook has started it);
+	 * - a callback of the stream running now (on_data, on_end: the
+	 *   close came from inside it) still reads the buffer: the close
+	 *   finishes when it returns;
+	 * - else the close finishes here, before rstream_close() returns.
+	 * "Finishes": the buffer is freed, then on_closed. A second close
+	 * before that does nothing. fd is the caller's: not closed here.
+	 *
+	 * Traps (valgrind sees each): a buffer freed under a cook's pread()
+	 * or under on_data; on_closed twice, or from inside rstream_close()
+	 * called in on_data; the stream touched after on_closed, which may
+	 * have freed it.
+	 */
 	(void)s;
 	(void)on_closed;
 }
@@ -100,12 +133,24 @@ void rstream_close(struct rstream *s, rstream_closed_fn on_closed)
 void pipe_start(struct pipe *pp, struct rstream *src, struct server_reply *dst,
                 pipe_done_fn done)
 {
-	/* TODO(lab 5): the stream's chunks into the answer, as stream.h
-	 * says: server_write() each; when it says full (1), pause until
-	 * pipe_drain(); when it fails, close the stream. At the stream's
-	 * end (an error too), server_end(). done once, after the stream is
-	 * closed, with the first error seen (0: all of it went out). The
-	 * stream's data field can lead its callbacks back to the pipe. */
+	/* TODO(lab 5): stream.h's pipe. From here src is the pipe's (its
+	 * data and its callbacks: the stream's data can lead them back to
+	 * the pipe), and it is started. Then, until done:
+	 * - every chunk goes out, in order, through server_write();
+	 * - when server_write() says the queue is full (1), no read starts
+	 *   until pipe_drain() (backpressure: memory.slow_reader);
+	 * - when it fails (< 0), the stream stops;
+	 * - at the stream's end, server_end() -- after a read error too:
+	 *   the body then falls short of its Content-Length, and the frame
+	 *   closes the client, who would otherwise wait for it for ever.
+	 * done comes exactly once, after src is closed (its on_closed), with
+	 * the first error seen: a read's, server_write()'s or server_end()'s,
+	 * -ENOTCONN for a client gone; 0 when all of it went out.
+	 *
+	 * Trap (test_pipe_teardown): done before the stream is closed -- a
+	 * read still in flight writes into a buffer its owner may free in
+	 * done.
+	 */
 	(void)pp;
 	(void)src;
 	(void)dst;
@@ -114,13 +159,16 @@ void pipe_start(struct pipe *pp, struct rstream *src, struct server_reply *dst,
 
 void pipe_drain(struct pipe *pp)
 {
-	/* TODO(lab 5): the queue has emptied: read on. */
+	/* TODO(lab 5): dst's on_drain: the queue has emptied. Afterwards
+	 * the stream reads on, unless it has ended or is closing. */
 	(void)pp;
 }
 
 void pipe_gone(struct pipe *pp)
 {
-	/* TODO(lab 5): the client has left (-ENOTCONN): stop the stream;
-	 * done comes once it is closed. */
+	/* TODO(lab 5): dst's on_gone: the client has left. Afterwards the
+	 * stream is stopping, and nothing more goes to dst; done comes once
+	 * the stream is closed, with -ENOTCONN unless an error came first.
+	 * It may come while a read is in flight (test_pipe_teardown). */
 	(void)pp;
 }

@@ -88,10 +88,17 @@ void compute_spin(int ms, struct worker *w)
 
 static int cook_message(struct worker *w, struct port_msg *m)
 {
-	/* TODO(lab 6): on a worker's thread: the order (struct order, its exact
-	 * size, else -EPROTO), the work (compute_spin(), which returns early
-	 * when the worker is told to stop), and the reply (the same order
-	 * back). A parent that has gone (-EPIPE) is no error.
+	/* TODO(lab 6): a worker's opts.on_message, on its own thread: m is
+	 * an order from the loop, yours to free. Returns 0 when the work is
+	 * done and its reply posted back (worker_reply(): the same order,
+	 * which is how the loop knows which job it was); -EPROTO for a
+	 * message that is not exactly a struct order; or the reply's error
+	 * -- except -EPIPE: a parent that has stopped listening is no
+	 * error.
+	 *
+	 * Given: compute_spin(), the work itself; it returns early once
+	 * worker_terminate() has been called, since C cannot interrupt a
+	 * thread.
 	 */
 	(void)w;
 	port_msg_free(m);
@@ -132,10 +139,13 @@ static void end_job(struct job *j, int status)
 
 static void give(struct cook *c, struct job *j)
 {
-	/* TODO(lab 6): cook c (free) takes job j: both remember it, busy counts
-	 * it, and the order goes to the worker (worker_post()). A post that
-	 * fails: the worker is ending; answer 503 (end_job()) and free the
-	 * worker again.
+	/* TODO(lab 6): on the loop thread; c is free and not gone, j taken
+	 * (its request is the frame's taken reply) and in no queue.
+	 * Afterwards either c is working on j -- each knows the other
+	 * (c->job, j->cook), pool.busy counts it, and the order is with the
+	 * worker -- or the order could not be posted (the worker is ending:
+	 * worker_post() says -EPIPE), and then j has its 503 (end_job()) and
+	 * c is free again, counted out of busy.
 	 */
 	(void)c;
 	end_job(j, 501);
@@ -144,17 +154,23 @@ static void give(struct cook *c, struct job *j)
 /* The next job in the queue, to the cook c (free now). */
 static void next_job(struct cook *c)
 {
-	/* TODO(lab 6): cook c is free: the oldest job in the queue, if any (and
-	 * unless the pool is closing or c has gone), is its.
+	/* TODO(lab 6): on the loop thread; c has just become free.
+	 * Afterwards c works on the oldest queued job (out of the queue, out
+	 * of pool.queued), if there is one -- unless the pool is closing or c
+	 * has gone (its worker has exited): those take no more jobs, and the
+	 * queue keeps its jobs.
 	 */
 	(void)c;
 }
 
 static void cook_reply(struct worker *w, struct port_msg *m)
 {
-	/* TODO(lab 6): cook c's reply, on the loop: its job is done
-	 * (completed); answer it (end_job(): a guest who left gets nothing),
-	 * and c takes the next job in the queue.
+	/* TODO(lab 6): a worker's opts.on_reply (w->data is its cook), on
+	 * the loop thread: m, yours to free, says the cook's job is done.
+	 * Afterwards that job has been answered and freed (end_job(): a guest
+	 * who left gets nothing, and that is fine), pool.completed counts it,
+	 * busy no longer does, and the cook has taken the next queued job if
+	 * there is one.
 	 */
 	(void)w;
 	(void)next_job;
@@ -184,18 +200,27 @@ static void cook_exit(struct worker *w, int code)
  * its reply (it cannot be stopped). */
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 6): the guest left. A job still in the queue goes now (out
-	 * of the queue, freed: it never runs). A running one cannot be stopped:
-	 * its cook's reply finds nobody to answer, and frees it.
+	/* TODO(lab 6): the frame's on_gone (rp is the job's reply; its
+	 * data is what you set), on the loop thread. Afterwards a job that
+	 * was still queued is gone: out of the queue, out of pool.queued,
+	 * freed -- it never runs. A job a worker is running cannot be
+	 * stopped: it stays the cook's, and its reply finds nobody to answer
+	 * (server_answer() says -ENOTCONN) and frees it.
+	 *
+	 * Trap: freeing a running job here; the cook still points at it
+	 * (valgrind's invalid read when the reply lands).
 	 */
 	(void)rp;
 }
 
 static int compute_route_later(struct server_req *r, int ms, bool head)
 {
-	/* TODO(lab 6): take the request (server_take(), with on_gone) and give
-	 * the job to a free cook (not gone), or queue it (oldest first) when
-	 * all are busy. -ENOMEM when the job cannot be had.
+	/* TODO(lab 6): the route for GET|HEAD /compute?ms=N (ms parsed,
+	 * head: a HEAD). Returns SERVER_LATER, and then the request is taken
+	 * (server_take(), with on_gone) and its job is with a free cook (not
+	 * gone), or, all busy, the newest in the queue (pool.queued counts
+	 * it): queued jobs are served oldest first. Or -ENOMEM when the job
+	 * cannot be had (the frame answers 500).
 	 *
 	 * Until you write it: 501.
 	 */

@@ -1,10 +1,10 @@
 /* port.c - a message port: a locked queue and an eventfd bell (lab 6;
  * port.h).
  *
- * The same bell as lab 4's pool, one per port: a post appends under the
- * lock and rings only when the queue was empty; the loop answers a ring by
- * reading the eventfd and taking the whole queue at once, so that any
- * number of posts cost one wake-up.
+ * The same bell as lab 4's pool, one per port, with the same two rules at
+ * once: no message sits in the queue with no ring on its way, and any
+ * number of posts between two looks of the loop cost one wake-up
+ * (port.h's rules; test_port_coalesce counts them).
  *
  * You write the functions marked TODO(lab 6): enqueue() (under port_post()
  * and port_post_owned()), port_post_owned(), port_drain(), on_ring() and
@@ -33,11 +33,20 @@ static void ring(int fd)
 /* Appends m; rings if the queue was empty. -EPIPE once closed. */
 static int enqueue(struct port *p, struct port_msg *m)
 {
-	/* TODO(lab 6): append m to p's queue under p->lock, and ring the bell
-	 * (ring()) if the queue was empty: a queue that already held a message
-	 * has a ring on its way. A closed port takes nothing: -EPIPE. Why must
-	 * the ring be under the lock too? (port_close() closes the eventfd once
-	 * `closed` is set.)
+	/* TODO(lab 6): from any thread, under port_post() and
+	 * port_post_owned(). Returns 0, and then m is the newest message in
+	 * p's queue and the receiver's loop will hear of it, with rings
+	 * coalescing as port.h says; or -EPIPE once port_close() has begun
+	 * (p->closed), and then m is the caller's still.
+	 *
+	 * Given: ring(), one eventfd write. p->lock guards the queue and
+	 * `closed`.
+	 *
+	 * The trap (test_port_races, under helgrind): port_close() on the
+	 * loop thread may run at any moment, and once `closed` is set the
+	 * eventfd is closed soon after -- its number may then be another
+	 * file's. A post that finds the port open must not ring after that
+	 * close.
 	 */
 	(void)p;
 	(void)m;
@@ -64,10 +73,13 @@ int port_post(struct port *p, const void *data, size_t len)
 
 int port_post_owned(struct port *p, void **data, size_t len)
 {
-	/* TODO(lab 6): like port_post(), but the message points at *data
-	 * (m->owned: port_msg_free() frees it) instead of holding a copy. Clear
-	 * *data only once the post has succeeded: on failure the buffer is
-	 * still the caller's.
+	/* TODO(lab 6): port_post() without the copy (port.h): the message
+	 * carries the caller's buffer itself (m->owned says so, and
+	 * port_msg_free() then frees it too). Returns 0, and then *data is
+	 * NULL: the sender cannot touch the buffer again. On failure
+	 * (-ENOMEM, -EPIPE) *data is untouched and the buffer still the
+	 * caller's (test_port_copy_and_transfer; valgrind sees a leak or a
+	 * double free otherwise).
 	 */
 	(void)p;
 	(void)data;
@@ -98,11 +110,17 @@ static void free_all(struct list *q)
  * rest of the batch is then freed unreceived. */
 void port_drain(struct port *p)
 {
-	/* TODO(lab 6): take the whole queue under the lock (list_move() to a
-	 * list of your own), then, with the lock released, hand each message to
-	 * p->on_message, oldest first, counting p->received. on_message may
-	 * close the port: stop then, and free the rest of the batch unread
-	 * (free_all()).
+	/* TODO(lab 6): on the receiver's loop thread. Afterwards every
+	 * message queued when it began has been handed to p->on_message,
+	 * oldest first, each once and counted in p->received -- unless
+	 * on_message closed the port: then the rest of that batch has been
+	 * freed unreceived (free_all()) and nothing more was delivered.
+	 *
+	 * Traps: on_message runs without the lock -- it may post to this very
+	 * port, or another thread may post meanwhile, and both lock; and the
+	 * senders must not wait on the lock while on_message works. A
+	 * message posted during the drain rang its own bell: it may wait for
+	 * the next one.
 	 */
 	(void)p;
 	(void)free_all;
@@ -110,8 +128,16 @@ void port_drain(struct port *p)
 
 static void on_ring(struct ev_io *io, unsigned revents)
 {
-	/* TODO(lab 6): the bell rang: read the eventfd (one read answers every
-	 * ring before it; count p->wakeups), then deliver (port_drain()).
+	/* TODO(lab 6): the bell's ev_io callback (p = io->h.data), on the
+	 * receiver's loop thread. Afterwards the ring is heard (the eventfd
+	 * read: level-triggered epoll reports it again at once, for ever,
+	 * until it is), p->wakeups counts the reads that found a ring, and
+	 * the queue has been delivered (port_drain()).
+	 *
+	 * The trap, as in lab 4's on_bell(): a post may come while you are
+	 * here, and ring. Whatever the interleaving, its message must be
+	 * delivered now or have a ring still pending when the loop next
+	 * looks.
 	 */
 	(void)io;
 	(void)revents;
@@ -171,10 +197,17 @@ static void on_wake_closed(struct ev_handle *h)
 
 void port_close(struct port *p, port_closed_fn on_closed)
 {
-	/* TODO(lab 6): set `closed` under the lock (from then on posts fail and
-	 * nobody rings), free what is still queued, remember on_closed, and
-	 * close the watcher: on_wake_closed closes the eventfd and calls
-	 * on_closed, from the loop.
+	/* TODO(lab 6): on the receiver's loop thread, once. Afterwards
+	 * every post, from any thread, fails with -EPIPE and rings no more;
+	 * the messages still queued are freed unreceived; and on_closed (may
+	 * be NULL) will come, once, from the loop, when the bell's watcher is
+	 * closed (ev_close(): on_wake_closed(), given, then closes the
+	 * eventfd and calls it). Closed from inside on_message, the rest of
+	 * the batch is not delivered (port_drain()).
+	 *
+	 * The trap (test_port_races): a post on another thread racing with
+	 * the close either got in before it (and its message is freed here)
+	 * or gets -EPIPE: nothing in between, nothing leaked.
 	 */
 	(void)p;
 	(void)on_closed;

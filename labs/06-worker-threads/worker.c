@@ -46,10 +46,13 @@ static void report(struct worker *w, enum event_kind kind, int value)
  * this round. Messages still in the inbox are dropped with it. */
 static void finish(struct worker *w, int code)
 {
-	/* TODO(lab 6): end the worker with `code`, once (w->finishing): what
-	 * main started is closed (opts.on_stop, may be NULL), the inbox is
-	 * closed (its queued messages are dropped with it), and the loop stops
-	 * after this round (ev_stop()).
+	/* TODO(lab 6): on the worker's thread. The first call decides:
+	 * afterwards the worker is ending with `code` (what on_exit will
+	 * say), what main started has been closed (opts.on_stop, may be
+	 * NULL), the inbox is closing (its queued messages are dropped with
+	 * it: later posts say -EPIPE), and the loop will stop after this
+	 * round. Every later call does nothing: an exit after an error keeps
+	 * the error's code, and on_stop runs once.
 	 */
 	(void)w;
 	(void)code;
@@ -64,11 +67,15 @@ static void fail(struct worker *w, int err)
 
 static void on_inbox(struct port *p, struct port_msg *m)
 {
-	/* TODO(lab 6): a message from the parent, on the worker's thread. Once
-	 * worker_terminate() has set `stopping` (read it atomically), drop it
-	 * and finish with exit code 1 (Node's); else hand it to
-	 * opts.on_message, and an error it returns is the worker's failure
-	 * (fail()).
+	/* TODO(lab 6): the inbox's on_message (p->data is yours to set),
+	 * on the worker's thread: a message from the parent, yours to free or
+	 * hand on. Afterwards:
+	 * - once worker_terminate() has been called (`stopping`: written by
+	 *   another thread, so read atomically), the message is dropped and
+	 *   the worker is ending with exit code 1 (Node's);
+	 * - else opts.on_message has it (and owns it), and an error it
+	 *   returned has failed the worker: on_error, then exit code 1
+	 *   (fail(), given).
 	 */
 	(void)p;
 	port_msg_free(m);
@@ -76,12 +83,25 @@ static void on_inbox(struct port *p, struct port_msg *m)
 
 static void *run(void *arg)
 {
-	/* TODO(lab 6): the worker's thread: opts.main (may be NULL; an error
-	 * fails the worker), then its loop until finish() stops it (or it runs
-	 * out: then finish with 0); one more round (EV_RUN_NOWAIT) for the
-	 * closes finish() began; ev_loop_close(), whose error is the worker's
-	 * too (a handle on_stop left open); and last, report the exit. After
-	 * that post, w may be gone: touch nothing.
+	/* TODO(lab 6): the worker's thread, from pthread_create() to its
+	 * return (arg: what worker_start() gave). What must hold (worker.h's
+	 * rules):
+	 * - opts.main (may be NULL) runs first, with opts.init; an error it
+	 *   returns fails the worker;
+	 * - then the worker's loop runs until the worker ends; a loop that
+	 *   runs out of work by itself ends it with code 0;
+	 * - the closes the end began (on_stop's handles, the inbox) have run
+	 *   their callbacks before ev_loop_close(); its -EBUSY (a handle
+	 *   on_stop left open) is the worker's error: reported to the
+	 *   parent, and exit code 1 whatever was asked;
+	 * - last, "exit" with the code on the events port. That post is the
+	 *   thread's last touch of w: the parent may join and free w as soon
+	 *   as it lands.
+	 *
+	 * Fact (lab 3's ev_run(), as libuv's): an ev_stop() made while the
+	 * loop was not running (in main, or after ev_run() returned) stays
+	 * pending, and the next ev_run() returns at once without running
+	 * anything. Count your rounds with that in mind.
 	 */
 	(void)arg;
 	(void)fail;
@@ -138,11 +158,16 @@ static void on_port_closed(struct port *p)
 
 static void on_event(struct port *p, struct port_msg *m)
 {
-	/* TODO(lab 6): an error or the exit, on the parent's loop. Deliver the
-	 * replies posted before it first (port_drain() of the outbox). An error
-	 * goes to opts.on_error. The exit: join the thread (it has only its
-	 * return left), keep the code, and close the outbox and the events
-	 * port; the second on_port_closed calls on_exit.
+	/* TODO(lab 6): the events port's on_message, on the parent's loop
+	 * thread: a struct event, yours to free. Afterwards every reply the
+	 * worker posted before the event has reached on_reply (the two ports
+	 * ring separately: port_drain() exists for this), and then:
+	 * - an error: opts.on_error (may be NULL) has had it;
+	 * - the exit: the thread is joined -- "exit" was its last post, so
+	 *   the join waits only for its return, never for work -- its code
+	 *   is kept for on_exit, and the outbox and the events port are
+	 *   closing; on_port_closed() (given) calls on_exit when the second
+	 *   is closed.
 	 */
 	(void)p;
 	(void)on_port_closed;
@@ -152,12 +177,22 @@ static void on_event(struct port *p, struct port_msg *m)
 int worker_start(struct worker *w, struct ev_loop *parent,
                  const struct worker_opts *opts)
 {
-	/* TODO(lab 6): the worker's loop, its inbox on that loop, and the
-	 * outbox and events ports on the parent's loop, all made here, before
-	 * the thread, so that worker_post() works at once; then
-	 * pthread_create() (run). Unwind with goto on failure (port.h: a
-	 * port_close() needs a loop round to finish). -EINVAL without opts or
-	 * opts->on_message.
+	/* TODO(lab 6): on the parent's loop thread. Returns 0, and then
+	 * the worker's thread runs run(); worker_post() works at once, even
+	 * before that thread has run a line (its loop and inbox are made
+	 * here); replies, errors and the exit will come to the parent's loop
+	 * (the outbox and events ports), which they keep alive until on_exit;
+	 * w is WORKER_RUNNING. w's memory may hold anything before the call
+	 * (a worker reused after its on_exit): nothing of it may be relied on
+	 * but w->data.
+	 *
+	 * Or returns, with no thread started and no callback of opts to come:
+	 * -EINVAL without opts or opts->on_message; the error of the loop,
+	 * a port or pthread_create() (which returns an error number, not -1
+	 * and errno). Everything made before the failure is undone: the
+	 * worker's own loop closed (a port_close() finishes only in a round
+	 * of its loop), the parent's ports closing (worker.h: the caller runs
+	 * the parent's loop once).
 	 *
 	 * Until you write it: -ENOSYS.
 	 */
@@ -183,9 +218,13 @@ int worker_post_owned(struct worker *w, void **data, size_t len)
 
 void worker_terminate(struct worker *w)
 {
-	/* TODO(lab 6): set `stopping` (atomically: another thread reads it),
-	 * then wake the worker's loop with a message it will drop (a post that
-	 * fails means it is ending already).
+	/* TODO(lab 6): on the parent's loop thread. Afterwards
+	 * worker_stopping() is true on every thread, and the worker will end
+	 * (exit code 1) at its next message or loop iteration -- even an
+	 * idle one. A worker that is ending already is left to end.
+	 *
+	 * The trap (test_worker_terminate): an idle worker sleeps in its
+	 * poll, and a flag alone wakes nobody.
 	 */
 	(void)w;
 }

@@ -98,15 +98,20 @@ static void ask(struct download *d)
 
 static void on_drain(struct server_reply *rp)
 {
-	/* TODO(lab 7): the socket has room again: ask for pieces until
-	 * ZS_WINDOW are on their way. */
+	/* TODO(lab 7): the frame's on_drain: the client's queue has
+	 * emptied after server_write() said full. Afterwards, unless the
+	 * client has gone, pieces have been asked of the worker (ask(),
+	 * given) until ZS_WINDOW are on their way (d->asked) -- never more:
+	 * the window is what bounds memory (memory.download). */
 	(void)rp;
 }
 
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 7): have the worker stop; the download ends at its
-	 * DL_DONE. */
+	/* TODO(lab 7): the frame's on_gone. Afterwards the download knows
+	 * the client has gone (nothing more is written or asked for) and the
+	 * worker has been told to stop (DL_ABORT). The download is NOT freed
+	 * here: it ends at its DL_DONE, which always comes. */
 	(void)rp;
 }
 
@@ -126,10 +131,22 @@ static int begin_answer(struct download *d)
 
 void download_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): DL_DATA: one piece fewer asked for; unless nobody
-	 * waits, the head first (begin_answer), then the piece; room left:
-	 * ask for the next, full: wait for on_drain. DL_DONE: end the
-	 * answer (unless nobody waits) and finish(). */
+	/* TODO(lab 7): a message from the worker about download m->id, on
+	 * the loop thread; no such download: it has ended, and the message
+	 * is ignored. Afterwards:
+	 * - DL_DATA (a piece of the zip, in m->payload): it is no longer
+	 *   counted as asked for; unless the client has gone, the head went
+	 *   out before the first piece (begin_answer(), given; it fails when
+	 *   the client has gone, and on_gone has then been called), the
+	 *   piece has been written (server_write(); zs_stats.bytes_out
+	 *   counts it), and the next piece is asked for only if the queue
+	 *   has room -- a full queue (1) waits for on_drain;
+	 * - DL_DONE: the answer has ended (end_answer(), given, with m->err),
+	 *   unless the client has gone, and the download has ended
+	 *   (finish()).
+	 *
+	 * Trap: server_write() returning 1 is not an error: the piece was
+	 * queued. */
 	(void)zw;
 	(void)m;
 	(void)begin_answer;
@@ -357,9 +374,16 @@ static int step(struct dl_work *dw)
 /* Makes the next piece: about ZS_PIECE bytes of zip, or the last. */
 static int produce(struct zs_worker *zw, struct dl_work *dw)
 {
-	/* TODO(lab 7): step() until the piece holds ZS_PIECE bytes or the
-	 * zip is finished (an error: done() with it); send the piece
-	 * (DL_DATA) if it holds any, and empty it; once finished, done(). */
+	/* TODO(lab 7): on the worker's thread, a DL_MORE: the loop asks
+	 * for the next piece. Returns 0 or an error that fails the worker.
+	 * Afterwards the loop has one DL_DATA holding at least ZS_PIECE
+	 * bytes of zip, or what was left when the zip finished (none if
+	 * nothing was), and dw's piece buffer is empty again; the zip grows
+	 * by step() (given: one entry begun, one read of a file, or the
+	 * end). A zip finished -- or failed -- has ended the download
+	 * (done(), given: DL_DONE; ZIP_ENOMEM is ZS_ESERVER to the client).
+	 * One DL_MORE, one piece: that is the window's rule, and what keeps
+	 * the worker from zipping faster than the client reads. */
 	(void)zw;
 	(void)dw;
 	(void)step;

@@ -23,13 +23,18 @@
 
 int zx_check_name(const char *name, size_t max)
 {
-	/* TODO(lab 7): the rules of extract.h, on the name as it is -- never
-	 * join it to a path and clean it first, or "a/../../x" looks fine:
-	 * - empty: ZIP_ESLIP; longer than max bytes: ZIP_ELIMIT;
-	 * - a leading '/', or a drive letter (a letter, then ':'): ZIP_ESLIP;
-	 * - any byte below 0x20, 0x7f, or a backslash: ZIP_ESLIP;
-	 * - then component by component (split at '/'): a component that is
-	 *   exactly ".." is ZIP_ESLIP. A trailing '/' (a folder) is fine. */
+	/* TODO(lab 7): extract.h's name rules. Returns 0 for a plain
+	 * relative path (a trailing '/', a folder, is fine), else the first
+	 * of these that applies (test_extract checks which):
+	 * - ZIP_ESLIP: empty; ZIP_ELIMIT: longer than max bytes;
+	 * - ZIP_ESLIP: a leading '/', or a drive letter (a letter, then
+	 *   ':'); any byte below 0x20, 0x7f, or a backslash anywhere;
+	 * - ZIP_ESLIP: a component (the bytes between two '/') that is
+	 *   exactly "..".
+	 *
+	 * The trap: judge the name as it is. Joined to a path and cleaned
+	 * first (realpath(), a normalising helper), "a/../../x" looks fine;
+	 * and "..." or "a..b" are ordinary names, not climbs. */
 	(void)name;
 	(void)max;
 	return 0;
@@ -139,11 +144,14 @@ static int on_entry(void *arg, const struct zip_entry *e)
 	int rc;
 
 	snprintf(x->where, sizeof(x->where), "%s", e->name);
-	/* TODO(lab 7): judge the header before anything is made, in this
-	 * order: one entry more than lim.max_entries is ZIP_ELIMIT; then
-	 * the name (zx_check_name(), with lim.max_name); then, without
-	 * flag bit 3, a declared usize above what is left of lim.max_total
-	 * is ZIP_EBOMB now, before a byte is inflated. */
+	/* TODO(lab 7): judge the header before anything is made. Refused
+	 * entries return the first of these that applies:
+	 * - ZIP_ELIMIT: one entry more than lim.max_entries;
+	 * - the name's error (zx_check_name(), with lim.max_name);
+	 * - ZIP_EBOMB: without flag bit 3, a declared usize above what is
+	 *   left of lim.max_total -- refused now, before a byte is inflated
+	 *   (with bit 3 the header's sizes mean nothing: on_data counts).
+	 * Then the given part remembers the entry and makes it. */
 	if ((rc = remember(x, e)) < 0)
 		return rc;
 	if (is_folder(e->name)) {
@@ -166,15 +174,23 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 {
 	struct zip_extract *x = arg;
 
-	/* TODO(lab 7): count before writing: a bomb must stop at the limit,
-	 * its CRC-32 still far away.
-	 * - no file open (x->fd < 0: a folder): data is ZIP_ECORRUPT;
-	 * - more than what is left of lim.max_total: ZIP_EBOMB;
-	 * - past lim.ratio_floor bytes of output (e->out), an entry whose
-	 *   out / in is above lim.max_ratio: ZIP_EBOMB (mind in == 0);
-	 * - the bytes to nest_data(&x->nest, ...) (given, nested.h): it
-	 *   says whether the entry is an archive of archives too deep;
-	 * then add len to x->total and write it all (write_all()). */
+	/* TODO(lab 7): the reader's on_data: buf's len bytes of the
+	 * current entry (e->in and e->out: its bytes read and made so far,
+	 * these included). Returns 0 with every byte written to the entry's
+	 * file (x->fd; write_all()) and counted in x->total; or, before a
+	 * byte is written, the first of these that applies:
+	 * - ZIP_ECORRUPT: data (len > 0) for an entry with no file open
+	 *   (x->fd < 0: a folder);
+	 * - ZIP_EBOMB: more than what is left of lim.max_total;
+	 * - ZIP_EBOMB: past lim.ratio_floor bytes of output, an entry whose
+	 *   out / in is above lim.max_ratio;
+	 * - what nest_data(&x->nest, ...) (given, nested.h) says: an archive
+	 *   of archives too deep, or a bomb inside.
+	 *
+	 * Traps: in may still be 0 (a divisor); x->total + len may
+	 * overflow a comparison written the obvious way. The CRC-32 that
+	 * would expose a bomb comes only at the entry's end: by then a bomb
+	 * has filled the disk, so nothing may wait for it. */
 	(void)x;
 	(void)e;
 	(void)buf;
@@ -199,9 +215,11 @@ static int on_entry_end(void *arg, const struct zip_entry *e)
 
 static bool is_symlink(const struct zip_entry *c)
 {
-	/* TODO(lab 7): made by Unix (3) or OS X (19) -- the high byte of
-	 * made_by -- and a mode, in the high half of external, whose type
-	 * (& S_IFMT) is S_IFLNK. */
+	/* TODO(lab 7): true when the record says the entry is a symbolic
+	 * link. The facts: the system that made it is made_by's high byte
+	 * (3: Unix, 19: OS X; other systems' external attributes mean
+	 * something else), and for those the high half of external is the
+	 * st_mode, whose type (& S_IFMT) is S_IFLNK for a link. */
 	(void)c;
 	return false;
 }
@@ -212,12 +230,17 @@ static int on_central(void *arg, const struct zip_entry *c)
 	struct zip_extract *x = arg;
 
 	snprintf(x->where, sizeof(x->where), "%s", c->name);
-	/* TODO(lab 7): in this order: a symlink is ZIP_ESYMLINK; an unsafe
-	 * name (zx_check_name()) is refused; one record more than there
-	 * were entries is ZIP_EMISMATCH (an overlapping-entry bomb points
-	 * many records at one entry); and the record must describe the
-	 * entry at its place, x->seen[x->ncentral++]: the same offset, name
-	 * (fnv1a()), method, CRC-32, csize and usize, or ZIP_EMISMATCH. */
+	/* TODO(lab 7): the reader's on_central, one directory record c.
+	 * Returns 0 when c describes, exactly, the local entry at its place
+	 * (the k-th record the k-th entry, x->seen[k]: the same offset,
+	 * name -- remembered as fnv1a() of it --, method, CRC-32, csize and
+	 * usize), and counts it (x->ncentral). Else the first of these:
+	 * - ZIP_ESYMLINK: a symbolic link (is_symlink());
+	 * - the name's error (zx_check_name());
+	 * - ZIP_EMISMATCH: one record more than there were entries, or a
+	 *   record that differs from its entry.
+	 * An overlapping-entry bomb points many records into one entry's
+	 * data: this is where it is caught. */
 	(void)is_symlink;
 	return 0;
 }
@@ -228,8 +251,9 @@ static int on_end(void *arg, uint64_t entries)
 
 	(void)entries;
 	x->where[0] = '\0';
-	/* TODO(lab 7): the directory is over: fewer records than entries
-	 * is ZIP_EMISMATCH too. */
+	/* TODO(lab 7): the directory is over. Returns 0 when it had a
+	 * record for every entry; fewer records than entries is
+	 * ZIP_EMISMATCH too. */
 	return 0;
 }
 

@@ -78,18 +78,27 @@ made:
 
 int stage_publish(struct staging *s)
 {
-	/* TODO(lab 7): the folder becomes the result in one step: readable
-	 * (it was 0700 while it filled), then renamed to s->name -- never
-	 * over something already there (renameat2(2)). s->fd is closed
-	 * whatever happens. 0 or -errno. */
+	/* TODO(lab 7): the staging folder becomes the result in one step
+	 * no reader can see half done. Returns 0, and then s->name is the
+	 * folder, with everything in it, readable by others (it was 0700
+	 * while it filled, 0755 now). Or -errno, and then s->name is as it
+	 * was and the staging folder is still there (the caller discards
+	 * it). Either way s->fd is closed.
+	 *
+	 * The trap: something named s->name may have appeared since
+	 * stage_open() looked, and it must never be replaced: rename(2)
+	 * silently replaces an empty folder (or a file, by a file), and
+	 * renameat2(2) has a flag that refuses to replace anything. */
 	(void)s;
 	return -ENOSYS;
 }
 
 void stage_discard(struct staging *s)
 {
-	/* TODO(lab 7): close s->fd if it is open (then -1), and remove the
-	 * staging folder and everything in it (rm_tree()): nothing of a
-	 * refused archive may be left. */
+	/* TODO(lab 7): afterwards s->fd is closed (and -1: a discard
+	 * after a failed publish, which closed it, must not close it again)
+	 * and the staging folder is gone with everything in it (rm_tree(),
+	 * given): nothing of a refused archive is left beside the
+	 * destination. */
 	(void)s;
 }

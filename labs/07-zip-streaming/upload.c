@@ -94,9 +94,16 @@ static void fail(struct upload *u)
 
 static void on_body(struct server_reply *rp, const void *data, size_t len)
 {
-	/* TODO(lab 7): the end (len 0): tell the worker (UP_END). A piece:
-	 * post it (UP_DATA), count it in flight, and pause the body once
-	 * ZS_INFLIGHT_HIGH bytes are in flight. A post that fails: fail(). */
+	/* TODO(lab 7): the frame's on_body, on the loop thread: the next
+	 * piece of the upload's body (data is valid during the call only),
+	 * or its end (len 0). Afterwards the worker has been told (zs_post():
+	 * UP_DATA with the piece, or UP_END), and the bytes posted but not
+	 * yet acknowledged (u->inflight) include this piece. Memory stays
+	 * flat however fast the client sends (memory.upload): at
+	 * ZS_INFLIGHT_HIGH bytes in flight the body is paused
+	 * (server_pause()) until the worker catches up. A post that fails
+	 * fails the upload (fail(), given: a 500, and the worker told to
+	 * discard). */
 	struct upload *u = rp->data;
 
 	(void)u;
@@ -107,16 +114,32 @@ static void on_body(struct server_reply *rp, const void *data, size_t len)
 
 static void on_gone(struct server_reply *rp)
 {
-	/* TODO(lab 7): nobody waits for the answer now: have the worker
-	 * throw the upload away. The upload itself ends at its UP_DONE. */
+	/* TODO(lab 7): the frame's on_gone: nobody waits for the answer
+	 * now. Afterwards the upload knows it (no answer will be sent) and
+	 * the worker has been told to throw it away (UP_ABORT: nothing of it
+	 * is published). The upload is NOT freed here: it ends at its
+	 * UP_DONE (upload_reply()), which always comes. */
 	(void)rp;
 }
 
 void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): UP_ACK: fewer bytes in flight (resume a paused body
-	 * at ZS_INFLIGHT_LOW or less), and progress for /stats. UP_DONE:
-	 * answer (unless nobody waits), count it, finish(). */
+	/* TODO(lab 7): a message from the worker about upload m->id, on
+	 * the loop thread. No such upload: it has ended already, and the
+	 * message is ignored. Afterwards:
+	 * - UP_ACK (m->n bytes extracted, m->entries entries so far): those
+	 *   bytes are no longer in flight; a paused body whose bytes in
+	 *   flight fell to ZS_INFLIGHT_LOW or less reads on (server_resume()),
+	 *   unless the client has gone; /stats counts the bytes and the new
+	 *   entries (zs_stats.bytes_in, entries_in);
+	 * - UP_DONE (m->err: 0, a refusal, ZS_ETAKEN, ZS_ECANCELED...): the
+	 *   client has its answer (answer(), given) unless it has gone or
+	 *   been answered; zs_stats counts a publish (0) or, for any other
+	 *   error but ZS_ECANCELED, a refusal; and the upload has ended
+	 *   (finish()).
+	 *
+	 * Trap: an upload already answered (fail() answered it) must not be
+	 * answered again. */
 	(void)zw;
 	(void)m;
 	(void)find;
@@ -229,12 +252,19 @@ static int begin_work(struct zs_worker *zw, const struct zs_msg *m)
 
 int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): UP_BEGIN: a staging folder and an extractor
-	 * (begin_work). For the others, find the upload (none: it has ended
-	 * already -- ignore the message). UP_DATA: feed it, then acknowledge
-	 * (UP_ACK: the bytes, and the entries so far), or end_work() with
-	 * the refusal. UP_END: finish, then end_work(). UP_ABORT:
-	 * end_work() with ZS_ECANCELED. */
+	/* TODO(lab 7): on the worker's thread, a message from the loop;
+	 * returns 0 or an error that fails the worker. UP_BEGIN makes the
+	 * upload's staging folder and extractor (begin_work(), given). Any
+	 * other message is about an upload that may have ended already
+	 * (find_work() says NULL): it is ignored. Afterwards:
+	 * - UP_DATA: its bytes have been fed to the extractor, and the loop
+	 *   has an UP_ACK of them (the bytes, and the entries seen so far);
+	 *   or the extractor refused, and the upload has ended with that
+	 *   refusal (end_work(), given: it discards or publishes, and sends
+	 *   UP_DONE);
+	 * - UP_END: the archive is complete (zx_finish()) and the upload has
+	 *   ended with what that says;
+	 * - UP_ABORT: the upload has ended with ZS_ECANCELED. */
 	(void)zw;
 	(void)m;
 	(void)begin_work;

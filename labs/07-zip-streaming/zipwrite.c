@@ -145,8 +145,13 @@ static int grow(struct zip_writer *w)
  * zip64 extra, 0xffffffff saying "see the extra", which holds zeros. */
 static int put_local(struct zip_writer *w, const struct zw_record *r)
 {
-	/* TODO(lab 7): the local header: 30 bytes, little-endian (zip_put16(),
-	 * zip_put32(); offsets on the left), then the name, then the extra:
+	/* TODO(lab 7): afterwards r's local header is in the output, and
+	 * here(w) is past it; returns 0 or the sink's first error (put()
+	 * reports it).
+	 *
+	 * The fact you need, the layout: 30 bytes, little-endian
+	 * (zip_put16(), zip_put32(); offsets on the left), then the name
+	 * (without its NUL), then the extra:
 	 *    0  signature ZIP_SIG_LOCAL                            4
 	 *    4  version needed: version(r->zip64)                  2
 	 *    6  flags(r)                                           2
@@ -155,14 +160,12 @@ static int put_local(struct zip_writer *w, const struct zw_record *r)
 	 *   14  CRC-32: 0 (flag bit 3: the descriptor has it)      4
 	 *   18  compressed size: 0; 0xffffffff if r->zip64         4
 	 *   22  uncompressed size: the same                        4
-	 *   26  the name's length: strlen(r->name)                 2
+	 *   26  the name's length                                  2
 	 *   28  the extra's length: LOCAL64_EXTRA or 0             2
 	 * (0xffffffff says "see the zip64 extra").
 	 * The zip64 extra, only if r->zip64: tag ZIP_EXTRA_ZIP64 (2 bytes),
 	 * its data's length 16 (2), then the uncompressed and the compressed
 	 * size, 8 bytes each: 0, as they are not known yet either.
-	 * put() the 30 bytes, the name (without its NUL) and the extra; return
-	 * the first error, or 0.
 	 */
 	(void)w;
 	(void)r;
@@ -177,7 +180,9 @@ static int put_local(struct zip_writer *w, const struct zw_record *r)
  * is how a reader knows which of the two it is. */
 static int put_descriptor(struct zip_writer *w, const struct zw_record *r)
 {
-	/* TODO(lab 7): put() the data descriptor:
+	/* TODO(lab 7): afterwards r's data descriptor is in the output;
+	 * 0 or the sink's first error. Its layout (a reader knows which of
+	 * the two sizes it is only from the local header's zip64 extra):
 	 *    0  signature ZIP_SIG_DESC   4
 	 *    4  r->crc32                 4
 	 *    8  r->csize                 4, or 8 if r->zip64
@@ -193,17 +198,22 @@ static int put_descriptor(struct zip_writer *w, const struct zw_record *r)
  * the stream), sending the buffer on each time it fills. */
 static int deflate_out(struct zip_writer *w, struct zw_record *r, int mode)
 {
-	/* TODO(lab 7): call deflate(&w->z, mode) until it is done:
-	 * - mode Z_NO_FLUSH: until it has taken all the input (z.avail_in 0);
-	 * - mode Z_FINISH: until it says Z_STREAM_END.
-	 * It writes at z.next_out, into w->out, which always has room when it
-	 * is called (put() and flush() see to that). After each call:
-	 * - Z_STREAM_ERROR means the z_stream is broken: ZIP_ECORRUPT
-	 *   (Z_BUF_ERROR only says no progress was possible: not an error);
-	 * - add what it wrote (how much z.avail_out dropped) to r->csize; an
-	 *   entry without zip64 whose csize reaches ZIP_32BIT_MAX is ZIP_ESIZE
-	 *   (random data grows a little when deflated);
-	 * - z.avail_out 0: flush() the full buffer to the sink.
+	/* TODO(lab 7): afterwards deflate has taken all of z's avail_in
+	 * (mode Z_NO_FLUSH) or, with Z_FINISH, ended the stream (every
+	 * byte of it made); each byte it made is counted in r->csize and
+	 * sits in w->out or has gone to the sink. Returns 0, or:
+	 * - ZIP_ECORRUPT when deflate() says Z_STREAM_ERROR (its z_stream is
+	 *   broken);
+	 * - ZIP_ESIZE when an entry without zip64 reaches ZIP_32BIT_MAX
+	 *   compressed bytes (random data grows a little when deflated);
+	 * - the sink's error.
+	 *
+	 * zlib facts: deflate() writes at z.next_out, for z.avail_out bytes:
+	 * here that is the free part of w->out, which put() and flush()
+	 * keep so (flush() sends a full buffer and makes room). It makes no
+	 * promise to take all its input, or to finish, in one call -- it
+	 * stops when its output is full. Z_BUF_ERROR only says no progress
+	 * was possible this call: not an error.
 	 */
 	(void)w;
 	(void)r;
@@ -227,12 +237,16 @@ static void extra64(unsigned char **x, uint64_t v)
  * sizes, plus the Unix mode and where the local header is. */
 static int put_central(struct zip_writer *w, const struct zw_record *r)
 {
-	/* TODO(lab 7): first the zip64 extra's data, in a buffer of 24 bytes:
-	 * extra64() r->usize, r->csize and r->offset, in this order (each only
-	 * if it needs 64 bits). If that wrote anything, the extra is tag
-	 * ZIP_EXTRA_ZIP64 (2 bytes), its data's length (2), the data; else
-	 * there is none. The entry "uses zip64" if r->zip64 or it has that
-	 * extra. Then the fixed 46 bytes (zip_put16(), zip_put32()):
+	/* TODO(lab 7): afterwards r's central record is in the output;
+	 * 0 or the sink's first error.
+	 *
+	 * The facts you need. A zip64 extra (tag ZIP_EXTRA_ZIP64, 2 bytes;
+	 * its data's length, 2; the data) holds, in this order, the 64-bit
+	 * value of each of r->usize, r->csize and r->offset that does not
+	 * fit 32 bits (extra64() appends one if so), and is present only if
+	 * one did not. The entry "uses zip64" if r->zip64 or it has that
+	 * extra. The record: the fixed 46 bytes, then the name, then the
+	 * extra:
 	 *    0  signature ZIP_SIG_CENTRAL                          4
 	 *    4  made by: MADE_BY_UNIX | version(uses zip64)        2
 	 *    6  version needed: version(uses zip64)                2
@@ -249,7 +263,6 @@ static int put_central(struct zip_writer *w, const struct zw_record *r)
 	 *   36  internal attributes: 0                             2
 	 *   38  external attributes: r->mode << 16                 4
 	 *   42  the local header's offset: field32(r->offset)      4
-	 * put() the 46 bytes, the name and the extra.
 	 */
 	(void)w;
 	(void)r;
@@ -261,7 +274,9 @@ static int put_central(struct zip_writer *w, const struct zw_record *r)
 /* The zip64 end record, then the locator that says where it is. */
 static int put_end64(struct zip_writer *w, uint64_t size, uint64_t start)
 {
-	/* TODO(lab 7): put() the zip64 end record, 56 bytes:
+	/* TODO(lab 7): afterwards the zip64 end record and its locator
+	 * are in the output; 0 or the sink's first error. Their layouts:
+	 * the record, 56 bytes:
 	 *    0  signature ZIP_SIG_END64                            4
 	 *    4  the size of the rest of the record: 56 - 12 = 44   8
 	 *   12  made by: MADE_BY_UNIX | version(true)              2
@@ -270,12 +285,12 @@ static int put_end64(struct zip_writer *w, uint64_t size, uint64_t start)
 	 *   20  the directory's disk: 0                            4
 	 *   24  entries on this disk: w->n                         8
 	 *   32  entries in all: w->n                               8
-	 *   40  the directory's size: size                         8
+	 *   40  the directory's size: size                        8
 	 *   48  the directory's offset: start                      8
 	 * then the locator, 20 bytes, which says where the record is:
 	 *    0  signature ZIP_SIG_LOCATOR                          4
 	 *    4  the zip64 end record's disk: 0                     4
-	 *    8  its offset: here(w) before it was put              8
+	 *    8  the record's offset in the archive                 8
 	 *   16  disks in all: 1                                    4
 	 */
 	(void)w;
@@ -288,8 +303,9 @@ static int put_end64(struct zip_writer *w, uint64_t size, uint64_t start)
  * zip64 end record". */
 static int put_end(struct zip_writer *w, uint64_t size, uint64_t start)
 {
-	/* TODO(lab 7): put() the end record, 22 bytes; n is w->n, or 0xffff
-	 * if it is 0xffff or more:
+	/* TODO(lab 7): afterwards the end record is in the output; 0 or
+	 * the sink's first error. Its layout, 22 bytes, n being w->n, or
+	 * 0xffff if it is 0xffff or more:
 	 *    0  signature ZIP_SIG_END                              4
 	 *    4  this disk's number: 0                              2
 	 *    6  the directory's disk: 0                            2
@@ -329,23 +345,21 @@ int zw_init(struct zip_writer *w, zw_sink_fn sink, void *arg, int level)
 int zw_begin(struct zip_writer *w, const char *name, uint32_t mode,
              int64_t mtime, uint64_t size_hint)
 {
-	/* TODO(lab 7), in this order:
-	 * - an entry still open ends first: zw_end(w). Return its error if it
-	 *   fails (once w->error is set, that is what it says);
-	 * - a name longer than ZIP_NAME_MAX bytes: ZIP_ELIMIT;
-	 * - grow(), then fill in w->recs[w->n], zeroed first:
-	 *     name      a strdup() of name (NULL: ZIP_ENOMEM); count the
-	 *               record (w->n++) only then, so that zw_free() frees
-	 *               exactly the names there are;
-	 *     method    ZIP_STORED for a folder (its name ends in '/'), else
-	 *               ZIP_DEFLATED;
-	 *     dos_time  dos_time(mtime);
-	 *     mode      mode;
-	 *     offset    here(w): where its local header starts;
-	 *     zip64     a file whose size_hint is ZIP_32BIT_MAX or more
-	 *               (ZW_SIZE_UNKNOWN is);
-	 * - in_entry = true, and put_local().
-	 * Every error goes through fail(w, rc), which makes it stick.
+	/* TODO(lab 7): zipwrite.h's zw_begin(). Returns 0, and then:
+	 * - an entry that was still open has ended (zw_end());
+	 * - a new entry is open (w->in_entry), and w->recs[w->n - 1] is its
+	 *   record: its own copy of name; ZIP_STORED for a folder (a name
+	 *   ending in '/'), else ZIP_DEFLATED; dos_time(mtime); mode; the
+	 *   offset of its local header; zip64 when size_hint is
+	 *   ZIP_32BIT_MAX or more (ZW_SIZE_UNKNOWN is); the rest 0;
+	 * - its local header is in the output (put_local()).
+	 * Or returns, and keeps for every later call (fail()): the error of
+	 * the entry it ended; ZIP_ELIMIT for a name longer than ZIP_NAME_MAX
+	 * bytes; ZIP_ENOMEM; the sink's error.
+	 *
+	 * Trap (valgrind): zw_free() frees the names of the first w->n
+	 * records, even after a failure here -- a record counted whose name
+	 * is not there is a free of garbage.
 	 */
 	(void)w;
 	(void)name;
@@ -360,18 +374,24 @@ int zw_begin(struct zip_writer *w, const char *name, uint32_t mode,
 
 int zw_data(struct zip_writer *w, const void *buf, size_t len)
 {
-	/* TODO(lab 7), r being the open entry, w->recs[w->n - 1]:
-	 * - w->error set: return it; len 0: return 0;
-	 * - no entry open, or it is a folder: ZIP_ESIZE (no data can go there);
-	 * - without zip64, an entry may not reach ZIP_32BIT_MAX bytes: if
-	 *   len >= ZIP_32BIT_MAX - r->usize (r->usize + len could overflow),
-	 *   ZIP_ESIZE, before a byte of buf is read: its header cannot be
-	 *   taken back;
-	 * - add len to r->usize. Then, in chunks of at most CHUNK bytes (zlib
-	 *   counts in uInt): r->crc32 = crc32(r->crc32, chunk, n); point
-	 *   w->z.next_in and avail_in at the chunk; deflate_out(w, r,
-	 *   Z_NO_FLUSH).
-	 * Every error through fail().
+	/* TODO(lab 7): zipwrite.h's zw_data(), for the open entry r (the
+	 * newest record). Returns 0, and then buf's len bytes are counted in
+	 * r->usize and in r->crc32 (zlib's crc32(), running over the whole
+	 * entry), and deflated into the output (deflate_out(), Z_NO_FLUSH);
+	 * len 0 changes nothing. Or, kept for every later call (fail()):
+	 * - an error already kept, returned as it is;
+	 * - ZIP_ESIZE with no entry open, or into a folder;
+	 * - ZIP_ESIZE when an entry without zip64 would reach ZIP_32BIT_MAX
+	 *   bytes -- decided before a byte of buf is taken: its header cannot
+	 *   be taken back;
+	 * - deflate_out()'s error.
+	 *
+	 * Traps: test_writer_size_limit hands it 4 GiB that fault when read:
+	 * the refusal must come before any of them is touched; and
+	 * r->usize + len can overflow. zlib counts in uInt (32 bits):
+	 * z.avail_in and crc32()'s length cannot take more than CHUNK at a
+	 * time, whatever len is (test_writer_pieces hands it one piece of
+	 * 1 GiB and 4 KiB; CHUNK is 1 GiB).
 	 */
 	(void)w;
 	(void)buf;
@@ -381,12 +401,14 @@ int zw_data(struct zip_writer *w, const void *buf, size_t len)
 
 int zw_end(struct zip_writer *w)
 {
-	/* TODO(lab 7): w->error set: return it. No entry open: 0 (zw_begin()
-	 * and zw_finish() call this to end one that may be open). Else the
-	 * entry is over (in_entry = false); a folder's header was all of it.
-	 * A file's deflate stream ends: z.avail_in = 0, deflate_out(w, r,
-	 * Z_FINISH); then put_descriptor(); then deflateReset(&w->z), so that
-	 * the next entry's data is a stream of its own. Errors through fail().
+	/* TODO(lab 7): zipwrite.h's zw_end(). Returns 0 when no entry is
+	 * open (zw_begin() and zw_finish() call it to end one that may be).
+	 * Else, afterwards, the entry is over (no longer in_entry): a
+	 * folder's header was all of it; a file's deflate stream has ended
+	 * (every byte made, deflate_out() with Z_FINISH), its descriptor
+	 * follows (put_descriptor()), and deflate is ready for the next
+	 * entry's data as a stream of its own (deflateReset()). A kept error
+	 * is returned as it is; a new one is kept (fail()).
 	 */
 	(void)w;
 	(void)deflate_out;
@@ -402,13 +424,14 @@ int zw_finish(struct zip_writer *w)
 	if ((rc = zw_end(w)) < 0)
 		return rc;
 	start = here(w);
-	/* TODO(lab 7): a central record for each entry, in the order they were
-	 * written (put_central()); the directory's size is then here(w) -
-	 * start. If the end record cannot hold the numbers -- w->n is 0xffff
-	 * or more, or size or start is ZIP_32BIT_MAX or more -- the zip64 end
-	 * record and its locator first (put_end64()). Then the end record
-	 * (put_end()), and flush() what is left in w->out. Stop at the first
-	 * error, and return fail(w, rc).
+	/* TODO(lab 7): the rest of zw_finish(). Returns 0, and then the
+	 * sink has had the whole archive: after the entries, a central record
+	 * for each, in the order they were written (put_central()); then, if
+	 * the end record cannot hold the numbers -- w->n is 0xffff or more,
+	 * or the directory's size or its offset (start) is ZIP_32BIT_MAX or
+	 * more -- the zip64 end record and its locator (put_end64()); then
+	 * the end record (put_end()); nothing left in w->out. Or the first
+	 * error, kept (fail()), with nothing written after it.
 	 */
 	(void)start;
 	(void)size;
