@@ -191,23 +191,6 @@ static int parse_local(struct zip_reader *r)
 	return 0;
 }
 
-/* The fixed part first; then, knowing the lengths, the name and extra. */
-static int step_local(struct zip_reader *r, const unsigned char *p, size_t len,
-                      size_t *used)
-{
-	size_t whole;
-
-	*used = gather(r, p, len);
-	if (r->have < r->need)
-		return 0;
-	whole = zip_local_len(r->head);
-	if (whole > r->need) {
-		r->need = whole;
-		return 0;
-	}
-	return parse_local(r);
-}
-
 /* --- the data --- */
 
 static int step_stored(struct zip_reader *r, const unsigned char *p, size_t len,
@@ -345,22 +328,6 @@ static int parse_central(struct zip_reader *r)
 	return skip_then(r, p.comment_len, ZR_SIGNATURE);
 }
 
-static int step_central(struct zip_reader *r, const unsigned char *p,
-                        size_t len, size_t *used)
-{
-	size_t whole;
-
-	*used = gather(r, p, len);
-	if (r->have < r->need)
-		return 0;
-	whole = zip_central_len(r->head);
-	if (whole > r->need) {
-		r->need = whole;
-		return 0;
-	}
-	return parse_central(r);
-}
-
 /* The zip64 end record, its locator or the end record, gathered whole
  * (their fixed parts; what follows them is skipped). Each count must be
  * the central records read. */
@@ -384,13 +351,6 @@ static int parse_end(struct zip_reader *r)
 			return ZIP_EMISMATCH;
 		return skip_then(r, end.skip, ZR_DONE); /* the comment */
 	}
-}
-
-static int step_end(struct zip_reader *r, const unsigned char *p, size_t len,
-                    size_t *used)
-{
-	*used = gather(r, p, len);
-	return r->have < r->need ? 0 : parse_end(r);
 }
 
 /* --- signatures --- */
@@ -436,13 +396,6 @@ static int dispatch(struct zip_reader *r)
 	return 0;
 }
 
-static int step_signature(struct zip_reader *r, const unsigned char *p,
-                          size_t len, size_t *used)
-{
-	*used = gather(r, p, len);
-	return r->have < r->need ? 0 : dispatch(r);
-}
-
 /* No record at the start: is there one further on (a self-extractor), or
  * is this not a ZIP at all? Only zr_finish() can say the latter. */
 static int step_prefix(struct zip_reader *r, const unsigned char *p, size_t len,
@@ -469,27 +422,55 @@ static int step_skip(struct zip_reader *r, const unsigned char *p, size_t len,
 
 /* --- the feed loop --- */
 
+/* A header is gathered whole into r->head, then parsed: no parse ever
+ * meets a field cut between two pieces. A local header or central record
+ * says how long it is once its fixed part has come. */
+static int step_header(struct zip_reader *r, const unsigned char *p, size_t len,
+                       size_t *used)
+{
+	size_t whole = r->need;
+
+	*used = gather(r, p, len);
+	if (r->have < r->need)
+		return 0;
+	if (r->state == ZR_LOCAL)
+		whole = zip_local_len(r->head);
+	else if (r->state == ZR_CENTRAL)
+		whole = zip_central_len(r->head);
+	if (whole > r->need) {
+		r->need = whole;
+		return 0;
+	}
+	switch (r->state) {
+	case ZR_SIGNATURE:
+		return dispatch(r);
+	case ZR_LOCAL:
+		return parse_local(r);
+	case ZR_CENTRAL:
+		return parse_central(r);
+	default: /* ZR_END */
+		return parse_end(r);
+	}
+}
+
 static int step(struct zip_reader *r, const unsigned char *p, size_t len,
                 size_t *used)
 {
 	*used = 0;
 	switch (r->state) {
 	case ZR_SIGNATURE:
-		return step_signature(r, p, len, used);
+	case ZR_LOCAL:
+	case ZR_CENTRAL:
+	case ZR_END:
+		return step_header(r, p, len, used);
 	case ZR_PREFIX:
 		return step_prefix(r, p, len, used);
-	case ZR_LOCAL:
-		return step_local(r, p, len, used);
 	case ZR_DATA:
 		return r->cur.method == ZIP_STORED
 		           ? step_stored(r, p, len, used)
 		           : step_deflated(r, p, len, used);
 	case ZR_DESCRIPTOR:
 		return step_descriptor(r, p, len, used);
-	case ZR_CENTRAL:
-		return step_central(r, p, len, used);
-	case ZR_END:
-		return step_end(r, p, len, used);
 	case ZR_SKIP:
 		return step_skip(r, p, len, used);
 	default: /* ZR_DONE: what follows the end is not ours */
