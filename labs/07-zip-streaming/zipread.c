@@ -10,8 +10,8 @@
  * zr_feed() hands each piece of input to the step of the current state.
  * A step takes what it can, moves the state on when its part is complete,
  * and says how much it took; the feed loop goes on until the piece is
- * used up. Headers are gathered whole into r->head first (gather()), so
- * no step ever parses a field that is cut between two pieces.
+ * used up. Headers are gathered whole into r->head first (step_header()),
+ * so no step ever parses a field that is cut between two pieces.
  */
 #include <string.h>
 
