@@ -3,7 +3,7 @@ LAB_7_DIR    := 07-zip-streaming
 # The files a student edits; solutions/07-zip-streaming holds exactly these.
 LAB_7_EDITED := zipread.c extract.c zipwrite.c staging.c upload.c download.c
 # The reader, the extractor and the writer, with their given helpers.
-LAB_7_LIB    := zipread.c extract.c zipwrite.c zip_err.c cp437.c staging.c nested.c
+LAB_7_LIB    := zipread.c zipfields.c extract.c zipwrite.c zip_err.c cp437.c staging.c nested.c
 # The server: POST /upload and GET /download.zip on lab 6's workers
 # (zipserver.c, given), on the frame of lab 3 and everything before it.
 LAB_7_PROG   := zipserver.c upload.c download.c

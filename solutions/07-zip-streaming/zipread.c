@@ -3,12 +3,12 @@
  * zr_feed() hands each piece of input to the step of the current state.
  * A step takes what it can, moves the state on when its part is complete,
  * and says how much it took; the feed loop goes on until the piece is
- * used up. Headers are gathered whole into r->head first (gather()), so
- * no step ever parses a field that is cut between two pieces.
+ * used up. Headers are gathered whole into r->head first (step_header()),
+ * so no step ever parses a field that is cut between two pieces.
  */
 #include <string.h>
 
-#include "cp437.h"
+#include "zipfields.h"
 #include "zipread.h"
 
 static int dispatch(struct zip_reader *r);
@@ -57,72 +57,23 @@ static int skip_then(struct zip_reader *r, uint64_t n, enum zr_state next)
 	return n == 0 ? skip_done(r) : 0;
 }
 
-static bool is_signature(uint32_t sig)
+/* --- the name and the zip64 extra --- */
+
+/* The entry's name in UTF-8, as its writer meant it. */
+static int set_name(struct zip_entry *e, const struct zip_parts *p)
 {
-	return sig == ZIP_SIG_LOCAL || sig == ZIP_SIG_CENTRAL ||
-	       sig == ZIP_SIG_END || sig == ZIP_SIG_END64;
-}
-
-/* --- names and extra fields --- */
-
-/* The data of extra field `id`, or NULL. A field cut short by the end of
- * the extra area ends the search: some writers pad it with zeros. */
-static const unsigned char *find_extra(const unsigned char *x, size_t len,
-                                       uint16_t id, size_t *size)
-{
-	while (len >= 4) {
-		size_t n = zip_le16(x + 2);
-
-		if (n > len - 4)
-			return NULL;
-		if (zip_le16(x) == id) {
-			*size = n;
-			return x + 4;
-		}
-		x += 4 + n;
-		len -= 4 + n;
-	}
-	return NULL;
-}
-
-/* The entry's name in UTF-8: the Unicode path extra if its CRC-32 is the
- * raw name's (a later tool renamed the entry otherwise), the bytes as
- * they are with flag bit 11, else CP437 converted. */
-static int set_name(struct zip_entry *e, const unsigned char *raw, size_t n,
-                    const unsigned char *extra, size_t extra_len)
-{
-
 	size_t size;
 	const unsigned char *u =
-	    find_extra(extra, extra_len, ZIP_EXTRA_UPATH, &size);
-	long len;
+	    zip_find_extra(p->extra, p->extra_len, ZIP_EXTRA_UPATH, &size);
 
-	/* Whichever name is used must not hide a NUL: a C string would end
-	 * there ("a\0../x" would be checked as "a"). */
-
+	/* The Unicode path holds only while its CRC-32 is the raw name's:
+	 * otherwise a later tool renamed the entry and left it stale. */
 	if (u && size >= 5 && u[0] == 1 &&
-	    zip_le32(u + 1) == crc32(0, raw, (uInt)n)) {
-		raw = u + 5;
-		n = size - 5;
-		len = (long)n;
-	} else if (e->flags & ZIP_FLAG_UTF8) {
-		len = (long)n;
-	} else if (memchr(raw, '\0', n) != NULL) {
-		return ZIP_ESLIP;
-	} else {
-		len = cp437_to_utf8(raw, n, e->name, ZIP_NAME_MAX);
-		if (len < 0)
-			return ZIP_ELIMIT;
-		e->name[len] = '\0';
-		return 0;
-	}
-	if (len > ZIP_NAME_MAX)
-		return ZIP_ELIMIT;
-	if (memchr(raw, '\0', n) != NULL)
-		return ZIP_ESLIP;
-	memcpy(e->name, raw, n);
-	e->name[len] = '\0';
-	return 0;
+	    zip_le32(u + 1) == crc32(0, p->name, (uInt)p->name_len))
+		return zip_name_utf8(e, u + 5, size - 5);
+	if (e->flags & ZIP_FLAG_UTF8)
+		return zip_name_utf8(e, p->name, p->name_len);
+	return zip_name_cp437(e, p->name, p->name_len);
 }
 
 /* Replaces each 32-bit field that says 0xffffffff by the next 8 bytes of
@@ -134,7 +85,7 @@ static int apply_zip64(struct zip_entry *e, const unsigned char *extra,
 {
 	size_t size, at = 0;
 	const unsigned char *z =
-	    find_extra(extra, extra_len, ZIP_EXTRA_ZIP64, &size);
+	    zip_find_extra(extra, extra_len, ZIP_EXTRA_ZIP64, &size);
 
 	e->zip64 = z != NULL;
 	for (int i = 0; i < nfields; i++) {
@@ -151,13 +102,6 @@ static int apply_zip64(struct zip_entry *e, const unsigned char *extra,
 		*disk = zip_le32(z + at);
 	}
 	return 0;
-}
-
-static bool encrypted(uint16_t flags, uint16_t method)
-{
-	return (flags &
-	        (ZIP_FLAG_ENCRYPTED | ZIP_FLAG_STRONG | ZIP_FLAG_MASKED)) ||
-	       method == 99;
 }
 
 /* --- an entry's end --- */
@@ -209,21 +153,15 @@ static int emit(struct zip_reader *r, const unsigned char *p, size_t len)
 
 static int parse_local(struct zip_reader *r)
 {
-	const unsigned char *h = r->head;
 	struct zip_entry *e = &r->cur;
-	size_t n = zip_le16(h + 26), x = zip_le16(h + 28);
+	struct zip_parts p;
 	uint64_t *sizes[] = {&e->usize, &e->csize};
 	int rc;
 
 	memset(e, 0, sizeof(*e));
 	e->offset = r->offset - r->have;
-	e->flags = zip_le16(h + 6);
-	e->method = zip_le16(h + 8);
-	e->dos_time = (uint32_t)zip_le16(h + 12) << 16 | zip_le16(h + 10);
-	e->crc32 = zip_le32(h + 14);
-	e->csize = zip_le32(h + 18);
-	e->usize = zip_le32(h + 22);
-	if (encrypted(e->flags, e->method))
+	zip_local_fields(r->head, e, &p);
+	if (zip_encrypted(e->flags, e->method))
 		return ZIP_EENCRYPTED;
 	if (e->method != ZIP_STORED && e->method != ZIP_DEFLATED)
 		return ZIP_EUNSUPPORTED;
@@ -233,8 +171,8 @@ static int parse_local(struct zip_reader *r)
 	if (e->method == ZIP_STORED && (e->flags & ZIP_FLAG_DESCRIPTOR) &&
 	    e->csize != e->usize)
 		return ZIP_ESTOREDDESC;
-	if ((rc = set_name(e, h + 30, n, h + 30 + n, x)) < 0 ||
-	    (rc = apply_zip64(e, h + 30 + n, x, sizes, 2, NULL)) < 0)
+	if ((rc = set_name(e, &p)) < 0 ||
+	    (rc = apply_zip64(e, p.extra, p.extra_len, sizes, 2, NULL)) < 0)
 		return rc;
 	if (!(e->flags & ZIP_FLAG_DESCRIPTOR) &&
 	    (e->method == ZIP_STORED ? e->csize != e->usize : e->csize == 0))
@@ -251,24 +189,6 @@ static int parse_local(struct zip_reader *r)
 	if (e->method == ZIP_STORED && e->csize == 0)
 		return end_data(r); /* an empty file: no data step comes */
 	return 0;
-}
-
-/* The fixed part first; then, knowing the lengths, the name and extra. */
-static int step_local(struct zip_reader *r, const unsigned char *p, size_t len,
-                      size_t *used)
-{
-	size_t whole;
-
-	*used = gather(r, p, len);
-	if (r->have < r->need)
-		return 0;
-	whole =
-	    ZIP_LOCAL_SIZE + zip_le16(r->head + 26) + zip_le16(r->head + 28);
-	if (whole > r->need) {
-		r->need = whole;
-		return 0;
-	}
-	return parse_local(r);
 }
 
 /* --- the data --- */
@@ -353,7 +273,7 @@ static bool fits(const struct zip_reader *r, const struct layout *l)
 	if (l->signature && zip_le32(r->head) != ZIP_SIG_DESC)
 		return false;
 	return csize == r->cur.in && usize == r->cur.out &&
-	       is_signature(zip_le32(r->head + l->len));
+	       zip_is_signature(zip_le32(r->head + l->len));
 }
 
 static int step_descriptor(struct zip_reader *r, const unsigned char *p,
@@ -389,88 +309,48 @@ static int step_descriptor(struct zip_reader *r, const unsigned char *p,
 
 static int parse_central(struct zip_reader *r)
 {
-	const unsigned char *h = r->head;
-	size_t n = zip_le16(h + 28), x = zip_le16(h + 30);
 	struct zip_entry c = {0};
+	struct zip_parts p;
 	uint64_t *fields[] = {&c.usize, &c.csize, &c.offset};
-	uint32_t disk = zip_le16(h + 34);
+	uint32_t disk = zip_central_fields(r->head, &c, &p);
 	int rc;
 
-	c.made_by = zip_le16(h + 4);
-	c.flags = zip_le16(h + 8);
-	c.method = zip_le16(h + 10);
-	c.dos_time = (uint32_t)zip_le16(h + 14) << 16 | zip_le16(h + 12);
-	c.crc32 = zip_le32(h + 16);
-	c.csize = zip_le32(h + 20);
-	c.usize = zip_le32(h + 24);
-	c.external = zip_le32(h + 38);
-	c.offset = zip_le32(h + 42);
-	if (encrypted(c.flags, c.method))
+	if (zip_encrypted(c.flags, c.method))
 		return ZIP_EENCRYPTED;
-	if ((rc = set_name(&c, h + 46, n, h + 46 + n, x)) < 0 ||
-	    (rc = apply_zip64(&c, h + 46 + n, x, fields, 3, &disk)) < 0)
+	if ((rc = set_name(&c, &p)) < 0 ||
+	    (rc = apply_zip64(&c, p.extra, p.extra_len, fields, 3, &disk)) < 0)
 		return rc;
 	if (disk != 0)
 		return ZIP_EUNSUPPORTED; /* an entry on another disk */
 	r->centrals++;
 	if ((rc = r->cb->on_central(r->arg, &c)) != 0)
 		return rc;
-	return skip_then(r, zip_le16(h + 32), ZR_SIGNATURE); /* comment */
-}
-
-static int step_central(struct zip_reader *r, const unsigned char *p,
-                        size_t len, size_t *used)
-{
-	size_t whole;
-
-	*used = gather(r, p, len);
-	if (r->have < r->need)
-		return 0;
-	whole =
-	    ZIP_CENTRAL_SIZE + zip_le16(r->head + 28) + zip_le16(r->head + 30);
-	if (whole > r->need) {
-		r->need = whole;
-		return 0;
-	}
-	return parse_central(r);
+	return skip_then(r, p.comment_len, ZR_SIGNATURE);
 }
 
 /* The zip64 end record, its locator or the end record, gathered whole
- * (their fixed parts; what follows them is skipped). */
+ * (their fixed parts; what follows them is skipped). Each count must be
+ * the central records read. */
 static int parse_end(struct zip_reader *r)
 {
-	const unsigned char *h = r->head;
+	struct zip_end end;
+	int rc = zip_end_fields(r->head, &end);
 
-	switch (zip_le32(h)) {
+	if (rc != 0)
+		return rc;
+	switch (end.sig) {
 	case ZIP_SIG_END64:
-		if (zip_le64(h + 4) < 44)
-			return ZIP_ECORRUPT;
-		if (zip_le32(h + 16) != 0 || zip_le32(h + 20) != 0)
-			return ZIP_EUNSUPPORTED; /* a multi-disk archive */
-		if (zip_le64(h + 32) != r->centrals)
+		if (end.entries != r->centrals)
 			return ZIP_EMISMATCH;
-		return skip_then(r, zip_le64(h + 4) - 44, ZR_SIGNATURE);
+		return skip_then(r, end.skip, ZR_SIGNATURE);
 	case ZIP_SIG_LOCATOR:
-		if (zip_le32(h + 16) > 1)
-			return ZIP_EUNSUPPORTED;
 		expect_signature(r);
 		return 0;
-	default: /* ZIP_SIG_END */
-		if ((zip_le16(h + 4) != 0 && zip_le16(h + 4) != 0xffff) ||
-		    (zip_le16(h + 6) != 0 && zip_le16(h + 6) != 0xffff))
-			return ZIP_EUNSUPPORTED;
-		if (zip_le16(h + 10) != 0xffff &&
-		    zip_le16(h + 10) != r->centrals)
+	default: /* ZIP_SIG_END; a count of 0xffff is the zip64 end's */
+		if (end.entries != 0xffff && end.entries != r->centrals)
 			return ZIP_EMISMATCH;
-		return skip_then(r, zip_le16(h + 20), ZR_DONE); /* comment */
+		return skip_then(r, end.skip, ZR_DONE); /* the comment */
 	}
-}
-
-static int step_end(struct zip_reader *r, const unsigned char *p, size_t len,
-                    size_t *used)
-{
-	*used = gather(r, p, len);
-	return r->have < r->need ? 0 : parse_end(r);
 }
 
 /* --- signatures --- */
@@ -516,13 +396,6 @@ static int dispatch(struct zip_reader *r)
 	return 0;
 }
 
-static int step_signature(struct zip_reader *r, const unsigned char *p,
-                          size_t len, size_t *used)
-{
-	*used = gather(r, p, len);
-	return r->have < r->need ? 0 : dispatch(r);
-}
-
 /* No record at the start: is there one further on (a self-extractor), or
  * is this not a ZIP at all? Only zr_finish() can say the latter. */
 static int step_prefix(struct zip_reader *r, const unsigned char *p, size_t len,
@@ -549,27 +422,55 @@ static int step_skip(struct zip_reader *r, const unsigned char *p, size_t len,
 
 /* --- the feed loop --- */
 
+/* A header is gathered whole into r->head, then parsed: no parse ever
+ * meets a field cut between two pieces. A local header or central record
+ * says how long it is once its fixed part has come. */
+static int step_header(struct zip_reader *r, const unsigned char *p, size_t len,
+                       size_t *used)
+{
+	size_t whole = r->need;
+
+	*used = gather(r, p, len);
+	if (r->have < r->need)
+		return 0;
+	if (r->state == ZR_LOCAL)
+		whole = zip_local_len(r->head);
+	else if (r->state == ZR_CENTRAL)
+		whole = zip_central_len(r->head);
+	if (whole > r->need) {
+		r->need = whole;
+		return 0;
+	}
+	switch (r->state) {
+	case ZR_SIGNATURE:
+		return dispatch(r);
+	case ZR_LOCAL:
+		return parse_local(r);
+	case ZR_CENTRAL:
+		return parse_central(r);
+	default: /* ZR_END */
+		return parse_end(r);
+	}
+}
+
 static int step(struct zip_reader *r, const unsigned char *p, size_t len,
                 size_t *used)
 {
 	*used = 0;
 	switch (r->state) {
 	case ZR_SIGNATURE:
-		return step_signature(r, p, len, used);
+	case ZR_LOCAL:
+	case ZR_CENTRAL:
+	case ZR_END:
+		return step_header(r, p, len, used);
 	case ZR_PREFIX:
 		return step_prefix(r, p, len, used);
-	case ZR_LOCAL:
-		return step_local(r, p, len, used);
 	case ZR_DATA:
 		return r->cur.method == ZIP_STORED
 		           ? step_stored(r, p, len, used)
 		           : step_deflated(r, p, len, used);
 	case ZR_DESCRIPTOR:
 		return step_descriptor(r, p, len, used);
-	case ZR_CENTRAL:
-		return step_central(r, p, len, used);
-	case ZR_END:
-		return step_end(r, p, len, used);
 	case ZR_SKIP:
 		return step_skip(r, p, len, used);
 	default: /* ZR_DONE: what follows the end is not ours */
