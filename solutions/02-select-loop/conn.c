@@ -379,6 +379,7 @@ int conn_time_out(struct conn *c, int status)
 	app_response_free(&res);
 	c->close_after = true;
 	c->state = CONN_WRITING;
+	c->requests++; /* an answer, as every error is (conn.h) */
 	return rc;
 }
 

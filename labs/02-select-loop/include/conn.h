@@ -52,13 +52,22 @@ enum {
 struct conn {
 	int fd;
 	enum conn_state state;
-	struct buf in;        /* received, not yet parsed */
-	struct buf out;       /* to send */
-	bool close_after;     /* close once "out" is flushed */
-	int64_t wake_at_ms;   /* CONN_SLEEPING: when to release "held" */
-	struct buf held;      /* CONN_SLEEPING: the response being held */
-	bool held_close;      /* the held response ends the connection */
-	uint64_t requests;    /* requests answered so far */
+	struct buf in;      /* received, not yet parsed */
+	struct buf out;     /* to send */
+	bool close_after;   /* close once "out" is flushed */
+	int64_t wake_at_ms; /* CONN_SLEEPING: when to release "held" */
+	struct buf held;    /* CONN_SLEEPING: the response being held */
+	/* The held response ends the connection. A sleeper (or held request)
+	 * that is not kept sets this, not close_after: its answer is not in
+	 * "out" yet (it is carried into close_after when it gets there), and
+	 * until then the frame (lab 3) reads close_after as "the client sent
+	 * EOF". */
+	bool held_close;
+	/* Answers queued so far, each error answer too (400-505, the 413,
+	 * conn_time_out()'s 408): the frame (lab 3) treats a change as
+	 * activity that restarts its timeouts, and a connection with none
+	 * as new rather than keep-alive. */
+	uint64_t requests;
 	uint64_t stream_left; /* CONN_STREAMING: body bytes still to come */
 	bool stream_discard;  /* CONN_STREAMING: a HEAD's: none are sent */
 	bool stream_chunked; /* CONN_STREAMING: length unknown (HTTP_CHUNKED) */
