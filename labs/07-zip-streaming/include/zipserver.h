@@ -12,7 +12,9 @@
  *                            no --root: 503
  *   GET /download.zip?dir=NAME  a zip of the folder ROOT/NAME, made on a
  *                            worker as it is sent (chunked: nobody knows
- *                            its length before the end); 404 if none
+ *                            its length before the end; to an HTTP/1.0
+ *                            client, which has no chunks, the frame sends
+ *                            it as it is and closes); 404 if none
  *   GET /stats               {"workers":W,"uploads":U,"downloads":D,
  *                             "bytes_in":I,"entries_in":E,"bytes_out":O,
  *                             "published":P,"refused":R}
