@@ -40,17 +40,6 @@ struct upload {
 	char name[ZS_NAME_MAX + 1];
 };
 
-static struct upload *find(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->up_jobs.next; l != &zw->up_jobs;
-	     l = l->next) {
-		struct upload *u = container_of(l, struct upload, link);
-		if (u->id == id)
-			return u;
-	}
-	return NULL;
-}
-
 static void finish(struct upload *u)
 {
 	list_remove(&u->link);
@@ -114,12 +103,12 @@ static void on_gone(struct server_reply *rp)
 
 void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	/* TODO(lab 7): UP_ACK: fewer bytes in flight (resume a paused body
-	 * at ZS_INFLIGHT_LOW or less), and progress for /stats. UP_DONE:
+	/* TODO(lab 7): find the upload (zs_find(): none, it has ended).
+	 * UP_ACK: fewer bytes in flight (resume a paused body at
+	 * ZS_INFLIGHT_LOW or less), and progress for /stats. UP_DONE:
 	 * answer (unless nobody waits), count it, finish(). */
 	(void)zw;
 	(void)m;
-	(void)find;
 }
 
 int upload_route(struct server_req *r, const char *name,
@@ -171,17 +160,6 @@ struct up_work {
 	struct zip_extract x;
 };
 
-static struct up_work *find_work(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->uploads.next; l != &zw->uploads;
-	     l = l->next) {
-		struct up_work *uw = container_of(l, struct up_work, link);
-		if (uw->id == id)
-			return uw;
-	}
-	return NULL;
-}
-
 /* Ends the upload on the worker: the staging folder published (err 0)
  * or thrown away, and the loop told why. */
 static int end_work(struct zs_worker *zw, struct up_work *uw, int err)
@@ -230,15 +208,14 @@ static int begin_work(struct zs_worker *zw, const struct zs_msg *m)
 int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 {
 	/* TODO(lab 7): UP_BEGIN: a staging folder and an extractor
-	 * (begin_work). For the others, find the upload (none: it has ended
-	 * already -- ignore the message). UP_DATA: feed it, then acknowledge
-	 * (UP_ACK: the bytes, and the entries so far), or end_work() with
-	 * the refusal. UP_END: finish, then end_work(). UP_ABORT:
-	 * end_work() with ZS_ECANCELED. */
+	 * (begin_work). For the others, find the upload (zs_find(); none:
+	 * it has ended already -- ignore the message). UP_DATA: feed it, then
+	 * acknowledge (UP_ACK: the bytes, and the entries so far), or
+	 * end_work() with the refusal. UP_END: finish, then end_work().
+	 * UP_ABORT: end_work() with ZS_ECANCELED. */
 	(void)zw;
 	(void)m;
 	(void)begin_work;
-	(void)find_work;
 	return -ENOSYS;
 }
 

@@ -90,6 +90,16 @@ uint64_t zs_next_id(void)
 	return ++zs.last_id;
 }
 
+void *zs_find_at(struct list *jobs, uint64_t want, size_t link_at, size_t id_at)
+{
+	for (struct list *l = jobs->next; l != jobs; l = l->next) {
+		char *job = (char *)l - link_at;
+		if (*(const uint64_t *)(job + id_at) == want)
+			return job;
+	}
+	return NULL;
+}
+
 int zs_root(void)
 {
 	return zs.root;
