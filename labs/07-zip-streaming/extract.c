@@ -170,8 +170,8 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 	 * its CRC-32 still far away.
 	 * - no file open (x->fd < 0: a folder): data is ZIP_ECORRUPT;
 	 * - more than what is left of lim.max_total: ZIP_EBOMB;
-	 * - past lim.ratio_floor bytes of output (e->out), an entry whose
-	 *   out / in is above lim.max_ratio: ZIP_EBOMB (mind in == 0);
+	 * - an entry over the ratio limit (nest_over_ratio(), given, with
+	 *   lim.max_ratio and lim.ratio_floor): ZIP_EBOMB;
 	 * - the bytes to nest_data(&x->nest, ...) (given, nested.h): it
 	 *   says whether the entry is an archive of archives too deep;
 	 * then add len to x->total and write it all (write_all()). */
