@@ -974,6 +974,13 @@ static const struct check checks[] = {
     UNIT(frame_body_refused, 0,
          "a body nobody reads never becomes a request: the given frame "
          "answers and closes"),
+    UNIT(frame_expect_continue, 0,
+         "the given frame answers \"Expect: 100-continue\" when a route "
+         "reads the body: keep server_settle() as given"),
+    UNIT(frame_stream_http10, 0,
+         "the given frame sends a body of unknown length to an HTTP/1.0 "
+         "client as it is, closing at its end: keep server_settle() as "
+         "given"),
     HIDDEN(heap_sift, 1,
            "sift down must compare with both children and pick the smaller"),
     HIDDEN(nowait_no_block, 1,

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "frame.h"
@@ -69,6 +71,16 @@ static void take_orphan(struct server *srv, const struct http_request *req,
 	server_take(&r, &srv->orphan, NULL);
 }
 
+/* "Expect: 100-continue": the client waits for a 100 before it sends the
+ * body. An HTTP/1.0 client's expectation is ignored (RFC 9110, 10.1.1). */
+static bool expects_continue(const struct http_request *req)
+{
+	const struct http_str *v = http_header_get(req, "Expect");
+
+	return req->version_minor == 1 && v != NULL && v->n == 12 &&
+	       strncasecmp(v->p, "100-continue", 12) == 0;
+}
+
 /* app_config.route: the lab's routes. A taken request is answered with a
  * placeholder the connection holds (app_response.held) until
  * server_answer() puts the real answer in its place. */
@@ -98,6 +110,8 @@ static int route(void *arg, const struct http_request *req,
 		if (srv->taken != &srv->orphan)
 			app_response_free(res);
 		body_init(&srv->taken_body, req);
+		srv->taken_http10 = req->version_minor == 0;
+		srv->taken_expects = expects_continue(req);
 		*res = (struct app_response){.status = 200, .held = 1};
 		return 1;
 	}
@@ -157,6 +171,18 @@ void frame_close(struct server *srv)
 	close_part(&server_extra, srv);
 }
 
+/* The 100 Continue goes when the body is first read, not before: a route
+ * that answers at once (a 400, a 409) spares the client sending a body
+ * for nothing. Not queued (no memory): the client sends its body anyway
+ * once its own wait is over. */
+static void continue_if_owed(struct client *cl)
+{
+	if (!cl->expects || cl->reply == NULL || cl->reply->on_body == NULL)
+		return;
+	cl->expects = false;
+	(void)conn_continue(&cl->conn);
+}
+
 void frame_adopt(struct client *cl)
 {
 	struct server_reply *rp = cl->srv->taken;
@@ -169,9 +195,12 @@ void frame_adopt(struct client *cl)
 	cl->full = false;
 	cl->paused = false;
 	cl->body = cl->srv->taken_body;
+	cl->http10 = cl->srv->taken_http10;
+	cl->expects = cl->srv->taken_expects;
 	/* After an end of stream already read, the guest is still there:
 	 * he has only said that he has nothing more to ask (a half-close). */
 	cl->glancing = !cl->conn.close_after;
+	continue_if_owed(cl);
 }
 
 /* Whether a taken request's body is being read now. */
@@ -301,7 +330,7 @@ int server_stream(struct server_reply *rp, const struct app_response *head,
 		return -ENOTCONN;
 	rp->on_drain = on_drain;
 	body_unread(cl);
-	rc = conn_stream_begin(&cl->conn, head);
+	rc = conn_stream_begin(&cl->conn, head, !cl->http10);
 	server_settle(cl, rc);
 	if (rc < 0)
 		return rc;
@@ -352,8 +381,10 @@ void server_read_body(struct server_reply *rp,
                                       size_t len))
 {
 	rp->on_body = on_body;
-	if (rp->client != NULL)
-		server_settle(rp->client, 0); /* its bytes may be waiting */
+	if (rp->client == NULL)
+		return; /* inside the route: frame_adopt() goes on */
+	continue_if_owed(rp->client);
+	server_settle(rp->client, 0); /* its bytes may be waiting */
 }
 
 void server_pause(struct server_reply *rp)

@@ -1,8 +1,7 @@
 /* compute_req.c - lab 6's routes read from a request (given code;
  * compute.h). */
-#include <stdlib.h>
-#include <unistd.h>
 
+#include "cli.h"
 #include "compute.h"
 
 /* "ms=N" with N in 0..COMPUTE_MAX_MS, in decimal; -1 otherwise. */
@@ -42,11 +41,5 @@ enum compute_kind compute_parse(const struct http_request *req, int *ms)
 
 unsigned compute_workers_from(const char *value)
 {
-	long n = value != NULL ? strtol(value, NULL, 10) : 0;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 0)
-		n = 1;
-	return n > COMPUTE_MAX_WORKERS ? COMPUTE_MAX_WORKERS : (unsigned)n;
+	return cli_workers(value, COMPUTE_MAX_WORKERS); /* lab 7's rule too */
 }

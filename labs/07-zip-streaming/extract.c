@@ -182,15 +182,15 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
 	 * - ZIP_ECORRUPT: data (len > 0) for an entry with no file open
 	 *   (x->fd < 0: a folder);
 	 * - ZIP_EBOMB: more than what is left of lim.max_total;
-	 * - ZIP_EBOMB: past lim.ratio_floor bytes of output, an entry whose
-	 *   out / in is above lim.max_ratio;
+	 * - ZIP_EBOMB: an entry over the ratio limit (nest_over_ratio(),
+	 *   given, with lim.max_ratio and lim.ratio_floor);
 	 * - what nest_data(&x->nest, ...) (given, nested.h) says: an archive
 	 *   of archives too deep, or a bomb inside.
 	 *
-	 * Traps: in may still be 0 (a divisor); x->total + len may
-	 * overflow a comparison written the obvious way. The CRC-32 that
-	 * would expose a bomb comes only at the entry's end: by then a bomb
-	 * has filled the disk, so nothing may wait for it. */
+	 * Trap: x->total + len may overflow a comparison written the
+	 * obvious way. The CRC-32 that would expose a bomb comes only at the
+	 * entry's end: by then a bomb has filled the disk, so nothing may
+	 * wait for it. */
 	(void)x;
 	(void)e;
 	(void)buf;

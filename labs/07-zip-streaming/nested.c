@@ -18,6 +18,16 @@ void nest_init(struct zip_nest *n, unsigned depth, unsigned max_depth,
 	n->ratio_floor = ratio_floor;
 }
 
+bool nest_over_ratio(const struct zip_entry *e, uint64_t max_ratio,
+                     uint64_t ratio_floor)
+{
+	/* No input counted yet (a stored entry's first piece): as 1 byte,
+	 * so the rule still holds and nothing divides by zero. */
+	uint64_t in = e->in ? e->in : 1;
+
+	return e->out > ratio_floor && e->out / in > max_ratio;
+}
+
 /* What the inner reader finds: its entries are looked at one level down. */
 static int inner_entry(void *arg, const struct zip_entry *e)
 {
@@ -30,9 +40,8 @@ static int inner_data(void *arg, const struct zip_entry *e, const void *buf,
                       size_t len)
 {
 	struct zip_nest *n = arg;
-	uint64_t in = e->in ? e->in : 1;
 
-	if (e->out > n->ratio_floor && e->out / in > n->max_ratio)
+	if (nest_over_ratio(e, n->max_ratio, n->ratio_floor))
 		return ZIP_EBOMB;
 	return nest_data(n->inner, buf, len);
 }

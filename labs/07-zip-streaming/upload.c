@@ -40,17 +40,6 @@ struct upload {
 	char name[ZS_NAME_MAX + 1];
 };
 
-static struct upload *find(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->up_jobs.next; l != &zw->up_jobs;
-	     l = l->next) {
-		struct upload *u = container_of(l, struct upload, link);
-		if (u->id == id)
-			return u;
-	}
-	return NULL;
-}
-
 static void finish(struct upload *u)
 {
 	list_remove(&u->link);
@@ -125,8 +114,8 @@ static void on_gone(struct server_reply *rp)
 void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
 	/* TODO(lab 7): a message from the worker about upload m->id, on
-	 * the loop thread. No such upload: it has ended already, and the
-	 * message is ignored. Afterwards:
+	 * the loop thread. No such upload (zs_find(), given, says NULL): it
+	 * has ended already, and the message is ignored. Afterwards:
 	 * - UP_ACK (m->n bytes extracted, m->entries entries so far): those
 	 *   bytes are no longer in flight; a paused body whose bytes in
 	 *   flight fell to ZS_INFLIGHT_LOW or less reads on (server_resume()),
@@ -142,7 +131,6 @@ void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 	 * answered again. */
 	(void)zw;
 	(void)m;
-	(void)find;
 }
 
 int upload_route(struct server_req *r, const char *name,
@@ -193,17 +181,6 @@ struct up_work {
 	struct staging st;
 	struct zip_extract x;
 };
-
-static struct up_work *find_work(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->uploads.next; l != &zw->uploads;
-	     l = l->next) {
-		struct up_work *uw = container_of(l, struct up_work, link);
-		if (uw->id == id)
-			return uw;
-	}
-	return NULL;
-}
 
 /* Ends the upload on the worker: the staging folder published (err 0)
  * or thrown away, and the loop told why. */
@@ -256,7 +233,7 @@ int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 	 * returns 0 or an error that fails the worker. UP_BEGIN makes the
 	 * upload's staging folder and extractor (begin_work(), given). Any
 	 * other message is about an upload that may have ended already
-	 * (find_work() says NULL): it is ignored. Afterwards:
+	 * (zs_find(), given, says NULL): it is ignored. Afterwards:
 	 * - UP_DATA: its bytes have been fed to the extractor, and the loop
 	 *   has an UP_ACK of them (the bytes, and the entries seen so far);
 	 *   or the extractor refused, and the upload has ended with that
@@ -268,7 +245,6 @@ int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 	(void)zw;
 	(void)m;
 	(void)begin_work;
-	(void)find_work;
 	return -ENOSYS;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "zipserver.h"
 
 struct zs_stats zs_stats;
@@ -88,6 +89,16 @@ int zs_reply(struct zs_worker *zw, const struct zs_msg *head,
 uint64_t zs_next_id(void)
 {
 	return ++zs.last_id;
+}
+
+void *zs_find_at(struct list *jobs, uint64_t want, size_t link_at, size_t id_at)
+{
+	for (struct list *l = jobs->next; l != jobs; l = l->next) {
+		char *job = (char *)l - link_at;
+		if (*(const uint64_t *)(job + id_at) == want)
+			return job;
+	}
+	return NULL;
 }
 
 int zs_root(void)
@@ -287,18 +298,6 @@ static int route(struct server_req *r, struct app_response *res)
 
 /* --- the pool --- */
 
-static unsigned workers_wanted(void)
-{
-	const char *v = getenv(ZS_WORKERS_ENV);
-	long n = v != NULL ? strtol(v, NULL, 10) : 0;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 0)
-		n = 1;
-	return n > ZS_MAX_WORKERS ? ZS_MAX_WORKERS : (unsigned)n;
-}
-
 static int zs_open(struct server *srv)
 {
 	const struct worker_opts opts = {.main = worker_main,
@@ -308,7 +307,7 @@ static int zs_open(struct server *srv)
 	                                 .on_error = on_error,
 	                                 .on_exit = on_exit_};
 	const char *root = server_config(srv)->root;
-	unsigned want = workers_wanted();
+	unsigned want = cli_workers(getenv(ZS_WORKERS_ENV), ZS_MAX_WORKERS);
 	int rc;
 
 	if (root != NULL &&

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out, const char *prog)
 {
@@ -90,4 +91,15 @@ void cli_announce(int port)
 {
 	printf("listening on http://127.0.0.1:%d\n", port);
 	fflush(stdout);
+}
+
+unsigned cli_workers(const char *value, unsigned max)
+{
+	long n = value != NULL ? strtol(value, NULL, 10) : 0;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1; /* the count is unknown: one still works */
+	return (unsigned long)n > max ? max : (unsigned)n;
 }

@@ -6,6 +6,8 @@
  * --port 0 (the default) lets the kernel pick a free port; the server then
  * prints "listening on http://127.0.0.1:PORT" as its first line, which is how
  * the grader and your scripts learn the port without racing for one.
+ * Settings that come from the environment instead (EV_WORKERS) are read
+ * here too.
  */
 #ifndef CLI_H
 #define CLI_H
@@ -24,5 +26,10 @@ int cli_parse(int argc, char **argv, struct cli_options *opt);
 
 /* Prints the "listening on" line and flushes it (stdout may be a pipe). */
 void cli_announce(int port);
+
+/* The size of a pool of threads that EV_WORKERS sets (lab 6's compute
+ * workers, lab 7's zip workers), from its value (NULL: unset): a positive
+ * number as it is, anything else the number of cores; at most max. */
+unsigned cli_workers(const char *value, unsigned max);
 
 #endif

@@ -309,21 +309,46 @@ int conn_release(struct conn *c, const struct app_response *res,
 	return conn_on_deadline(c, cfg, now_ms);
 }
 
-int conn_stream_begin(struct conn *c, const struct app_response *res)
+/* Drops the Transfer-Encoding line from the n bytes of a head: a body of
+ * unknown length to a client that knows no chunks is delimited by the
+ * close instead (RFC 9112, 6.3). Returns the head's new length. */
+static long drop_chunked(char *head, long n)
 {
+	char *line, *end;
+
+	head[n] = '\0';
+	line = strcasestr(head, "\r\nTransfer-Encoding:");
+	if (line == NULL || (end = strstr(line + 2, "\r\n")) == NULL)
+		return n;
+	memmove(line + 2, end + 2, (size_t)(head + n - (end + 2)) + 1);
+	return n - (end - line);
+}
+
+int conn_stream_begin(struct conn *c, const struct app_response *res,
+                      bool chunks)
+{
+	bool unknown = res->body_len == HTTP_CHUNKED;
+	bool to_close = unknown && !chunks;
 	char head[512];
 	long n;
 
 	if (c->state != CONN_SLEEPING || c->wake_at_ms != CONN_NEVER)
 		return -EINVAL;
-	n = http_format_head(head, sizeof(head), res->status, res->content_type,
-	                     res->body_len, res->extra, !c->held_close);
+	n = http_format_head(head, sizeof(head) - 1, res->status,
+	                     res->content_type, res->body_len, res->extra,
+	                     !c->held_close && !to_close);
 	if (n < 0)
 		return (int)n;
+	if (to_close) {
+		n = drop_chunked(head, n);
+		/* Nothing after this answer can be told from its body. */
+		buf_consume(&c->in, buf_pending(&c->in));
+	}
 	buf_free(&c->held); /* the placeholder */
-	c->close_after |= c->held_close;
-	c->stream_chunked = res->body_len == HTTP_CHUNKED;
-	c->stream_left = c->stream_chunked ? UINT64_MAX : res->body_len;
+	c->close_after |= c->held_close || to_close;
+	c->stream_chunked = unknown && !to_close;
+	c->stream_to_close = to_close;
+	c->stream_left = unknown ? UINT64_MAX : res->body_len;
 	c->stream_discard = !res->send_body;
 	c->state = CONN_STREAMING;
 	/* After whatever "out" still holds: answers go out in order. */
@@ -358,7 +383,7 @@ int conn_stream_end(struct conn *c, const struct app_config *cfg,
                     int64_t now_ms)
 {
 	if (c->state != CONN_STREAMING ||
-	    (!c->stream_chunked && c->stream_left > 0))
+	    (!c->stream_chunked && !c->stream_to_close && c->stream_left > 0))
 		return -EINVAL;
 	/* The last chunk: size zero, and no trailers. */
 	if (c->stream_chunked && !c->stream_discard &&
@@ -379,7 +404,16 @@ int conn_time_out(struct conn *c, int status)
 	app_response_free(&res);
 	c->close_after = true;
 	c->state = CONN_WRITING;
+	c->requests++; /* an answer, as every error is (conn.h) */
 	return rc;
+}
+
+int conn_continue(struct conn *c)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	/* Into "out", after the answers before it: they go in order. */
+	return buf_append(&c->out, line, sizeof(line) - 1);
 }
 
 void conn_trim(struct conn *c)

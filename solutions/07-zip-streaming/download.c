@@ -43,17 +43,6 @@ struct download {
 	char name[ZS_NAME_MAX + 1];
 };
 
-static struct download *find(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->dl_jobs.next; l != &zw->dl_jobs;
-	     l = l->next) {
-		struct download *d = container_of(l, struct download, link);
-		if (d->id == id)
-			return d;
-	}
-	return NULL;
-}
-
 static void finish(struct download *d)
 {
 	list_remove(&d->link);
@@ -126,7 +115,7 @@ static int begin_answer(struct download *d)
 
 void download_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	struct download *d = find(zw, m->id);
+	struct download *d = zs_find(&zw->dl_jobs, struct download, m->id);
 	int rc;
 
 	if (d == NULL)
@@ -390,11 +379,7 @@ int download_message(struct zs_worker *zw, const struct zs_msg *m)
 
 	if (m->kind == ZS_DL_BEGIN)
 		return begin_work(zw, m);
-	for (struct list *l = zw->downloads.next; l != &zw->downloads;
-	     l = l->next)
-		if (container_of(l, struct dl_work, link)->id == m->id)
-			dw = container_of(l, struct dl_work, link);
-	if (dw == NULL)
+	if ((dw = zs_find(&zw->downloads, struct dl_work, m->id)) == NULL)
 		return 0; /* ended already */
 	if (m->kind == ZS_DL_ABORT)
 		return done(zw, dw, ZS_ECANCELED);

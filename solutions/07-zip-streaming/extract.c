@@ -175,14 +175,13 @@ static int on_data(void *arg, const struct zip_entry *e, const void *buf,
                    size_t len)
 {
 	struct zip_extract *x = arg;
-	uint64_t in = e->in ? e->in : 1;
 	int rc;
 
 	if (x->fd < 0)
 		return len > 0 ? ZIP_ECORRUPT : 0; /* a folder with data */
 	if (len > x->lim.max_total - x->total)
 		return ZIP_EBOMB;
-	if (e->out > x->lim.ratio_floor && e->out / in > x->lim.max_ratio)
+	if (nest_over_ratio(e, x->lim.max_ratio, x->lim.ratio_floor))
 		return ZIP_EBOMB;
 	if ((rc = nest_data(&x->nest, buf, len)) < 0)
 		return rc;

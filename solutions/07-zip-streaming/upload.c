@@ -37,17 +37,6 @@ struct upload {
 	char name[ZS_NAME_MAX + 1];
 };
 
-static struct upload *find(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->up_jobs.next; l != &zw->up_jobs;
-	     l = l->next) {
-		struct upload *u = container_of(l, struct upload, link);
-		if (u->id == id)
-			return u;
-	}
-	return NULL;
-}
-
 static void finish(struct upload *u)
 {
 	list_remove(&u->link);
@@ -119,7 +108,7 @@ static void on_gone(struct server_reply *rp)
 
 void upload_reply(struct zs_worker *zw, const struct zs_msg *m)
 {
-	struct upload *u = find(zw, m->id);
+	struct upload *u = zs_find(&zw->up_jobs, struct upload, m->id);
 
 	if (u == NULL)
 		return;
@@ -192,17 +181,6 @@ struct up_work {
 	struct zip_extract x;
 };
 
-static struct up_work *find_work(struct zs_worker *zw, uint64_t id)
-{
-	for (struct list *l = zw->uploads.next; l != &zw->uploads;
-	     l = l->next) {
-		struct up_work *uw = container_of(l, struct up_work, link);
-		if (uw->id == id)
-			return uw;
-	}
-	return NULL;
-}
-
 /* Ends the upload on the worker: the staging folder published (err 0)
  * or thrown away, and the loop told why. */
 static int end_work(struct zs_worker *zw, struct up_work *uw, int err)
@@ -255,7 +233,7 @@ int upload_message(struct zs_worker *zw, const struct zs_msg *m)
 
 	if (m->kind == ZS_UP_BEGIN)
 		return begin_work(zw, m);
-	if ((uw = find_work(zw, m->id)) == NULL)
+	if ((uw = zs_find(&zw->uploads, struct up_work, m->id)) == NULL)
 		return 0;
 	switch (m->kind) {
 	case ZS_UP_DATA:

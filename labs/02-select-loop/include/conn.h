@@ -52,16 +52,27 @@ enum {
 struct conn {
 	int fd;
 	enum conn_state state;
-	struct buf in;        /* received, not yet parsed */
-	struct buf out;       /* to send */
-	bool close_after;     /* close once "out" is flushed */
-	int64_t wake_at_ms;   /* CONN_SLEEPING: when to release "held" */
-	struct buf held;      /* CONN_SLEEPING: the response being held */
-	bool held_close;      /* the held response ends the connection */
-	uint64_t requests;    /* requests answered so far */
+	struct buf in;      /* received, not yet parsed */
+	struct buf out;     /* to send */
+	bool close_after;   /* close once "out" is flushed */
+	int64_t wake_at_ms; /* CONN_SLEEPING: when to release "held" */
+	struct buf held;    /* CONN_SLEEPING: the response being held */
+	/* The held response ends the connection. A sleeper (or held request)
+	 * that is not kept sets this, not close_after: its answer is not in
+	 * "out" yet (it is carried into close_after when it gets there), and
+	 * until then the frame (lab 3) reads close_after as "the client sent
+	 * EOF". */
+	bool held_close;
+	/* Answers queued so far, each error answer too (400-505, the 413,
+	 * conn_time_out()'s 408): the frame (lab 3) treats a change as
+	 * activity that restarts its timeouts, and a connection with none
+	 * as new rather than keep-alive. */
+	uint64_t requests;
 	uint64_t stream_left; /* CONN_STREAMING: body bytes still to come */
 	bool stream_discard;  /* CONN_STREAMING: a HEAD's: none are sent */
 	bool stream_chunked; /* CONN_STREAMING: length unknown (HTTP_CHUNKED) */
+	bool stream_to_close; /* CONN_STREAMING: length unknown, and the
+	                         client knows no chunks: the close ends it */
 };
 
 /* A fresh connection on a non-blocking socket, in CONN_READING. */
@@ -111,9 +122,12 @@ int conn_release(struct conn *c, const struct app_response *res,
 /* The held request's answer is a head now and a body in pieces (lab 5):
  * res's head goes out (res->body_len is the Content-Length to come, or
  * HTTP_CHUNKED: each piece then goes as a chunk; its body is not sent),
- * and the connection is CONN_STREAMING until conn_stream_end(). -EINVAL
- * if nothing is held for the server. */
-int conn_stream_begin(struct conn *c, const struct app_response *res);
+ * and the connection is CONN_STREAMING until conn_stream_end(). chunks
+ * false says the client cannot read chunks (HTTP/1.0 has none): a body of
+ * unknown length then goes as it is, with "Connection: close", and its end
+ * is the close. -EINVAL if nothing is held for the server. */
+int conn_stream_begin(struct conn *c, const struct app_response *res,
+                      bool chunks);
 
 /* The next piece of the body, queued in "out" (dropped for a HEAD). 0,
  * -ENOMEM, or -EINVAL past the Content-Length or when not streaming. */
@@ -128,6 +142,11 @@ int conn_stream_end(struct conn *c, const struct app_config *cfg,
 /* The request head took too long: its error (408), then close. Where the
  * request would have ended is unknown, so nothing more is read. */
 int conn_time_out(struct conn *c, int status);
+
+/* "HTTP/1.1 100 Continue", queued before the held request's answer: a
+ * client that sent "Expect: 100-continue" sends its body only once it
+ * has this (or after a wait of its own: curl's is 1 s). 0 or -ENOMEM. */
+int conn_continue(struct conn *c);
 
 /* Gives back the empty buffers of a connection that waits: ten thousand
  * idle clients should cost their sockets, not 16 KiB each. */

@@ -336,6 +336,10 @@ START_TEST(test_conn_close_after)
 	                  1);
 	ck_assert_int_eq(r[0].status, 400);
 	ck_assert(!r[0].keep_alive);
+	ck_assert_msg(c.requests == 1,
+	              "after a 400, c->requests is %llu: every answer counts, "
+	              "an error too (conn.h)",
+	              (unsigned long long)c.requests);
 	ck_assert_int_eq(conn_process(&c, &no_root, 1000), 0);
 	ck_assert_uint_eq(split(buf_head(&c.out), buf_pending(&c.out), r, 3),
 	                  1);

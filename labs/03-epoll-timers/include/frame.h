@@ -39,6 +39,8 @@ struct server {
 	const struct server_lab *lab; /* a later lab's part, or NULL */
 	struct server_reply *taken;   /* taken by the route just called */
 	struct body taken_body;       /* the body of that request */
+	bool taken_http10;            /* that request is HTTP/1.0 */
+	bool taken_expects;           /* it said "Expect: 100-continue" */
 	/* A request whose body the lab said it reads, but whose route did
 	 * not take it: the frame takes it, to answer res and close. */
 	struct server_reply orphan;
@@ -63,6 +65,8 @@ struct client {
 	bool paused;   /* server_pause(): its body is not read for now */
 	bool passing;  /* in pass_body(): on_body() is running */
 	struct body body; /* the taken request's body, still to be read */
+	bool http10;      /* the taken request is HTTP/1.0: no chunks */
+	bool expects;     /* 100 Continue owed once its body is read */
 };
 
 /* server.c's, for frame.c. */

@@ -188,8 +188,9 @@ int server_answer(struct server_reply *rp, const struct app_response *res);
 /* A streamed answer to a taken request: head's head is sent now (its
  * body_len is the Content-Length the pieces must add up to, or
  * HTTP_CHUNKED when nobody knows it yet -- lab 7's zips made on the fly:
- * each piece then goes as a chunk, and server_end() sends the last; its
- * body is not sent). The reply stays the client's until server_end(); on_drain
+ * each piece then goes as a chunk, and server_end() sends the last, or,
+ * to an HTTP/1.0 client, which knows no chunks, as it is, the connection
+ * closing at server_end(); its body is not sent). The reply stays the client's until server_end(); on_drain
  * (may be NULL if you never fill the queue) is called as the queue
  * empties after a full write. 0, -ENOTCONN (the client had gone),
  * -ENOMEM or -EINVAL (nothing taken). */
@@ -212,7 +213,8 @@ void server_abort(struct server_reply *rp);
 
 /* Reads the body of a taken request: on_body is called with each piece
  * as it arrives (in the route's caller, when the first pieces came with
- * the head; else from the loop), then with len 0 at its end. A malformed
+ * the head; else from the loop), then with len 0 at its end. A client
+ * that sent "Expect: 100-continue" is sent "100 Continue" now. A malformed
  * chunked body, or a client that leaves mid-body, ends the request with
  * on_gone instead. Without this call the body is not read, and the
  * answer closes the connection. */

@@ -11,6 +11,8 @@
  *   GET /later?ms=N    answered N ms later, from a timer
  *   GET /stream?n=N    N bytes in 16 KiB pieces, pausing when the queue
  *                      is full and going on at each on_drain
+ *   GET /chunked?n=N   the same, its length unknown in the head
+ *                      (HTTP_CHUNKED)
  *   GET /short         a head promising 10 bytes, then only 5
  *   GET /count         "gone=G drains=D": guests gone, on_drain calls
  *   POST /upload       reads the body, Content-Length or chunked
@@ -196,6 +198,7 @@ static int route(struct server_req *r, struct app_response *res)
 		return reads_body(req) ? body_route(r) : SERVER_PASS;
 	if (!http_str_eq(req->path, "/later") &&
 	    !http_str_eq(req->path, "/stream") &&
+	    !http_str_eq(req->path, "/chunked") &&
 	    !http_str_eq(req->path, "/short"))
 		return SERVER_PASS;
 	if ((j = new_job(r)) == NULL)
@@ -214,7 +217,9 @@ static int route(struct server_req *r, struct app_response *res)
 	} else {
 		j->kind = STREAM;
 		j->left = param(req, "n");
-		j->head.body_len = (size_t)j->left;
+		j->head.body_len = http_str_eq(req->path, "/chunked")
+		                       ? HTTP_CHUNKED
+		                       : (size_t)j->left;
 		ev_timer_start(&j->timer, 0, 0);
 	}
 	return SERVER_LATER;
@@ -829,6 +834,88 @@ START_TEST(test_frame_request_body)
 }
 END_TEST
 
+/* "Expect: 100-continue": curl, for one, sends no body until it hears
+ * "100 Continue" (or has waited a second). The frame sends it when the
+ * route starts reading the body, and only then: not for a route that
+ * reads none, nor to an HTTP/1.0 client. */
+START_TEST(test_frame_expect_continue)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char *no_cont[] = {
+	    "POST /noread HTTP/1.1\r\nContent-Length: 5\r\n"
+	    "Expect: 100-continue\r\n\r\n",
+	    "POST /upload HTTP/1.0\r\nContent-Length: 5\r\n"
+	    "Expect: 100-continue\r\n\r\n",
+	};
+	char buf[4096];
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "POST /upload HTTP/1.1\r\nContent-Length: 5\r\n"
+	        "Expect: 100-continue\r\n\r\n");
+	hear(fd, buf, sizeof(buf), sizeof(cont) - 1);
+	ck_assert_msg(strcmp(buf, cont) == 0,
+	              "a POST whose body is read, with \"Expect: "
+	              "100-continue\": expected \"HTTP/1.1 100 Continue\" "
+	              "before the body was sent; got:\n%s",
+	              buf);
+	say(fd, "hello");
+	say(fd, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+	expect_upload(fd, (const unsigned char *)"hello", 5,
+	              "5 bytes sent after the 100");
+	for (size_t i = 0; i < sizeof(no_cont) / sizeof(no_cont[0]); i++) {
+		fd = dial();
+		say(fd, no_cont[i]);
+		say(fd, "hello");
+		hear(fd, buf, sizeof(buf), sizeof(buf));
+		close(fd);
+		ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0,
+		              "sent:\n%shello\nexpected its answer alone, no "
+		              "100 first; got:\n%.400s",
+		              no_cont[i], buf);
+	}
+	stop_server();
+}
+END_TEST
+
+/* A body of unknown length goes in chunks, which HTTP/1.0 does not have:
+ * to an HTTP/1.0 client it goes as it is, and the close ends it. */
+START_TEST(test_frame_stream_http10)
+{
+	enum { N = 100000 };
+	static char buf[N + 4096];
+	const char *body;
+	long got;
+	int fd;
+
+	start_server();
+	fd = dial();
+	say(fd, "GET /chunked?n=100000 HTTP/1.1\r\nConnection: close\r\n\r\n");
+	hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	ck_assert_msg(strstr(buf, "Transfer-Encoding: chunked\r\n") != NULL,
+	              "HTTP/1.1, length unknown: expected a chunked answer; "
+	              "got:\n%.300s",
+	              buf);
+	fd = dial();
+	say(fd, "GET /chunked?n=100000 HTTP/1.0\r\n\r\n");
+	got = hear(fd, buf, sizeof(buf), sizeof(buf));
+	close(fd);
+	body = strstr(buf, "\r\n\r\n");
+	ck_assert_msg(body != NULL && strncmp(buf, "HTTP/1.1 200", 12) == 0 &&
+	                  strcasestr(buf, "Transfer-Encoding") == NULL &&
+	                  strstr(buf, "Connection: close\r\n") != NULL &&
+	                  got - (body + 4 - buf) == N,
+	              "HTTP/1.0, length unknown: expected a head without "
+	              "Transfer-Encoding, with \"Connection: close\", then "
+	              "the %d bytes as they are and the close; got %ld bytes "
+	              "in all, beginning:\n%.300s",
+	              N, got, buf);
+	stop_server();
+}
+END_TEST
+
 /* Appends one chunk of body[*at..] of size n (its size line in hex, an
  * extension on some) to out; returns out's new length. */
 static size_t put_chunk(char *out, size_t len, const unsigned char *body,
@@ -948,6 +1035,8 @@ static Suite *suite(void)
 	TEST_ADD(s, test_frame_request_body, 20);
 	TEST_ADD(s, test_frame_chunked_body, 10);
 	TEST_ADD(s, test_frame_body_refused, 10);
+	TEST_ADD(s, test_frame_expect_continue, 10);
+	TEST_ADD(s, test_frame_stream_http10, 10);
 	return s;
 }
 

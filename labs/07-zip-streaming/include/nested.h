@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct zip_entry;
 struct zip_reader;
 
 struct zip_nest {
@@ -45,6 +46,12 @@ void nest_init(struct zip_nest *n, unsigned depth, unsigned max_depth,
                uint64_t max_ratio, uint64_t ratio_floor);
 /* The entry's next bytes, as extracted: 0, ZIP_ENESTED or ZIP_EBOMB. */
 int nest_data(struct zip_nest *n, const void *buf, size_t len);
+/* The ratio rule, the same at every depth (extract.c's on_data() for the
+ * archive's own entries, inner_data() here for those inside): past
+ * ratio_floor bytes of output, an entry whose output is more than
+ * max_ratio times its input so far is a bomb (ZIP_EBOMB). */
+bool nest_over_ratio(const struct zip_entry *e, uint64_t max_ratio,
+                     uint64_t ratio_floor);
 /* The entry has ended: ready for the next one. */
 void nest_end(struct zip_nest *n);
 void nest_free(struct zip_nest *n);

@@ -12,7 +12,9 @@
  *                            no --root: 503
  *   GET /download.zip?dir=NAME  a zip of the folder ROOT/NAME, made on a
  *                            worker as it is sent (chunked: nobody knows
- *                            its length before the end); 404 if none
+ *                            its length before the end; to an HTTP/1.0
+ *                            client, which has no chunks, the frame sends
+ *                            it as it is and closes); 404 if none
  *   GET /stats               {"workers":W,"uploads":U,"downloads":D,
  *                             "bytes_in":I,"entries_in":E,"bytes_out":O,
  *                             "published":P,"refused":R}
@@ -124,6 +126,15 @@ int zs_reply(struct zs_worker *zw, const struct zs_msg *head,
              const void *payload, size_t len);
 /* A fresh transfer id. */
 uint64_t zs_next_id(void);
+/* The transfer whose id is want in the list jobs, or NULL: it has ended
+ * already (a message for it was on its way). type is upload.c's or
+ * download.c's struct, on either thread: any with a struct list link and
+ * a uint64_t id. */
+#define zs_find(jobs, type, want)                                              \
+	((type *)zs_find_at((jobs), (want), offsetof(type, link),              \
+	                    offsetof(type, id)))
+void *zs_find_at(struct list *jobs, uint64_t want, size_t link_at,
+                 size_t id_at);
 /* ROOT, opened (O_PATH-like, for the *at() calls), or -1 without --root. */
 int zs_root(void);
 /* Whether NAME (from the query, not NUL-terminated) is one plain file
