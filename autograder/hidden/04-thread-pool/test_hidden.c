@@ -853,12 +853,11 @@ static void full_child(int listen_fd)
 		status = ask(fd, "GET /cook?ms=10");
 		if (status != 0)
 			snprintf(got, sizeof(got), "got %d", status);
-		child_check(
-		    status == 503,
-		    "GET /cook?ms=10 while no thread could be started "
-		    "for the pool (tp_submit() failing): %s, expected "
-		    "503 at once, the request not taken",
-		    got);
+		child_check(status == 503,
+		            "GET /cook?ms=10 while no thread could be started "
+		            "for the pool (tp_submit() failing): %s, expected "
+		            "503 at once, the request not taken",
+		            got);
 	}
 	before = idle_heap();
 	for (int i = 0; i < REFUSED; i++)
