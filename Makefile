@@ -58,11 +58,14 @@ build: deps
 grader: deps
 	@$(MAKE) --no-print-directory -C autograder
 
-# The JSON report is what `make hint` reads to find the first failed check.
+# The JSON report is what `make hint` reads to find the first failed check;
+# the .ref beside it, the REF it was graded with, which `make hint` grades
+# with again when it must.
 grade: grader
 	@mkdir -p build/reports
 	@autograder/grade --lab $(LAB) --impl $(IMPL) $(if $(REF),--ref $(REF)) $(if $(COVERAGE),--coverage) \
-		--json build/reports/lab$(LAB)-$(IMPL).json
+		--json build/reports/lab$(LAB)-$(IMPL).json; \
+	rc=$$?; printf '%s\n' '$(REF)' >build/reports/lab$(LAB)-$(IMPL).ref; exit $$rc
 
 ifneq ($(COURSE),)
 test: grader

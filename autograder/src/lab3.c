@@ -885,13 +885,13 @@ static const struct check checks[] = {
      NULL, false},
 
     UNIT(heap_order, 1,
-         "sift up after a push, sift down after removing the root; compare "
-         "(due, seq)"),
+         "heap_min() is always the timer due first, and among those due "
+         "together, the one started first"),
     UNIT(heap_remove_middle, 1,
-         "removing from the middle: move the last element there, then sift it "
-         "up or down"),
+         "after removing any timer, the rest still come out in (due, seq) "
+         "order, and each knows its slot"),
     UNIT(heap_random_100k, 2,
-         "keep every timer's heap_index right after each swap"),
+         "100,000 random pushes and removals agree with a simple model"),
     UNIT(phase_order, 3,
          "ev_run: pending, idle, prepare, poll, check, closing, then timers "
          "(and due timers once before the first iteration); the test prints "
@@ -907,16 +907,17 @@ static const struct check checks[] = {
          "ev_close stops the handle at once; its close callback runs in the "
          "closing phase"),
     UNIT(fd_reuse, 2,
-         "before dispatching an event, check the watcher for that fd is still "
-         "the one that asked"),
+         "an event reaches only the watcher it was for, and only while that "
+         "watcher still watches: never a stopped one, never a new one on a "
+         "reused descriptor"),
     UNIT(io_start_errors, 1,
          "ev_io_start: -EINVAL for unknown bits or a closing watcher, -EEXIST "
          "for a second watcher on a descriptor, epoll_ctl()'s -errno with "
          "nothing changed (start the handle only once epoll said yes)"),
     UNIT(io_interest, 2,
-         "no EPOLLET; a new interest replaces the old; dispatch passes "
-         "to_events() & w->events; ev_io_stop() uses EPOLL_CTL_DEL, never a "
-         "MOD to no events"),
+         "level-triggered; a new interest replaces the old; a callback gets "
+         "only the events it asked for; a stopped watcher's socket never "
+         "wakes poll"),
     UNIT(immediate_vs_timeout, 1,
          "after poll comes check: inside an I/O callback, setImmediate beats "
          "setTimeout(0)"),
@@ -935,12 +936,11 @@ static const struct check checks[] = {
          "poll timeout: 0 with idle work, due - now with a timer, -1 with "
          "none; never 0 before a deadline"),
     UNIT(now_cached, 2,
-         "read the clock once per iteration, in poll_io() right after "
-         "epoll_wait(), and nowhere else: not again before the timers"),
+         "every callback of an iteration sees one now, the time after its "
+         "poll returned"),
     UNIT(handle_lifetime, 2,
          "the loop counts a handle from its init to its close callback: "
-         "run_closing must mark it closed with handle_closed(), or "
-         "ev_loop_close() says -EBUSY for ever"),
+         "ev_loop_close() is -EBUSY before, 0 after"),
     UNIT(poll_error_aborts, 2,
          "epoll_wait() failing with anything but EINTR is a broken epoll "
          "descriptor: call poll_failed(errno), do not go round again; EINTR "
@@ -982,7 +982,7 @@ static const struct check checks[] = {
          "client as it is, closing at its end: keep server_settle() as "
          "given"),
     HIDDEN(heap_sift, 1,
-           "sift down must compare with both children and pick the smaller"),
+           "heap_min() is the timer due first, whichever child it came from"),
     HIDDEN(nowait_no_block, 1,
            "EV_RUN_NOWAIT never blocks in epoll_wait; EV_RUN_ONCE does not "
            "either once a pending or idle callback ran before poll"),
@@ -997,8 +997,8 @@ static const struct check checks[] = {
            "a feed"),
     HIDDEN(handle_corners, 1,
            "each phase works on what was queued when it began (the closing "
-           "phase too: list_move() first); starting an active handle or "
-           "closing a closing one changes nothing"),
+           "phase too); starting an active handle or closing a closing one "
+           "changes nothing"),
 
     AGAIN(integration, 1, get_root, lab1_get_root, 1,
           "answer GET / with 200 and a Content-Length"),
@@ -1022,12 +1022,13 @@ static const struct check checks[] = {
     AGAIN(integration, 2, vanish_mid_request, lab2_vanish_mid_request, 1,
           "free a connection that leaves mid-request"),
     {"integration.idle_timeout", STAGE_INTEGRATION, 3, lab3_idle_timeout,
-     "after a response, (re)start the connection's timer for the idle timeout; "
-     "when it fires with nothing in progress, close, without a word",
+     "a keep-alive connection idle for the idle timeout after its last "
+     "answer is closed, without a word",
      NULL, false},
     {"integration.header_timeout", STAGE_INTEGRATION, 3, header_timeout,
-     "start the header timer at a head's first byte, not at its last, on a "
-     "new connection and after an answer alike; when it fires, 408 and close",
+     "a head not complete within the header timeout of its first byte (not "
+     "its last) gets 408 and a close, on a new connection and after an "
+     "answer alike",
      NULL, false},
     {"integration.timeout_by_state", STAGE_INTEGRATION, 2, timeout_by_state,
      "waiting_for(): SLEEPING waits for its wake-up; anything but READING "
@@ -1070,12 +1071,12 @@ static const struct check checks[] = {
      "connection's unread bytes would wake every poll",
      NULL, false},
     {"latency.short_timers_cpu", STAGE_LATENCY, 2, short_timers_cpu,
-     "poll with the time to the next timer rounded up: never 0 while it is "
-     "still ahead",
+     "many short timers: the loop sleeps until each is due, it does not "
+     "spin",
      NULL, false},
     {"latency.timers_on_time", STAGE_LATENCY, 2, timers_on_time,
-     "fire timers when due <= now with now rounded down, and poll with the "
-     "time to the next one rounded up",
+     "a /sleep?ms=N is answered after N ms or a little more, never "
+     "before",
      NULL, false},
 
     {"memory.idle_10k", STAGE_MEMORY, 5, idle_10k,

@@ -496,10 +496,8 @@ static enum verdict client_leaves_order(struct grader *g, const struct check *c,
 		if (!ok)
 			result_printf(
 			    r, "expected queued 0 within 400 ms, while "
-			       "the cooks were still busy: on_gone must "
-			       "take an order no cook has started off the "
-			       "queue (tp_cancel), or a cook will cook it "
-			       "for nobody\n");
+			       "the cooks were still busy: an order left "
+			       "queued is cooked for nobody\n");
 	}
 	if (ok) {
 		place(&stay, t.port, 4, REQ_CLOSE("GET /cook?ms=300"));
@@ -823,55 +821,49 @@ static const struct check checks[] = {
 
     UNIT(size_from_env, 2,
          "unset, not starting with a digit (\" 8\", \"+8\") or not all "
-         "digits: 4; 0: 1; above 1024: 1024; errno = 0 before strtoul"),
+         "digits: 4; 0: 1; above 1024: 1024, whatever errno was before"),
     UNIT(threads_start_on_first_submit, 2,
-         "create the threads in the first tp_submit, all of them, not in "
-         "tp_init; join them all in tp_close"),
+         "no thread before the first tp_submit, all of them after it, none "
+         "after tp_close"),
     UNIT(thread_start_fails, 2,
-         "when pthread_create fails, return minus its error (it does not "
-         "set errno) and allocate nothing new on the next try; after a "
-         "partial start, size is the number of threads that run"),
+         "no thread started: tp_submit returns minus pthread_create's "
+         "error and a retry leaks nothing; a partial start: size is the "
+         "number of threads that run"),
     UNIT(work_runs_once, 2,
-         "each order is taken off the queue by exactly one cook, under the "
-         "lock"),
+         "each order's work runs exactly once, and its after_work once"),
     UNIT(oldest_first, 1,
-         "a free cook takes the oldest order (tp_submit adds at the end of "
-         "the queue, a cook takes from its front); serve the pass oldest "
-         "first"),
+         "orders are cooked oldest first, and dishes served oldest first"),
     UNIT(thread_identity, 3,
-         "work runs on a pool thread; after_work only on the loop thread, "
-         "from the eventfd's callback, never from a cook"),
+         "work runs on a pool thread, never the loop's; after_work only on "
+         "the loop thread"),
     UNIT(many_jobs, 2,
-         "100,000 orders: none lost, none twice; a `while`, not an `if`, "
-         "around pthread_cond_wait"),
+         "100,000 orders from 4 cooks: none lost, none twice, no crash"),
     UNIT(ping_pong, 3,
-         "one order at a time: change the queue and signal under the same "
-         "lock, and wait in a loop that re-checks the queue"),
+         "one order at a time, 20,000 times: no order may wait while a cook "
+         "sleeps, no dish while the loop sleeps"),
     UNIT(coalesced_wakeups, 4,
-         "ring only when the pass was empty; on the ring, read the eventfd, "
-         "then take the whole done list, not one item"),
+         "dishes finished while the loop is away share one wake-up, and "
+         "none is left behind, whenever it arrives"),
     UNIT(loop_alive_while_in_flight, 2,
-         "ev_ref the eventfd watcher while work is in flight and ev_unref it "
-         "when none is"),
+         "ev_run(EV_RUN_DEFAULT) returns only once no after_work is owed, "
+         "and at once when none is"),
     UNIT(cancel_queued, 3,
-         "tp_cancel: only a QUEUED order; move it to the done list as "
-         "CANCELLED (ringing if it was empty) and let the loop call "
-         "after_work with -ECANCELED"),
+         "a cancelled queued order never cooks; its after_work comes from "
+         "the loop, later, with -ECANCELED, even while every cook is busy"),
     UNIT(cancel_running, 2,
          "a RUNNING or DONE order cannot be cancelled: "
          "-EBUSY; an idle one: -EINVAL"),
     UNIT(stats, 1,
-         "count busy, queued and completed under the lock, where they "
-         "change"),
+         "tp_stats: busy, queued and completed are exact at every moment"),
     UNIT(close_cancels_queued, 2,
-         "tp_close: cancel what is queued, broadcast, join, then run every "
-         "after_work before returning"),
+         "when tp_close returns, queued orders were cancelled, running "
+         "ones finished, and every after_work has run, on this thread"),
     UNIT(close_waits_running, 2,
-         "tp_close must pthread_join every thread: a running order finishes "
-         "first"),
+         "tp_close returns only once every thread has ended: a running "
+         "order finishes first"),
     UNIT(submit_after_close, 1, "after tp_close, tp_submit says -ESHUTDOWN"),
     UNIT(after_work_can_submit, 2,
-         "never hold the lock while calling after_work: it may submit"),
+         "an after_work may submit the next order, a thousand times over"),
     HIDDEN(sizes_concurrency, 1,
            "a pool of N runs N orders at once, whatever N"),
     HIDDEN(cancel_all_then_close, 1,
@@ -883,21 +875,19 @@ static const struct check checks[] = {
            "tp_close's cancels leave queued at 0"),
     HIDDEN(reinit_no_leak, 1,
            "init, submit, close 40 times: no thread, descriptor or byte "
-           "left (free the threads array)"),
+           "left"),
     HIDDEN(no_malloc_per_order, 1,
-           "an order waits in its own struct tp_work (link, state): the pool "
-           "allocates nothing per order"),
+           "the pool allocates nothing per order (pool.h)"),
     HIDDEN(kitchen_full_503, 1,
-           "when tp_submit fails, place_order answers 503 at once "
-           "(kitchen_respond with -ECANCELED), takes nothing and frees the "
-           "order"),
+           "when tp_submit fails, the order is answered 503 at once, and "
+           "nothing of it is left"),
     HIDDEN(kitchen_open_fails, 1,
            "kitchen_open returns tp_init's error: the server stops instead of "
            "serving a kitchen without a bell"),
 
     {"races.helgrind", STAGE_RACES, 8, check_races_helgrind,
-     "every variable that a cook and the loop share (queue, done list, "
-     "counters, the order's state) is read and written under the lock",
+     "helgrind saw a variable that a cook and the loop share touched "
+     "by both with no lock between them",
      "test_pool:test_races", false},
 
     AGAIN(integration, 1, get_root, lab1_get_root, 1,
@@ -949,9 +939,8 @@ static const struct check checks[] = {
      loop_free_while_cooking,
      "the loop thread only submits; the work runs on the pool", NULL, false},
     {"latency.idle_cpu_after_work", STAGE_LATENCY, 3, idle_cpu_after_work,
-     "read the eventfd in its callback, or level-triggered epoll reports it "
-     "for ever",
-     NULL, false},
+     "an idle server after its orders: the loop sleeps in epoll_wait", NULL,
+     false},
     AGAIN(latency, 3, sleep_1000, lab3_sleep_1000, 2,
           "/sleep is still a timer, not a kitchen order"),
     {"experiment.hash_on_loop", STAGE_EXPERIMENT, 0, hash_on_loop, NULL, NULL,

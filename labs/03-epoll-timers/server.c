@@ -207,12 +207,12 @@ static int arm_timer(struct client *cl)
 	 * cl->deadline says when the timer fires.
 	 *
 	 * cl->since is when the current wait began, and deadline_of() counts
-	 * from it. A wait begins when what the connection waits for changes
-	 * (server_settle() also resets cl->waiting when an answer went out:
-	 * activity). It does NOT begin again while the same wait goes on: the
-	 * header timeout counts from a head's FIRST byte, whatever arrives
-	 * after it -- that is the whole point against slowloris, and the
-	 * grader trickles a head to check it.
+	 * from it: the header timeout from a head's FIRST byte, whatever
+	 * arrives after it -- that is the whole point against slowloris, and
+	 * the grader trickles a head to check it -- and the idle timeout from
+	 * the answer before it (server_settle() resets cl->waiting when an
+	 * answer went out). When a wait begins, and so when since moves and
+	 * the timer must be restarted, is yours to decide.
 	 *
 	 * Cheap when nothing changed: most events leave the deadline where it
 	 * was, and restarting the timer each time costs two heap operations

@@ -90,7 +90,9 @@ static int place_order(struct server_req *r, const struct kitchen_order *order,
 	 * - SERVER_ANSWERED when no cook can take it (tp_submit() failed):
 	 *   res is a 503 (kitchen_respond() with -ECANCELED) and nothing of
 	 *   the order is left;
-	 * - or -ENOMEM (the frame then answers 500).
+	 * - or -ENOMEM (the frame then answers 500): no memory for the order,
+	 *   or tp_submit() failed and kitchen_respond() could not make the
+	 *   503 either (nothing of the order is left then too).
 	 *
 	 * Facts: res arrives zeroed (app_handle() clears it before any
 	 * route): fill it only to answer now; the frame throws away what a

@@ -9,12 +9,14 @@
  * lists are labs/common/list.h's. test_pool checks them; the README
  * states each rule (3.2), and its APPENDIX.md (A.1) explains why.
  *
- * One mutex guards the queue, the done list and the counters; one condition
- * variable wakes cooks when there is work (or when the kitchen closes). The
- * loop learns of finished work through an eventfd it watches like any
- * socket. Whoever puts the first dish on an empty pass rings the bell; the
- * waiter empties the whole pass each time he hears it, so one ring may
- * bring many dishes, and no dish is ever left without a ring.
+ * pool.h lists what the pool guarantees and gives its struct: one mutex,
+ * one condition variable, the queue and the pass (done list), the
+ * counters, and the bell, an eventfd the loop watches like any socket.
+ * How they work together is the design you make here: when a cook sleeps
+ * and who wakes it, when the bell rings and how the loop answers it, and
+ * in which order closing time happens. The static helpers below are a
+ * suggested split of that work, not a rule: change them as your design
+ * needs (the tests call only pool.h's functions).
  */
 #include "pool.h"
 
@@ -67,8 +69,8 @@ static void ring(int fd)
 	while (n < 0 && errno == EINTR);
 }
 
-/* Puts w on the pass; rings the bell if the pass was empty (a non-empty
- * pass has a ring on its way already). Called with the lock held. */
+/* Puts w on the pass, where the loop will find it. Called with the lock
+ * held. */
 static void to_pass(struct tp_pool *p, struct tp_work *w, enum tp_state st)
 {
 	/* TODO(lab 4): called with the lock held, by the cooks (TP_DONE)
@@ -150,8 +152,7 @@ static int start_threads(struct tp_pool *p)
 
 /* --- the loop side --- */
 
-/* Serves every dish on the pass: taken under the lock, served without it
- * (after_work may submit more work, which takes the lock again). */
+/* Serves every dish on the pass, on the loop thread. */
 static void serve_pass(struct tp_pool *p)
 {
 	/* TODO(lab 4): on the loop thread. Serves every dish that is on the
@@ -162,8 +163,8 @@ static void serve_pass(struct tp_pool *p)
 	 * Before each after_work: w is off the pass, w->state is TP_IDLE, and
 	 * w is counted out of p->in_flight; when that count reaches 0 the
 	 * bell stops keeping the loop alive (ev_unref(&p->wake.h): an idle
-	 * kitchen keeps no one up). Counted out BEFORE the call: after_work
-	 * may submit again (a chain), which counts itself in.
+	 * kitchen keeps no one up). A w taken off the pass is the loop
+	 * thread's alone: no cook looks at it again.
 	 *
 	 * Traps:
 	 * - after_work runs WITHOUT the lock: it may call tp_submit(), which
@@ -171,14 +172,14 @@ static void serve_pass(struct tp_pool *p)
 	 *   itself for ever (test_after_work_can_submit). Meanwhile cooks
 	 *   keep putting dishes on the pass.
 	 * - From the call on, w is the caller's again (it may be freed, or
-	 *   submitted again): nothing of it may be touched after.
+	 *   submitted again, which counts it in p->in_flight once more):
+	 *   nothing of it may be touched after.
 	 * - How you take the pass decides when to_pass() must ring.
 	 */
 	(void)p;
 }
 
-/* The bell rang: read the eventfd (or epoll, level-triggered, reports it
- * again and again), then serve everything on the pass. */
+/* The bell's callback: the loop thread's answer to a ring. */
 static void on_bell(struct ev_io *io, unsigned revents)
 {
 	/* TODO(lab 4): the bell's ev_io callback (p = io->h.data), on the
@@ -252,7 +253,8 @@ int tp_submit(struct tp_pool *p, struct tp_work *w, tp_work_fn work,
 	 * recorded in w. Or returns, with nothing queued:
 	 * - -EINVAL: work or after_work is NULL;
 	 * - -ESHUTDOWN: tp_close() has begun (p->stopping; only the loop
-	 *   thread writes it, so reading it here needs no lock);
+	 *   thread writes it, so reading it here needs no lock, but writing
+	 *   it does: the cooks read it);
 	 * - the error of start_threads(): the cooks are hired on the first
 	 *   submit (none before, as libuv), and on a later one if none came.
 	 *
@@ -328,7 +330,8 @@ int tp_close(struct tp_pool *p)
 	 * - Every sleeping cook must wake up and see it is closing time, not
 	 *   just one of them.
 	 * - A cook may finish its dish, and put it on the pass, at any moment
-	 *   until it has been joined: a pass served before that may miss it.
+	 *   until it has been joined: which of your steps could such a dish
+	 *   miss?
 	 * - Cooking orders are not interrupted: tp_close() may wait up to
 	 *   the longest of them.
 	 */

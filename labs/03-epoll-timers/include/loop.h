@@ -147,6 +147,9 @@ int ev_backend_timeout(const struct ev_loop *loop);
  * outlive the handle (a string literal). Unnamed, an io is "io fd=N". */
 void ev_name(struct ev_handle *h, const char *name);
 
+/* A flag, not a count (as libuv's uv_ref/uv_unref): a handle starts
+ * referenced; ev_unref() twice and ev_ref() once leave it referenced. Only
+ * an active, referenced handle keeps ev_run(EV_RUN_DEFAULT) going. */
 void ev_ref(struct ev_handle *h);
 void ev_unref(struct ev_handle *h);
 bool ev_is_active(const struct ev_handle *h);

@@ -483,8 +483,8 @@ START_TEST(test_now_cached)
 	ck_assert_msg(nfired == 0,
 	              "a timer due at 1005 fired in the iteration whose poll "
 	              "returned at 1000 (the clock read 1010 when a later "
-	              "callback ran): the loop read the clock again after "
-	              "poll; read it once per iteration, and cache it");
+	              "callback ran); expected it to wait for the next "
+	              "iteration: the loop read the clock again after poll");
 	ck_assert_uint_eq(ev_now(&loop), 1000);
 	/* Started from the check callback: due at the cached 1000 + 10. */
 	ck_assert_int_eq(ev_backend_timeout(&loop), 5);
@@ -503,8 +503,9 @@ START_TEST(test_now_cached)
 	ck_assert_uint_eq(ev_now(&loop), 1030);
 	ck_assert_msg(nfired == 3,
 	              "a timer due at 1030 did not fire in the iteration "
-	              "whose poll returned at 1030: read the clock when poll "
-	              "returns, not before it");
+	              "whose poll returned at 1030; expected it to fire "
+	              "then: the loop's now was not the time poll "
+	              "returned");
 	close_loop(&loop, &nc.due_1005.h, &nc.started.h, &nc.check.h,
 	           &nc.prepare.h, NULL);
 }

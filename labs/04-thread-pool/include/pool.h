@@ -4,21 +4,23 @@
  *
  * The waiter (the loop thread) never cooks. He writes an order (a
  * struct tp_work), pins it on the kitchen's rail (the queue) and goes back
- * to his tables. A free cook (a pool thread) takes the oldest order, cooks
- * it (work) and puts the dish on the pass (the done list), ringing the bell
- * (an eventfd the loop watches) if the pass was empty. When the waiter hears
- * the bell he takes every dish on the pass at once and serves each one
- * (after_work), on his own thread:
+ * to his tables. A free cook (a pool thread) takes an order, cooks it
+ * (work) and puts the dish on the pass (the done list). The bell (an
+ * eventfd the loop watches like a socket) is how the waiter learns there
+ * are dishes; he serves them (after_work) on his own thread:
  *
- *   loop thread                 pool threads (size of them)
- *   tp_submit() --lock--> queue --cond--> work(w)
- *                                           |
- *   after_work(w, status) <-- done <--lock--+  + eventfd write if done was empty
- *        (in the ev_io callback for the eventfd: read it, take all, unlock, run)
+ *   loop thread                     pool threads (size of them)
+ *   tp_submit(w) ----> queue ----> work(w)
+ *                                    |
+ *   after_work(w, status) <---- done list, and the bell
  *
- * Rules the tests check:
- * - work runs exactly once, on a pool thread; after_work runs exactly once,
- *   on the loop thread (the one running ev_run() or tp_close());
+ * What the pool guarantees (the tests check each one; how the lock, the
+ * condition variable, the two lists and the bell work together to give
+ * them is yours to design):
+ * - work runs exactly once, on a pool thread, the oldest order first;
+ *   after_work runs exactly once, on the loop thread (the one running
+ *   ev_run() or tp_close()), the oldest dish first, never with the lock
+ *   held (it may call tp_submit(), tp_cancel() and tp_stats());
  * - the pool has `size` threads: EV_THREADPOOL_SIZE from the environment
  *   (like libuv's UV_THREADPOOL_SIZE), 4 when unset or not a number, 0 read
  *   as 1, more than TP_MAX_THREADS read as TP_MAX_THREADS. They are started
@@ -27,12 +29,16 @@
  *   the threads it got and `size` becomes their number for good (libuv
  *   aborts instead); where not one starts, that tp_submit() fails with the
  *   error, and the next one tries again;
- * - a waiting thread sleeps on the condition variable (no busy waiting) and
- *   no wake-up is lost;
- * - several completions may share one wake-up (one eventfd read), and none
- *   is ever left behind;
- * - while work is queued or running the pool keeps the loop alive
- *   (ev_run(EV_RUN_DEFAULT) does not return); an idle pool does not.
+ * - a thread with nothing to do sleeps (no busy waiting), and no order
+ *   ever waits on the queue while a thread that could take it sleeps;
+ * - no dish ever waits on the pass with nothing on its way to make the
+ *   loop serve it, whatever the loop is doing when it arrives;
+ * - the loop is not woken once per dish: dishes finished while the loop
+ *   is busy elsewhere share one wake-up (a thousand of them: one eventfd
+ *   write in all), as libuv's do;
+ * - while work is queued, running or waiting to be served, the pool keeps
+ *   the loop alive (ev_run(EV_RUN_DEFAULT) does not return); an idle pool
+ *   does not.
  *
  * One pool serves one loop. Every function but the work callback itself is
  * called on the loop thread.
@@ -63,7 +69,9 @@ typedef void (*tp_work_fn)(struct tp_work *w);
  * before it started (status -ECANCELED). w is yours again from here. */
 typedef void (*tp_after_fn)(struct tp_work *w, int status);
 
-/* Where an order is. Only the pool changes it, under the pool's lock. */
+/* Where an order is. Only the pool changes it: under the pool's lock
+ * while a cook may look at the order (queued, running, on the pass); an
+ * order the loop has taken off the pass is the loop thread's alone. */
 enum tp_state {
 	TP_IDLE,      /* not submitted, or after_work has run */
 	TP_QUEUED,    /* on the rail, no cook has it */
@@ -80,7 +88,7 @@ struct tp_work {
 	tp_after_fn after_work;
 	struct tp_pool *pool;  /* private */
 	struct list link;   /* private: in the queue or the done list */
-	enum tp_state state;   /* private, under pool->lock */
+	enum tp_state state;   /* private: see enum tp_state */
 };
 
 /* What /stats shows: a snapshot taken under the lock. */
@@ -100,18 +108,20 @@ struct tp_pool {
 	unsigned started;    /* threads created (0 until a start succeeds) */
 
 	pthread_mutex_t lock; /* guards everything down to `completed` */
-	pthread_cond_t more;  /* signalled: work queued, or stopping */
+	pthread_cond_t more;  /* where cooks with nothing to do sleep */
 	struct list queue; /* submitted, not started: oldest first */
 	struct list done;  /* finished or cancelled, after_work pending */
-	bool stopping;        /* tp_close(): threads leave when they see it */
+	bool stopping;        /* tp_close() has begun. Written by the loop
+	                       * thread, under the lock (the cooks read it);
+	                       * the loop thread may read it without. */
 	unsigned busy;
 	unsigned queued;
 	uint64_t completed;
 
-	int wake_fd;         /* eventfd: the bell, rung by pool threads */
+	int wake_fd;         /* the bell: an eventfd the loop watches */
 	struct ev_io wake;   /* the loop's watcher on wake_fd */
 	unsigned in_flight;  /* loop thread only: submitted, after_work not run */
-	uint64_t wakeups;    /* loop thread only: times the bell was answered */
+	uint64_t wakeups;    /* loop thread only: times the bell's callback ran */
 };
 
 /* Reads the size from the environment, creates the eventfd and its ev_io
@@ -139,11 +149,13 @@ int tp_cancel(struct tp_work *w);
 
 void tp_stats(struct tp_pool *p, struct tp_stats *s);
 
-/* Shuts the kitchen: queued work is cancelled, running work is waited for,
- * every thread is joined, and then every pending after_work runs here, on
- * the calling (loop) thread, with 0 or -ECANCELED. The eventfd's watcher is
- * ev_close()d: run the loop once more before ev_loop_close(), which says
- * -EBUSY until its close callback has run. 0 or a negative errno. */
+/* Shuts the kitchen. When it returns: queued work was cancelled (never
+ * run), running work has finished (it is not interrupted), every thread
+ * is joined, and every after_work still owed has run, here, on the calling
+ * (loop) thread, with 0 or -ECANCELED; tp_submit() says -ESHUTDOWN from its
+ * first moment on. The eventfd's watcher is ev_close()d: run the loop once
+ * more before ev_loop_close(), which says -EBUSY until its close callback
+ * has run. 0 or a negative errno. */
 int tp_close(struct tp_pool *p);
 
 #endif

@@ -433,7 +433,7 @@ START_TEST(test_size_from_env)
 	eight = tp_size_from("8");
 	ck_assert_msg(eight == 8,
 	              "tp_size_from(\"8\") = %u when errno was ERANGE before "
-	              "the call, expected 8: set errno = 0 before strtoul()",
+	              "the call, expected 8",
 	              eight);
 
 	loop_open(&loop);
@@ -599,19 +599,16 @@ static void start_fails_child(void)
 	grew = mallinfo2().uordblks - before;
 	start_unlimit();
 	start_check(rc < 0,
-	            "tp_submit() returned %d while no thread could start: "
-	            "return the error from pthread_create(), as a negative "
-	            "number",
+	            "tp_submit() returned %d while no thread could start; "
+	            "expected a negative errno",
 	            rc);
 	start_check(rc == want,
 	            "tp_submit() returned %d (%s) while no thread could start; "
-	            "expected %d (%s), minus what pthread_create() returned: "
-	            "it returns its error and leaves errno alone",
+	            "expected %d (%s), minus what pthread_create() returned",
 	            rc, strerror(-rc), want, strerror(-want));
 	start_check(grew < START_TRIES * sizeof(pthread_t),
 	            "%d tp_submit()s that could start no thread left %zu "
-	            "bytes more allocated: each try allocates the threads "
-	            "array again (allocate it once, or free it on failure)",
+	            "bytes more allocated, expected none",
 	            START_TRIES, grew);
 	threads = start_threads_running();
 	tp_stats(&p, &s);
@@ -631,15 +628,16 @@ static void start_fails_child(void)
 		start_check(threads > 0 && s.size == (unsigned)threads,
 		            "pthread_create() failed after 2 threads of 4: "
 		            "tp_submit() returned 0 and tp_stats() says size "
-		            "%u, but %d threads run (size must say how many "
-		            "cooks there are)",
+		            "%u, but %d threads run; expected the size to be "
+		            "the number of threads",
 		            s.size, threads);
 		start_serve(&loop, &jobs[1]);
 	} else {
 		start_check(threads == 0,
 		            "pthread_create() failed after 2 threads of 4: "
 		            "tp_submit() returned %d but left %d threads "
-		            "running (join them, or keep them and return 0)",
+		            "running; expected 0 with the threads kept, or an "
+		            "error with none left",
 		            rc, threads);
 		/* Room again: the pool must start whole now. */
 		rc = tp_submit(&p, &jobs[2].w, work_count, after_count);
@@ -817,14 +815,12 @@ START_TEST(test_oldest_first)
 	for (unsigned i = 0; i < FIFO_JOBS; i++)
 		ck_assert_msg(fifo_work[i] == i,
 		              "the cook's order number %u was order %u, "
-		              "expected order %u: cook the oldest order first "
-		              "(tp_submit adds at the end of the queue, a cook "
-		              "takes from its front)",
+		              "expected order %u (the oldest first)",
 		              i, fifo_work[i], i);
 	for (unsigned i = 0; i < FIFO_JOBS; i++)
 		ck_assert_msg(fifo_after[i] == i,
 		              "after_work number %u was order %u's, expected "
-		              "order %u's: serve the pass oldest first",
+		              "order %u's (the oldest dish first)",
 		              i, fifo_after[i], i);
 	kitchen_close(&loop, &p);
 	gate_destroy();
@@ -1018,8 +1014,8 @@ START_TEST(test_coalesced_wakeups)
 	meet_destroy();
 
 	/* One cook, a thousand orders held behind the first: all of them
-	 * are on the pass before the loop looks, with one ring, and one
-	 * look must serve them all. */
+	 * are on the pass before the loop looks, and they share one
+	 * wake-up. */
 	jobs_reset(jobs, HELD_JOBS);
 	gate_init(false);
 	kitchen_open(&loop, &p, 1);
@@ -1031,16 +1027,15 @@ START_TEST(test_coalesced_wakeups)
 	for (int i = 0; i < 5000 && atomic_load(&works) < HELD_JOBS; i++)
 		sleep_ms(1);
 	ck_assert_uint_eq(atomic_load(&works), HELD_JOBS);
-	/* The dishes reached the pass while the loop was away, only the
-	 * first of them an empty one: one ring in all. The eventfd's
-	 * counter says how many; it is put back for the loop to hear. */
+	/* The dishes reached the pass while the loop was away: one ring in
+	 * all. The eventfd's counter says how many; it is put back for the
+	 * loop to hear. */
 	if (read(p.wake_fd, &rings, sizeof(rings)) == (ssize_t)sizeof(rings))
 		ck_assert_int_eq(write(p.wake_fd, &rings, sizeof(rings)),
 		                 sizeof(rings));
 	ck_assert_msg(rings <= 1,
 	              "%llu rings (eventfd writes) for %u dishes put on the "
-	              "pass while the loop was away, expected 1: ring only "
-	              "when the pass was empty",
+	              "pass while the loop was away, expected at most 1",
 	              (unsigned long long)rings, HELD_JOBS);
 	wakeups = p.wakeups;
 	ck_assert_msg(run_loop(&loop, 5000),
@@ -1050,21 +1045,20 @@ START_TEST(test_coalesced_wakeups)
 	check_all_once(jobs, HELD_JOBS);
 	wakeups = p.wakeups - wakeups;
 	ck_assert_msg(wakeups >= 1,
-	              "p->wakeups says the bell was never answered, yet %u "
-	              "after_works ran: on_bell counts each time it is called "
-	              "(p->wakeups++)",
+	              "p->wakeups is 0, yet %u after_works ran; expected it "
+	              "to count each run of the bell's callback",
 	              afters);
 	ck_assert_msg(wakeups < afters,
-	              "%llu wake-ups for %u after_works: one wake-up must "
-	              "serve every dish on the pass",
+	              "%llu wake-ups for %u after_works whose dishes were all "
+	              "on the pass before the loop looked; expected fewer "
+	              "wake-ups than dishes",
 	              (unsigned long long)wakeups, afters);
 	kitchen_close(&loop, &p);
 	gate_destroy();
 
-	/* A dish that reaches the pass while the loop is serving it rings
-	 * again, and that ring must still be pending when the loop looks:
-	 * the first order's after_work orders a second and waits until it
-	 * is cooked, three times over. */
+	/* A dish that reaches the pass while the loop is serving the pass
+	 * must still be served: the first order's after_work orders a
+	 * second and waits until it is cooked, three times over. */
 	kitchen_open(&loop, &p, 1);
 	late_pool = &p;
 	for (unsigned r = 0; r < LATE_ROUNDS; r++) {
@@ -1073,9 +1067,9 @@ START_TEST(test_coalesced_wakeups)
 		    tp_submit(&p, &jobs[0].w, work_count, after_order_more), 0);
 		ck_assert_msg(run_loop(&loop, 5000) && jobs[1].served == 1,
 		              "round %u: a dish put on the pass while the loop "
-		              "served the pass was not served within 5 s: "
-		              "read the eventfd first, then take the pass (a "
-		              "ring that comes after the read stays pending)",
+		              "served the pass was not served within 5 s; "
+		              "expected it served then, or a wake-up still to "
+		              "come for it",
 		              r);
 		check_all_once(jobs, 2);
 	}
@@ -1158,9 +1152,8 @@ START_TEST(test_cancel_queued)
 	gate_open(); /* A goes on, whatever happened */
 	ck_assert_msg(back && jobs[1].served == 1,
 	              "5 s after tp_cancel, the cancelled order's after_work "
-	              "had not run (the other order still cooked): tp_cancel "
-	              "puts it on the pass, and rings the bell if the pass "
-	              "was empty");
+	              "had not run while the other order still cooked; "
+	              "expected it served without waiting for another dish");
 
 	ck_assert_uint_eq(jobs[1].served, 1);
 	ck_assert_int_eq(jobs[1].status, -ECANCELED);
@@ -1380,10 +1373,8 @@ START_TEST(test_after_work_can_submit)
 	kitchen_open(&loop, &p, 4);
 	ck_assert_int_eq(tp_submit(&p, &j.w, work_count, after_chain), 0);
 	ck_assert_msg(run_loop(&loop, 8000),
-	              "after 8 s, the chain was at link %u of %u: an "
-	              "after_work that submits needs the lock free, and the "
-	              "order it submits may ring while the pass is served "
-	              "(read the eventfd before taking the pass)",
+	              "after 8 s, the chain was at link %u of %u (each "
+	              "after_work submits the next order); expected all",
 	              afters, CHAIN_LINKS);
 	ck_assert_int_eq(chain_rc, 0);
 	ck_assert_uint_eq(afters, CHAIN_LINKS);
