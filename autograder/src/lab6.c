@@ -593,11 +593,11 @@ static const struct check checks[] = {
      NULL, false},
 
     UNIT(port_order, 5,
-         "append under the lock; take the whole queue under the lock; hand "
-         "each message on in the order taken"),
+         "every message arrives once, in its sender's order, from the "
+         "receiver's loop, never inside port_post()"),
     UNIT(port_coalesce, 5,
-         "ring only when the queue was empty; one read of the eventfd "
-         "answers every ring before it"),
+         "posts made while the loop is away share one wake-up, and no "
+         "message ever waits with no wake-up on its way"),
     UNIT(port_copy_and_transfer, 4,
          "port_post copies the bytes; port_post_owned clears the sender's "
          "pointer only when the post succeeded"),
@@ -614,16 +614,17 @@ static const struct check checks[] = {
          "an error: on_error once, after the replies before it; then "
          "on_exit(1)"),
     UNIT(worker_terminate, 5,
-         "terminate: an atomic flag, and a message to wake the worker's "
-         "loop"),
+         "after worker_terminate(), worker_stopping() is true at once, no "
+         "queued message is handled, and on_exit comes soon, even for a "
+         "worker whose loop was asleep"),
     UNIT(worker_transfer, 3, "the same buffer arrives, freed once"),
     UNIT(worker_many, 4, "every thread joined; the parent's loop ends"),
     HIDDEN(start_refused, 1,
            "worker_start() checks its arguments before it makes anything: "
            "-EINVAL, and no callback"),
     HIDDEN(terminate_long_job, 2,
-           "a job that watches worker_stopping() ends at once; terminate "
-           "sets it before it wakes the loop"),
+           "a long job that watches worker_stopping() ends at once after "
+           "worker_terminate()"),
     HIDDEN(exit_in_main, 2,
            "main runs before the loop; a worker_exit() there ends the "
            "worker as soon as the loop has closed the inbox"),
