@@ -86,7 +86,9 @@ struct tp_work {
 	void *data; /* yours */
 	tp_work_fn work;
 	tp_after_fn after_work;
-	struct tp_pool *pool;  /* private */
+	struct tp_pool *pool;  /* private: NULL until its first tp_submit(),
+	                        * so zero the struct before (tp_cancel says
+	                        * -EINVAL for an order never submitted) */
 	struct list link;   /* private: in the queue or the done list */
 	enum tp_state state;   /* private: see enum tp_state */
 };
@@ -100,6 +102,7 @@ struct tp_stats {
 };
 
 struct tp_pool {
+	/* Loop thread only (the cooks never read them): */
 	struct ev_loop *loop;
 	unsigned size;       /* from the environment; after a partial start,
 	                      * the threads that run (see above) */
