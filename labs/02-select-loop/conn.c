@@ -106,7 +106,10 @@ int conn_process(struct conn *c, const struct app_config *cfg, int64_t now_ms)
 	 *   - the response goes into "out" with append_response(), keep =
 	 *     req.keep_alive (false for the 413). Not kept: set close_after,
 	 *     and drop the rest of "in" -- nothing after a "Connection:
-	 *     close" is answered.
+	 *     close" is answered -- unless the answer is held (res.held,
+	 *     below): from lab 3 on, the server reads that request's body
+	 *     from "in" first, and the rest goes when the answer is
+	 *     released (conn_on_deadline()).
 	 *   - res.sleep_ms > 0 (/sleep): append it to "held" instead, set
 	 *     wake_at_ms = now_ms + res.sleep_ms, held_close = !keep (not
 	 *     close_after: conn_on_deadline() sets that from held_close when
@@ -200,9 +203,10 @@ int conn_on_deadline(struct conn *c, const struct app_config *cfg,
 	 * now_ms >= wake_at_ms; otherwise return 0 and do nothing).
 	 *
 	 * Append the held response to "out" (after whatever "out" still
-	 * holds: order!), free "held", close_after |= held_close, state
-	 * CONN_WRITING, and return conn_process() for the requests that
-	 * waited behind the sleeper.
+	 * holds: order!), free "held", close_after |= held_close (and then
+	 * drop the rest of "in": nothing after a request not kept is
+	 * answered), state CONN_WRITING, and return conn_process() for the
+	 * requests that waited behind the sleeper.
 	 */
 	(void)c;
 	(void)cfg;
