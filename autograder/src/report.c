@@ -289,10 +289,29 @@ void report_text(FILE *out, const struct report *rp, int colour)
 	}
 	report_totals(rp, &score, &max);
 	fprintf(out, "\n%sScore: %.0f/%.0f%s  (%s, %.1f s)\n", bold, score, max,
-	        off,
-	        score == max ? "all checks passed"
-	                     : "see the FAIL lines above for what to fix",
+	        off, report_verdict(rp, score, max, "the FAIL lines above"),
 	        rp->seconds);
+}
+
+const char *report_verdict(const struct report *rp, double score, double max,
+                           const char *where)
+{
+	static char text[160];
+	size_t failed = 0;
+
+	for (size_t i = 0; i < rp->n; i++)
+		failed += rp->results[i].verdict != PASS;
+	if (failed == 0)
+		return "all checks passed";
+	/* A check worth nothing can fail with full marks: say so, or the
+	 * summary contradicts the FAIL line above it. */
+	if (score == max)
+		snprintf(text, sizeof(text),
+		         "full marks; %zu check(s) worth no points failed: see %s",
+		         failed, where);
+	else
+		snprintf(text, sizeof(text), "see %s for what to fix", where);
+	return text;
 }
 
 /* After put_visible, these are the only characters JSON must escape: the

@@ -22,6 +22,11 @@ struct report {
 
 /* Points earned and available (skipped checks count as available). */
 void report_totals(const struct report *rp, double *score, double *max);
+/* The words after a score: "all checks passed", or where to look (where:
+ * "the FAIL lines above"), also when a check worth nothing failed with
+ * full marks. A static buffer. */
+const char *report_verdict(const struct report *rp, double score, double max,
+                           const char *where);
 
 /* The points one check earned. */
 double report_earned(const struct check *c, const struct result *r);

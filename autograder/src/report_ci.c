@@ -281,7 +281,6 @@ void report_tap(FILE *out, const struct report *rp, size_t *number)
 	report_totals(rp, &score, &max);
 	fprintf(out, "# Score: %.0f/%.0f (lab %d, %s, %.1f s)\n", score, max,
 	        rp->lab->number,
-	        score == max ? "all checks passed"
-	                     : "see the not ok lines for what to fix",
+	        report_verdict(rp, score, max, "the not ok lines"),
 	        rp->seconds);
 }
