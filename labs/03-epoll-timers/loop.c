@@ -759,10 +759,10 @@ static void run_closing(struct ev_loop *loop)
 	 * NULL) of every handle that was in loop->closing_q when the phase
 	 * began, in close order (ev_close() appends).
 	 *
-	 * When a handle's close callback runs, the loop has let go of it: it
-	 * is off the closing queue, and handle_closed() (given) has ended its
-	 * life (ev_is_closing() stays true, and the loop stops counting it:
-	 * ev_loop_close() refuses until every handle has been through it).
+	 * Each handle's life with the loop ends in this phase:
+	 * handle_closed() (given) marks it closed (ev_is_closing() stays
+	 * true) and stops the loop counting it, which ev_loop_close() waits
+	 * for.
 	 *
 	 * What the tests try (test_close_in_callback, test_handle_lifetime and
 	 * a hidden test): a close callback that closes another handle (it
