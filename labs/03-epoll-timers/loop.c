@@ -179,24 +179,23 @@ int ev_backend_timeout(const struct ev_loop *loop)
 {
 	/* TODO(lab 3): how long poll may wait now, in ms; -1 for ever.
 	 *
-	 * Contract (test_poll_timeout, test_timer_not_early and
-	 * test_liveness_ref check every case):
-	 * - 0 while a callback is waiting to run: ev_stop() was called
-	 *   (stop_flag), a fed callback is queued (pending_q), an idle handle
-	 *   is active (idle_q: idle handles run every iteration), or a closed
-	 *   handle still waits for its close callback (closing_q). Poll must
-	 *   then only look: a loop kept alive by a closing handle alone would
-	 *   otherwise sleep in poll for ever.
+	 * Contract (loop.h; test_poll_timeout, test_timer_not_early and
+	 * test_liveness_ref try every case):
+	 * - 0 when the next iteration has a callback to run whatever poll
+	 *   finds, or ev_stop() was called: poll must then only look. In
+	 *   libuv an active idle handle is such a case (idle callbacks run
+	 *   every iteration, as fast as the loop goes); which of this loop's
+	 *   queues and flags are the others is yours to work out.
 	 * - Else -1 with no active timer, and else the time until the
-	 *   earliest timer is due (heap_min()): 0 if it is due already
-	 *   (due <= now), otherwise at least 1 -- never 0 before the
-	 *   deadline -- and at most INT_MAX.
+	 *   earliest timer is due: 0 once it is due (due <= now), never 0
+	 *   before that, and at most INT_MAX.
 	 *
-	 * Traps: due and now are uint64_t, and a timer may be overdue. A 0
-	 * returned before the deadline makes epoll_wait() return at once,
-	 * again and again: the loop spins at 100% CPU until the timer is due
-	 * (monotonic_ms() says why now's rounding down is what lets you avoid
-	 * it). A timer started with a huge timeout has due = UINT64_MAX.
+	 * What the tests try: a loop kept alive by nothing but a handle closed
+	 * in a callback, with no timer (does poll sleep for ever?); a timer
+	 * overdue by 5 ms (due and now are uint64_t); now 1049 and a timer due
+	 * at 1050, when the true time may be 1049.7 (monotonic_ms()): is your
+	 * answer 0, and does the loop then spin at 100% CPU until the deadline?
+	 * A timer started with a timeout near UINT64_MAX.
 	 */
 	(void)loop;
 	return 0;
@@ -330,10 +329,10 @@ int ev_io_start(struct ev_io *w, unsigned events)
 	 *
 	 * Returns 0, and then: w is active (handle_start()), epoll reports
 	 * w->fd, level-triggered (no EPOLLET: the top of this file says why),
-	 * for exactly these events, and loop->ios[w->fd] is w. events == 0
-	 * means ev_io_stop(w). Or returns a negative errno and changes
-	 * nothing at all (w stays as it was, the loop no more alive than
-	 * before):
+	 * for exactly these events, and w is the watcher of w->fd in the
+	 * loop's descriptor table (loop->ios). events == 0 means
+	 * ev_io_stop(w). Or returns a negative errno and changes nothing at
+	 * all (w stays as it was, the loop no more alive than before):
 	 * - -EINVAL: a bit other than EV_READABLE | EV_WRITABLE, or a closing
 	 *   handle (ev_is_closing());
 	 * - -EEXIST: another watcher has w->fd (one watcher per descriptor);
@@ -343,11 +342,11 @@ int ev_io_start(struct ev_io *w, unsigned events)
 	 *
 	 * Also: a server re-states every connection's interest after every
 	 * event, and most times it has not changed: make that cost no system
-	 * call. The private fields are yours to keep the truth in: `events`
-	 * is what w's callback may be given, `registered` what epoll has for
-	 * w->fd now (0: not in the epoll set). What you put in the
-	 * epoll_event's data is your choice too; dispatch() will need it to
-	 * tell a current event from a stale one (read its TODO first).
+	 * call. The private fields are yours to keep the truth in (loop.h:
+	 * `events` is what w wants, `registered` what epoll has for w->fd now,
+	 * 0 when it is not in the set), and what you put in the epoll_event's
+	 * data is your decision: dispatch() has to tell a current event from a
+	 * stale one with it (read its TODO before you choose).
 	 */
 	(void)w;
 	(void)events;
@@ -360,17 +359,17 @@ int ev_io_stop(struct ev_io *w)
 {
 	/* TODO(lab 3): stop watching. Returns 0 (also for a watcher that is
 	 * not active). Afterwards w is inactive, w->fd is out of the epoll
-	 * set, free for another watcher, and no event of w still in this
+	 * set and free for another watcher, and no event of w still in this
 	 * iteration's ready list reaches w's callback (dispatch()).
 	 *
-	 * Traps:
-	 * - Out of the set, not kept in it with no events: epoll reports
-	 *   EPOLLHUP and EPOLLERR whatever one asks for, so a hung-up socket
-	 *   left in the set wakes every epoll_wait(), level-triggered, for
-	 *   ever (test_io_interest counts the iterations).
-	 * - The descriptor may have been closed already (closing it removed
-	 *   it from the set): epoll_ctl() then fails, and that is not an
-	 *   error of ev_io_stop().
+	 * What the tests try:
+	 * - test_io_interest: a watcher is stopped, then its peer hangs up,
+	 *   and the test counts the iterations that follow. Which events does
+	 *   epoll report that nobody asked for (man epoll_ctl)?
+	 * - The owner closes the descriptor before it stops the watcher
+	 *   (closing removed it from the epoll set, so epoll_ctl() on it
+	 *   fails): ev_io_stop() still succeeds, and the number is free for
+	 *   the next watcher.
 	 */
 	(void)w;
 	return -ENOSYS;
@@ -576,26 +575,24 @@ static void run_timers(struct ev_loop *loop)
 {
 	/* TODO(lab 3): the timers phase. Calls the callback of every timer
 	 * that was due (due <= now) when the phase began, earliest first and,
-	 * for equal due times, in start order; nothing else.
+	 * for equal due times, in start order; and of no other timer.
 	 *
-	 * Before a timer's callback runs, the timer is stopped if one-shot,
-	 * or restarted `repeat` ms from now if it repeats -- from now, not
-	 * from when it was due, so a loop that fell behind runs it once, not
-	 * once per missed period (libuv does the same). The callback may
-	 * then stop, restart or close that timer, or any other, and what it
-	 * does wins.
+	 * When a timer's callback runs, the timer is already stopped if
+	 * one-shot, or restarted `repeat` ms from now if it repeats -- from
+	 * now, not from when it was due, so a loop that fell behind runs it
+	 * once, not once per missed period (libuv does the same). The callback
+	 * may then stop, restart or close that timer, or any other, and what
+	 * it does wins.
 	 *
-	 * The trap the grader sets (test_timer_restart_in_callback): a
-	 * callback that starts a timer with timeout 0 -- itself, or another
-	 * -- makes a timer due now. A timer started or restarted during the
-	 * phase waits for the next timers phase, even if it is due; else a
-	 * timer that restarts itself with 0 keeps this phase, and the loop,
-	 * going for ever. The heap may change under you at every callback.
-	 *
-	 * Facts you may use: ev_timer_start() (given) gives every start a new
-	 * seq, t->seq = loop->timer_seq++, and the heap is ordered by
-	 * (due, seq): heap_min() is the timer due first and, among those due
-	 * at once, the one started first.
+	 * What the tests try (test_timer_restart_in_callback,
+	 * test_timer_stop_all_running): a callback that restarts its own timer
+	 * with timeout 0, and one that starts another timer with 0. Both are
+	 * due at once, but started after the phase began: they run in the
+	 * next timers phase, after a poll -- else a timer restarting itself
+	 * keeps this phase, and the loop, going for ever. And a callback that
+	 * stops every other due timer. The heap changes under you at every
+	 * callback: how does your phase tell, timer by timer, whether a timer
+	 * belongs to it?
 	 */
 	(void)loop;
 }
@@ -660,17 +657,18 @@ static void call_check(struct list *node)
 static int poll_timeout(const struct ev_loop *loop, enum ev_run_mode mode,
                         bool can_sleep)
 {
-	/* TODO(lab 3): how long poll may wait in this iteration, libuv's
-	 * rules:
-	 * - EV_RUN_NOWAIT never waits: 0;
+	/* TODO(lab 3): how long poll may wait in this iteration, by libuv's
+	 * rules for the run modes (loop.h):
+	 * - EV_RUN_NOWAIT never waits;
 	 * - EV_RUN_ONCE waits only if nothing ran before poll in this
 	 *   iteration (can_sleep: no fed callback and no active idle handle
-	 *   when the iteration began); else 0;
-	 * - 0 too when no active, referenced handle is left (this
-	 *   iteration's callbacks stopped the last one): the loop ends after
-	 *   this iteration, and an unreferenced watcher could keep poll
-	 *   waiting for ever (test_liveness_ref);
-	 * - otherwise ev_backend_timeout().
+	 *   when the iteration began);
+	 * - otherwise, as long as ev_backend_timeout() says.
+	 *
+	 * What the tests try (test_liveness_ref): an idle callback stops the
+	 * last referenced handle, while an unreferenced timer 2 s away is still
+	 * active. EV_RUN_DEFAULT must return after that iteration: does your
+	 * poll wait for the timer first?
 	 */
 	(void)loop;
 	(void)mode;
@@ -697,22 +695,19 @@ static unsigned to_events(uint32_t epoll_events)
 static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
 {
 	/* TODO(lab 3): one event of epoll_wait()'s ready list. Calls the
-	 * callback of the watcher it is for, once, with the events that
-	 * watcher asks for now (to_events() (given) of what epoll reported,
-	 * masked by w->events); not at all if none are left, or if the event
-	 * is stale.
+	 * callback of the watcher it is for, once, with the reported events
+	 * that this watcher still asks for (to_events(), given, translates
+	 * epoll's bits); not at all if none are left, or if the event is
+	 * stale.
 	 *
-	 * Stale: the ready list was filled before any callback ran, and a
-	 * callback may since have stopped or closed another watcher B,
-	 * closed B's descriptor, and started a watcher C on a new descriptor
-	 * that got the same number. B's event is still in the list. It must
-	 * reach nobody: not B (stopped), and above all not C, for readiness
-	 * C never had (test_fd_reuse, test_close_in_callback). What you put
-	 * in the epoll_event in ev_io_start() decides how you can tell.
-	 *
-	 * Fact: B's memory is still valid during poll: a handle can be freed
-	 * only in its close callback, and that runs in the closing phase,
-	 * after poll.
+	 * Stale: the ready list was filled before any callback ran. What the
+	 * tests try (test_fd_reuse, test_close_in_callback): a callback stops
+	 * or closes a watcher B whose event is further down this list, closes
+	 * B's descriptor, and starts a watcher C on a new descriptor that gets
+	 * the same number (or starts B again on another one). B's event must
+	 * reach nobody: not B, and above all not C, for readiness C never had.
+	 * How dispatch() tells is yours to design, together with what
+	 * ev_io_start() puts in the epoll_event.
 	 */
 	(void)loop;
 	(void)ev;
@@ -733,24 +728,24 @@ static _Noreturn void poll_failed(int err)
 static void poll_io(struct ev_loop *loop, int timeout)
 {
 	/* TODO(lab 3): the poll phase. Waits at most `timeout` ms (-1: for
-	 * ever) for the descriptors in the epoll set, reads the clock, then
-	 * dispatches every event it got, up to POLL_EVENTS of them (the rest
-	 * are still ready next iteration: level-triggered). Nothing is
-	 * allocated per call or per event.
+	 * ever) for the descriptors in the epoll set, then dispatches every
+	 * event it got, up to POLL_EVENTS of them (the rest are still ready
+	 * next iteration: level-triggered). Nothing is allocated per call or
+	 * per event.
 	 *
-	 * The clock: ev_update_time() once, after the wait, whatever it
-	 * returned, and before any callback; and nowhere else in the
-	 * iteration (test_now_cached). The callbacks must see the time after
-	 * the wait (a /sleep?ms=200 arriving after 10 s of waiting would
-	 * otherwise be due at once), and a second read between a timer's
-	 * start and the next poll shortens the wait for it (see the top of
-	 * this file).
+	 * The clock follows loop.h's rule: now is read (ev_update_time()) once
+	 * per iteration, when poll returns, and every callback after sees it;
+	 * the top of this file says why. What the tests try (test_now_cached,
+	 * with a fake clock they move by hand): a check callback that moves the
+	 * clock 10 ms on and starts a 10 ms timer (due after which now?), and a
+	 * prepare callback that moves the clock just before poll (which time
+	 * must the timers phase after that poll see?).
 	 *
-	 * Errors (test_poll_error_aborts): a wait cut short by a signal
-	 * (EINTR) is a wait that found nothing, not an error. Any other
-	 * failure is a broken epoll descriptor that no retry mends: call
-	 * poll_failed(errno) (given), which ends the program, where carrying
-	 * on would spin through failing iterations for ever.
+	 * Errors (loop.h, ev_run()): test_poll_error_aborts interrupts the
+	 * wait with a signal, which is a wait that found nothing, and then
+	 * closes the epoll descriptor behind the loop's back: that must end
+	 * the program through poll_failed() (given), not spin through failing
+	 * iterations.
 	 */
 	(void)loop;
 	(void)timeout;
@@ -761,19 +756,20 @@ static void poll_io(struct ev_loop *loop, int timeout)
 static void run_closing(struct ev_loop *loop)
 {
 	/* TODO(lab 3): the closing phase. Calls the close callback (if not
-	 * NULL) of every handle in loop->closing_q when the phase began, in
-	 * close order (ev_close() appends). A handle closed by one of these
-	 * callbacks waits for the next closing phase.
+	 * NULL) of every handle that was in loop->closing_q when the phase
+	 * began, in close order (ev_close() appends).
 	 *
-	 * Before its callback, each handle is off the queue and marked closed
-	 * with handle_closed() (given: it sets the flags, and the loop stops
-	 * counting the handle, which is what lets ev_loop_close() succeed).
+	 * Each handle's life with the loop ends in this phase:
+	 * handle_closed() (given) marks it closed (ev_is_closing() stays
+	 * true) and stops the loop counting it, which ev_loop_close() waits
+	 * for.
 	 *
-	 * The trap (test_close_in_callback, and a hidden test that reuses
-	 * the memory at once): after close_cb returns, the handle is not the
-	 * loop's any more. It may be freed, and the memory already be a new
-	 * handle, even one on the closing queue. Nothing of it may be read
-	 * or written after its callback starts.
+	 * What the tests try (test_close_in_callback, test_handle_lifetime and
+	 * a hidden test): a close callback that closes another handle (it
+	 * waits for the next closing phase); one that frees its handle and at
+	 * once initialises and starts a new handle in (very likely) the same
+	 * memory. What may your phase still do with a handle once its callback
+	 * has started?
 	 */
 	(void)loop;
 	(void)handle_closed;
@@ -782,30 +778,32 @@ static void run_closing(struct ev_loop *loop)
 bool ev_run(struct ev_loop *loop, enum ev_run_mode mode)
 {
 	/* TODO(lab 3): the loop, as libuv's uv_run() (v1.45+). Make it read
-	 * as the list of its phases, one small function each.
+	 * as the list of its phases, in the order at the top of this file,
+	 * one small function each (the given run_pending() and run_queue(),
+	 * and yours).
 	 *
-	 * One iteration runs, in this order: pending (run_pending()), idle,
-	 * prepare (run_queue(), given), poll (poll_timeout(), poll_io()),
-	 * check (run_queue()), closing (run_closing()), timers
-	 * (run_timers()); and adds 1 to loop->iterations (the tests read
-	 * it). Timers come last: they run after the poll that waited for
-	 * them, so EV_RUN_ONCE with only a timer blocks until it is due AND
-	 * runs it.
-	 *
-	 * - EV_RUN_DEFAULT iterates while the loop is alive
-	 *   (ev_loop_alive()) and no ev_stop() came; before its first
-	 *   iteration it updates the time and runs the timers already due
-	 *   (test_phase_order), as libuv does. EV_RUN_ONCE and EV_RUN_NOWAIT
-	 *   run one iteration, if the loop is alive.
-	 * - ev_stop() from any callback ends the run after the current
-	 *   iteration; ev_run() clears stop_flag before it returns, so the
-	 *   next ev_run() runs. Called on a stopped loop, it runs nothing.
+	 * - loop->iterations counts iterations: add 1 as each iteration
+	 *   begins, before its pending phase. The callbacks of the first
+	 *   iteration see 1, and the timers EV_RUN_DEFAULT runs before it see
+	 *   0 (the tests file what they see under that number).
+	 * - EV_RUN_DEFAULT iterates while the loop is alive (ev_loop_alive())
+	 *   and no ev_stop() came; before its first iteration it updates the
+	 *   time and runs the timers already due (test_phase_order), as libuv
+	 *   does. EV_RUN_ONCE and EV_RUN_NOWAIT run one iteration, if the
+	 *   loop is alive.
 	 * - A loop that is not alive on entry runs nothing, but updates its
 	 *   time (libuv does: ev_now() is then fresh).
-	 * - Returns whether the loop is alive at the end.
+	 * - ev_stop() from a callback ends the run once the current iteration
+	 *   is over (its later phases still run). On a loop stopped before
+	 *   ev_run() was called, ev_run() runs nothing: no iteration, no
+	 *   timers. Either way ev_run() clears stop_flag before it returns, so
+	 *   the next ev_run() runs.
+	 * - Returns ev_loop_alive() as it returns, however the run ended: after
+	 *   ev_stop(), true if anything is still alive (say, a server's
+	 *   listener), false if nothing is.
 	 *
-	 * can_sleep (for poll_timeout()) is measured as each iteration
-	 * begins, before the pending phase.
+	 * can_sleep (for poll_timeout()) is taken as each iteration begins,
+	 * before its pending phase.
 	 */
 	(void)mode;
 	(void)run_timers;

@@ -113,11 +113,11 @@ struct ev_loop {
 	uint64_t timer_seq;
 	struct ev_timer **heap;     /* min-heap on (due, seq) */
 	size_t heap_len, heap_cap;
-	struct ev_io **ios;         /* by fd, for dispatch */
+	struct ev_io **ios;         /* by fd: the watcher of each */
 	size_t ios_cap;
 	struct list idle_q, prepare_q, check_q, pending_q, closing_q;
 	unsigned handles;           /* initialised, close callback not run */
-	uint64_t iterations;
+	uint64_t iterations;        /* begun so far (ev_run()) */
 };
 
 /* 0 or a negative errno. */
@@ -129,13 +129,17 @@ int ev_loop_init(struct ev_loop *loop);
 int ev_loop_close(struct ev_loop *loop);
 void ev_loop_set_clock(struct ev_loop *loop, ev_clock_fn clock, void *arg);
 
-/* Runs the loop. Returns true if active, referenced handles remain (or
- * ev_stop() ended it early), false once the loop has nothing left. Aborts
- * the program if epoll_wait() fails other than with EINTR: the epoll
+/* Runs the loop. Returns ev_loop_alive() as it returns, however the run
+ * ended: false once the loop has nothing left; true if something still
+ * keeps it alive (after ev_stop(), or an EV_RUN_ONCE or EV_RUN_NOWAIT run
+ * that left work). loop->iterations goes up by 1 as each iteration begins.
+ * Aborts the program if epoll_wait() fails other than with EINTR: the epoll
  * descriptor is broken (closed behind the loop's back), and no later
  * iteration could do better. */
 bool ev_run(struct ev_loop *loop, enum ev_run_mode mode);
-/* Makes ev_run() return after the current iteration. */
+/* Makes ev_run() return once the current iteration is over; called outside
+ * ev_run(), the next ev_run() runs nothing. ev_run() clears the request
+ * before it returns. */
 void ev_stop(struct ev_loop *loop);
 bool ev_loop_alive(const struct ev_loop *loop);
 uint64_t ev_now(const struct ev_loop *loop);
