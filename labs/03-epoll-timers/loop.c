@@ -188,7 +188,9 @@ int ev_backend_timeout(const struct ev_loop *loop)
 	 *   queues and flags are the others is yours to work out.
 	 * - Else -1 with no active timer, and else the time until the
 	 *   earliest timer is due: 0 once it is due (due <= now), never 0
-	 *   before that, and at most INT_MAX.
+	 *   before that, and at most INT_MAX. Whether the loop is still
+	 *   alive is not this function's business: a loop with nothing
+	 *   alive and no timer says -1 here (ev_run() decides not to wait).
 	 *
 	 * What the tests try: a loop kept alive by nothing but a handle closed
 	 * in a callback, with no timer (does poll sleep for ever?); a timer
@@ -360,7 +362,9 @@ int ev_io_stop(struct ev_io *w)
 	/* TODO(lab 3): stop watching. Returns 0 (also for a watcher that is
 	 * not active). Afterwards w is inactive, w->fd is out of the epoll
 	 * set and free for another watcher, and no event of w still in this
-	 * iteration's ready list reaches w's callback (dispatch()).
+	 * iteration's ready list reaches w's callback (dispatch()). A callback
+	 * already queued with ev_io_feed() is not cancelled by a stop (only
+	 * ev_close() cancels it: stop_any(), given).
 	 *
 	 * What the tests try:
 	 * - test_io_interest: a watcher is stopped, then its peer hangs up,
@@ -704,7 +708,7 @@ static void dispatch(struct ev_loop *loop, const struct epoll_event *ev)
 	 * tests try (test_fd_reuse, test_close_in_callback): a callback stops
 	 * or closes a watcher B whose event is further down this list, closes
 	 * B's descriptor, and starts a watcher C on a new descriptor that gets
-	 * the same number (or starts B again on another one). B's event must
+	 * the same number. B's event must
 	 * reach nobody: not B, and above all not C, for readiness C never had.
 	 * How dispatch() tells is yours to design, together with what
 	 * ev_io_start() puts in the epoll_event.
