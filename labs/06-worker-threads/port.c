@@ -30,7 +30,7 @@ static void ring(int fd)
 		;
 }
 
-/* Appends m; rings if the queue was empty. -EPIPE once closed. */
+/* Appends m, and sees that the loop will hear of it. -EPIPE once closed. */
 static int enqueue(struct port *p, struct port_msg *m)
 {
 	/* TODO(lab 6): from any thread, under port_post() and
@@ -119,8 +119,9 @@ void port_drain(struct port *p)
 	 * Traps: on_message runs without the lock -- it may post to this very
 	 * port, or another thread may post meanwhile, and both lock; and the
 	 * senders must not wait on the lock while on_message works. A
-	 * message posted during the drain rang its own bell: it may wait for
-	 * the next one.
+	 * message posted during the drain: is it delivered in this drain, or
+	 * left for a later wake-up -- and if left, is that wake-up sure to
+	 * come?
 	 */
 	(void)p;
 	(void)free_all;

@@ -4,28 +4,29 @@
  * The pool of lab 4 had one bell for the whole kitchen. A port is a bell
  * and a queue of its own, for one table:
  *
- *   any thread                             the receiver's loop thread
- *   port_post(p, data, len)
- *     lock; append to the queue;
- *     the queue was empty? ring -----eventfd-----> (the ev_io is readable)
- *     unlock                                       read the eventfd;
- *                                                  lock; take the whole
- *                                                  queue; unlock;
- *                                                  on_message(p, m) for each
+ *   any thread                           the receiver's loop thread
+ *   port_post(p, data, len) --> queue --> on_message(p, m), later
+ *                                 |            ^
+ *                                 +--eventfd---+ (the loop's ev_io on it)
  *
  * A port goes one way. Its receiving end is bound to one loop (the eventfd
  * is watched by an ev_io on it); any thread may post to it. Two ports make
  * a conversation (worker.h: one to the worker, one back).
  *
- * Rules the tests check:
+ * What a port guarantees (the tests check each one; when a post rings, and
+ * how the loop answers a ring, is yours to design: lab 4's bell again):
  * - every message posted before port_close() is received exactly once;
  *   the messages of one sender arrive in the order it posted them (and in
  *   fact all in the order their posts took the lock);
  * - on_message runs on the receiver's loop thread, never inside
  *   port_post(), even when the poster is that thread;
- * - wake-ups coalesce: a post rings only when the queue was empty, and
- *   one eventfd read answers every ring before it; none is lost (a post
- *   that finds the queue non-empty knows a ring is on its way);
+ * - no message waits in the queue with no wake-up on its way, whatever
+ *   the loop is doing when it is posted;
+ * - wake-ups coalesce: posts made while the loop is away share one
+ *   eventfd write (a thousand of them: one write in all), and one wake-up
+ *   may deliver many messages (p->wakeups fewer than p->received). A
+ *   wake-up that finds nothing to deliver is harmless; a message with none
+ *   coming is the bug;
  * - port_post() copies the bytes: the caller's buffer is its own again at
  *   once. port_post_owned() hands over a malloc()ed buffer instead: no
  *   copy, and the sender's pointer is cleared, so that it cannot touch the
@@ -40,6 +41,23 @@
  *   close either gets in before it (and is freed by it) or gets -EPIPE;
  * - an open port keeps its loop alive (like a Node port with a message
  *   listener); port_unref() lets the loop end while it is open.
+ *
+ * The traps, as questions to put to your design (play each interleaving):
+ * - two threads post at once while the receiver drains: can a message be
+ *   left in the queue with no wake-up coming? And if the loop reads the
+ *   eventfd and takes the queue in the other order?
+ * - a thousand posts and one write: which post writes, and how does each
+ *   of the others know a wake-up is already on its way?
+ * - on_message posts to its own port, or closes it: what does the loop
+ *   hold while it runs, and what is left of the batch?
+ * - a post on another thread while the loop closes the port: once the
+ *   eventfd is closed its number may be another file's. Can the post still
+ *   write to it?
+ *
+ * Facts: an eventfd is a 64-bit counter in the kernel; write() adds to it,
+ * read() returns it and resets it to 0, and epoll reports it readable
+ * while it is above 0 (lab 3's loop is level-triggered: an eventfd never
+ * read is reported again at once, for ever).
  *
  * Every function but port_post() and port_post_owned() is called on the
  * receiver's loop thread. A port is not closed by a post that fails.
@@ -77,7 +95,7 @@ struct port {
 	pthread_mutex_t lock; /* guards queue and closed */
 	struct list queue;    /* posted, not yet taken by the loop */
 	bool closed;          /* port_close() has begun: posts fail */
-	int wake_fd;       /* eventfd: rung when the queue stops being empty */
+	int wake_fd;       /* the bell: an eventfd the receiver's loop watches */
 	struct ev_io wake; /* the receiver loop's watcher on wake_fd */
 	port_closed_fn on_closed;
 	uint64_t received; /* loop thread only: messages handed to on_message */
