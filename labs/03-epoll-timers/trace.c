@@ -127,13 +127,9 @@ void trace_name_thread(const char *fmt, ...)
 
 void trace_name_loop_thread(void)
 {
-	char name[32];
-
-	if (named)
-		return;
-	snprintf(name, sizeof(name), "worker %u",
-	         __atomic_add_fetch(&workers, 1, __ATOMIC_RELAXED));
-	trace_name_thread("%s", name);
+	if (!named)
+		trace_name_thread("worker %u", __atomic_add_fetch(
+		                                   &workers, 1, __ATOMIC_RELAXED));
 }
 
 void trace_mark_now(struct trace_mark *m)

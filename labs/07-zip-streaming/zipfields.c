@@ -90,15 +90,22 @@ static void parts_at(const unsigned char *h, size_t fixed, size_t at,
 	p->comment_len = 0;
 }
 
+/* The fields both headers share, in the same order: from the flags to
+ * the uncompressed size (at 6 in a local header, at 8 in a central one). */
+static void shared_fields(const unsigned char *p, struct zip_entry *e)
+{
+	e->flags = zip_le16(p);
+	e->method = zip_le16(p + 2);
+	e->dos_time = (uint32_t)zip_le16(p + 6) << 16 | zip_le16(p + 4);
+	e->crc32 = zip_le32(p + 8);
+	e->csize = zip_le32(p + 12);
+	e->usize = zip_le32(p + 16);
+}
+
 void zip_local_fields(const unsigned char *h, struct zip_entry *e,
                       struct zip_parts *parts)
 {
-	e->flags = zip_le16(h + 6);
-	e->method = zip_le16(h + 8);
-	e->dos_time = (uint32_t)zip_le16(h + 12) << 16 | zip_le16(h + 10);
-	e->crc32 = zip_le32(h + 14);
-	e->csize = zip_le32(h + 18);
-	e->usize = zip_le32(h + 22);
+	shared_fields(h + 6, e);
 	parts_at(h, ZIP_LOCAL_SIZE, 26, parts);
 }
 
@@ -106,12 +113,7 @@ uint32_t zip_central_fields(const unsigned char *h, struct zip_entry *c,
                             struct zip_parts *parts)
 {
 	c->made_by = zip_le16(h + 4);
-	c->flags = zip_le16(h + 8);
-	c->method = zip_le16(h + 10);
-	c->dos_time = (uint32_t)zip_le16(h + 14) << 16 | zip_le16(h + 12);
-	c->crc32 = zip_le32(h + 16);
-	c->csize = zip_le32(h + 20);
-	c->usize = zip_le32(h + 24);
+	shared_fields(h + 8, c);
 	c->external = zip_le32(h + 38);
 	c->offset = zip_le32(h + 42);
 	parts_at(h, ZIP_CENTRAL_SIZE, 28, parts);
