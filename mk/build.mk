@@ -125,8 +125,8 @@ ifneq ($(COVERAGE),)
 # source is a line of code and each condition a branch of its own.
 COVERAGE_OBJS := $(foreach f,$(LAB_$(LAB)_EDITED),$(call obj_of,$(LAB),$(f)))
 $(COVERAGE_OBJS): override CFLAGS += --coverage -O0 -U_FORTIFY_SOURCE
-# libgcov, not --coverage: that would also instrument the test programs,
-# which build.mk compiles and links in one command.
+# libgcov at link time, not --coverage in CFLAGS: that would also
+# instrument the test programs' own code.
 LDLIBS += -lgcov
 ifneq ($(COVERAGE_FLUSH),)
 FLUSH_OBJ := $(LABDIR)/obj/coverage-flush.o
@@ -150,8 +150,17 @@ $(LABDIR)/obj/common/%.o: $(SRC_ROOT)/labs/common/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INCS) -c $< -o $@
 
-$(LABDIR)/test_%: $(TEST_DIR)/test_%.c $(TEST_LINK) $(OBJ_LIST)
-	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -o $@ $(filter %.c %.o,$^) $(CHECK_LIBS) $(LDLIBS)
+# Compiled, then linked: a compiler cache (ccache) can keep a compile but
+# never a compile-and-link, and the test programs were most of the
+# compiler's time in a grading that changes one file of the lab.
+$(LABDIR)/obj/tests/%.o: $(TEST_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(INCS) $(CHECK_CFLAGS) -c $< -o $@
+
+# Kept (not an intermediate file make deletes): the next build reuses it.
+.SECONDARY: $(foreach t,$(LAB_$(LAB)_TESTS),$(LABDIR)/obj/tests/$(t).o)
+$(LABDIR)/test_%: $(LABDIR)/obj/tests/test_%.o $(TEST_LINK) $(OBJ_LIST)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(CHECK_LIBS) $(LDLIBS)
 
 $(LABDIR)/obj/hidden/%.o: $(HIDDEN_DIR)/%.c
 	@mkdir -p $(@D)
